@@ -1,0 +1,36 @@
+import type { DeadLetter, Sink } from '../core/job.ts';
+import { jsonlFileSink } from './jsonlFileSink.ts';
+
+/**
+ * The default dead-letter sink: one JSON line per dead letter with the reason, the stage, the
+ * position and the original bytes (as UTF-8 text when they are, base64 otherwise).
+ *
+ * @example
+ * deadLetter: () => deadLetterFileSink('.sluice/fraud-detection/dead-letters.jsonl')
+ */
+export function deadLetterFileSink(path: string): Sink<DeadLetter> & { readonly path: string } {
+  return jsonlFileSink<DeadLetter>({ path, format: (record) => describeDeadLetter(record.value) });
+}
+
+/** A dead letter as a JSON-ready object. */
+export function describeDeadLetter(letter: DeadLetter): Record<string, unknown> {
+  return {
+    reason: letter.reason,
+    stage: letter.stage,
+    topic: letter.topic,
+    partition: letter.partition,
+    offset: letter.offset,
+    key: letter.key ?? null,
+    original: encodeOriginal(letter.original),
+    at: new Date(letter.at).toISOString(),
+  };
+}
+
+function encodeOriginal(bytes: Uint8Array | undefined): { utf8: string } | { base64: string } | null {
+  if (bytes === undefined) return null;
+  try {
+    return { utf8: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
+  } catch {
+    return { base64: Buffer.from(bytes).toString('base64') };
+  }
+}

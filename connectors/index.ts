@@ -1,0 +1,6 @@
+export { collectSink, type CollectSink } from './collectSink.ts';
+export { consoleSink } from './consoleSink.ts';
+export { deadLetterFileSink, describeDeadLetter } from './deadLetterFileSink.ts';
+export { generatorSource, hashPartition, type GeneratorSourceOptions } from './generatorSource.ts';
+export { jsonDecoder, jsonlFileSource, type JsonlFileSourceOptions } from './jsonlFileSource.ts';
+export { jsonlFileSink, type JsonlFileSinkOptions } from './jsonlFileSink.ts';

@@ -1,0 +1,147 @@
+import type { SourcePosition } from './record.ts';
+
+/**
+ * A record's completion handle. A record fans out into `retain()`ed copies (or is merely
+ * passed along); it is done when every holder has called `release()`. Released twice is a bug
+ * in an operator, so it throws instead of silently over-counting.
+ */
+export interface Ticket {
+  retain(count?: number): void;
+  release(): void;
+  readonly done: boolean;
+}
+
+/**
+ * Tracks, per partition, which offsets are fully done and which offset is safe to commit.
+ * A position counts as done only when every earlier record of its partition is done too, so a
+ * fast later record can never cover a slow earlier one (the at-least-once rule).
+ *
+ * @example
+ * const tracker = new CompletionTracker();
+ * const a = tracker.track({ topic: 't', partition: 0, offset: 5 });
+ * const b = tracker.track({ topic: 't', partition: 0, offset: 6 });
+ * b.release();
+ * tracker.committable('t', 0); // undefined: 5 is still open
+ * a.release();
+ * tracker.committable('t', 0); // 6
+ */
+export class CompletionTracker {
+  readonly #partitions = new Map<string, PartitionProgress>();
+  readonly #onDone: (position: SourcePosition) => void;
+
+  constructor(onDone: (position: SourcePosition) => void = () => {}) {
+    this.#onDone = onDone;
+  }
+
+  /** Starts tracking a record. Offsets of one partition must be tracked in increasing order. */
+  track(position: SourcePosition): Ticket {
+    const key = partitionKey(position.topic, position.partition);
+    let progress = this.#partitions.get(key);
+    if (progress === undefined) {
+      progress = new PartitionProgress();
+      this.#partitions.set(key, progress);
+    }
+    return progress.open(position, this.#onDone);
+  }
+
+  /** The highest offset of the partition whose record and all earlier ones are done. */
+  committable(topic: string, partition: number): number | undefined {
+    return this.#partitions.get(partitionKey(topic, partition))?.committable;
+  }
+
+  /** Records of the partition still open. */
+  pending(topic: string, partition: number): number {
+    return this.#partitions.get(partitionKey(topic, partition))?.pending ?? 0;
+  }
+
+  /** Records open across all partitions. */
+  get totalPending(): number {
+    let total = 0;
+    for (const progress of this.#partitions.values()) total += progress.pending;
+    return total;
+  }
+
+  /** Every partition seen, with its committable offset. */
+  *partitions(): IterableIterator<{ topic: string; partition: number; committable: number | undefined; pending: number }> {
+    for (const [key, progress] of this.#partitions) {
+      const split = key.lastIndexOf('\u0000');
+      yield {
+        topic: key.slice(0, split),
+        partition: Number(key.slice(split + 1)),
+        committable: progress.committable,
+        pending: progress.pending,
+      };
+    }
+  }
+
+  /** Forgets a partition (after it was revoked and its last offset committed). */
+  forget(topic: string, partition: number): void {
+    this.#partitions.delete(partitionKey(topic, partition));
+  }
+}
+
+/** Open offsets of one partition in arrival order, as a queue whose head moves when done. */
+class PartitionProgress {
+  committable: number | undefined = undefined;
+  pending = 0;
+  #offsets: number[] = [];
+  #finished: boolean[] = [];
+  #head = 0;
+  /** Absolute index of `#offsets[0]` (the arrays are compacted from the front). */
+  #base = 0;
+  #lastOffset: number | undefined = undefined;
+
+  open(position: SourcePosition, onDone: (position: SourcePosition) => void): Ticket {
+    const last = this.#lastOffset;
+    if (last !== undefined && position.offset <= last) {
+      throw new RangeError(
+        `offset ${position.offset} of ${position.topic}[${position.partition}] arrived after ${last}: sources must emit a partition's offsets in increasing order`,
+      );
+    }
+    this.#lastOffset = position.offset;
+    const slot = this.#base + this.#offsets.length;
+    this.#offsets.push(position.offset);
+    this.#finished.push(false);
+    this.pending += 1;
+    let holders = 1;
+    const ticket: Ticket = {
+      retain: (count = 1) => {
+        if (holders <= 0) throw new Error('retain() on a ticket that is already done');
+        holders += count;
+      },
+      release: () => {
+        if (holders <= 0) throw new Error(`ticket of ${position.topic}[${position.partition}]@${position.offset} released twice`);
+        holders -= 1;
+        if (holders === 0) {
+          this.#finish(slot);
+          onDone(position);
+        }
+      },
+      get done() {
+        return holders === 0;
+      },
+    };
+    return ticket;
+  }
+
+  #finish(slot: number): void {
+    this.#finished[slot - this.#base] = true;
+    this.pending -= 1;
+    while (this.#head < this.#offsets.length && this.#finished[this.#head]) {
+      this.committable = this.#offsets[this.#head];
+      this.#head += 1;
+    }
+    // Compact now and then so the arrays do not grow for ever.
+    if (this.#head > 4096 && this.#head * 2 > this.#offsets.length) {
+      this.#offsets = this.#offsets.slice(this.#head);
+      this.#finished = this.#finished.slice(this.#head);
+      this.#base += this.#head;
+      this.#head = 0;
+    }
+  }
+
+}
+
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}

@@ -1,0 +1,31 @@
+export { systemClock, TestClock, type Clock } from './clock.ts';
+export { CompletionTracker, type Ticket } from './completion.ts';
+export { runJob, type EngineOptions, type JobStats, type RunningJob } from './engine.ts';
+export {
+  ConnectorError,
+  describeError,
+  InferenceTimeoutError,
+  InvalidOptionError,
+  JobDefinitionError,
+  ModelError,
+  requireNonNegativeNumber,
+  requirePositiveInteger,
+  SluiceError,
+} from './errors.ts';
+export { InFlightBudget, type BudgetListener } from './flowControl.ts';
+export type { InferenceRequest, InferenceResult, InferenceService, ModelHandle } from './inference.ts';
+export { Instrumentation, type InstrumentationEvent, type InstrumentationEvents } from './instrumentation.ts';
+export { defineJob, isJobDefinition, type DeadLetter, type JobContext, type JobDefinition, type RunEnvironment, type Sink, type Source, type SourceContext } from './job.ts';
+export { LatencyHistogram, type LatencySummary } from './latency.ts';
+export { withHeader, withKey, withValue, type Envelope, type SourcePosition, type SourceRecord, type TraceCarrier } from './record.ts';
+export { MemoryStateBackend, restoreState, snapshotState, type StateBackend, type StateEntry, type StateSnapshot } from './state/backend.ts';
+export {
+  KeyedStateStore,
+  mapState,
+  valueState,
+  type MapState,
+  type MapStateDescriptor,
+  type StateDescriptor,
+  type ValueState,
+  type ValueStateDescriptor,
+} from './state/keyedState.ts';

@@ -1,0 +1,47 @@
+import * as hdr from 'hdr-histogram-js';
+
+/** Latency percentiles in milliseconds. */
+export interface LatencySummary {
+  count: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/**
+ * A latency histogram (HdrHistogram, microsecond resolution, up to an hour): constant memory
+ * and cost per observation however many records pass, so it can sit on the hot path.
+ *
+ * @example
+ * const latency = new LatencyHistogram();
+ * latency.record(1.25); // ms
+ * latency.summary().p99;
+ */
+export class LatencyHistogram {
+  readonly #histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 2 });
+
+  /** Records one observation in milliseconds. */
+  record(ms: number): void {
+    this.#histogram.recordValue(Math.max(1, Math.round(ms * 1000)));
+  }
+
+  get count(): number {
+    return this.#histogram.totalCount;
+  }
+
+  summary(): LatencySummary {
+    const h = this.#histogram;
+    return {
+      count: h.totalCount,
+      p50: h.getValueAtPercentile(50) / 1000,
+      p95: h.getValueAtPercentile(95) / 1000,
+      p99: h.getValueAtPercentile(99) / 1000,
+      max: h.maxValue / 1000,
+    };
+  }
+
+  reset(): void {
+    this.#histogram.reset();
+  }
+}

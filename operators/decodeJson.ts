@@ -1,0 +1,39 @@
+import type { OperatorFunction } from 'rxjs';
+import { describeError } from '../core/errors.ts';
+import type { JobContext } from '../core/job.ts';
+import type { Envelope } from '../core/record.ts';
+import { withValue } from '../core/record.ts';
+import { recordOperator } from './internal/recordOperator.ts';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Decodes JSON bytes (or text) and validates them with `parse` (a zod schema's `parse`, or any
+ * function that throws on bad input). Malformed JSON and failed validation go to the
+ * dead-letter sink with the reason; the original bytes travel with the dead letter.
+ *
+ * @example
+ * pipe(decodeJson(ctx, (value) => transactionSchema.parse(value)))
+ */
+export function decodeJson<T>(ctx: JobContext, parse: (value: unknown) => T, stage = 'decode'): OperatorFunction<Envelope<Uint8Array | string>, Envelope<T>> {
+  return recordOperator<Envelope<Uint8Array | string>, Envelope<T>>(() => ({
+    next: (record, emit) => {
+      let json: unknown;
+      try {
+        const text = typeof record.value === 'string' ? record.value : utf8.decode(record.value);
+        json = JSON.parse(text);
+      } catch (error) {
+        ctx.deadLetter(record, `malformed JSON: ${describeError(error)}`, stage);
+        return;
+      }
+      let value: T;
+      try {
+        value = parse(json);
+      } catch (error) {
+        ctx.deadLetter(record, `invalid record: ${describeError(error)}`, stage);
+        return;
+      }
+      emit(withValue(record, value));
+    },
+  }));
+}
