@@ -164,6 +164,7 @@ class Engine<In, Out> {
 
     const context: JobContext = {
       jobName: this.#job.name,
+      env,
       state: this.#state,
       clock: env.clock,
       inference: this.#options.inference,

@@ -24,17 +24,31 @@ export interface JobDefinition<In, Out> {
 
 /** What the command line decided about this run; job factories read it to pick connectors. */
 export interface RunEnvironment {
-  /** Kafka bootstrap brokers when running on Kafka, otherwise undefined (embedded connectors). */
-  readonly brokers: readonly string[] | undefined;
-  /** `--set name=value` options and SLUICE_* settings a job may read (topic names, counts). */
+  /** Set when running on Kafka (`--brokers` or KAFKA_BROKERS); undefined means embedded connectors. */
+  readonly kafka: KafkaSettings | undefined;
+  /** Topic names chosen on the command line; a job falls back to its own defaults. */
+  readonly topics: { readonly input?: string; readonly output?: string; readonly deadLetter?: string };
+  /** `--set name=value` options a job may read (counts, rates, file paths). */
   readonly settings: Readonly<Record<string, string>>;
   readonly workers: number;
   readonly clock: Clock;
 }
 
+/** How to reach Kafka, from the command line or the environment. */
+export interface KafkaSettings {
+  readonly brokers: readonly string[];
+  /** Consumer group; defaults to the job name. */
+  readonly groupId: string;
+  readonly clientId: string;
+  /** Where a group with no committed offset starts. */
+  readonly start: 'earliest' | 'latest';
+}
+
 /** What a pipeline may use: keyed state, the dead-letter route, inference, the clock. */
 export interface JobContext {
   readonly jobName: string;
+  /** The run's environment: settings, Kafka or embedded, worker count. */
+  readonly env: RunEnvironment;
   readonly state: KeyedStateStore;
   readonly clock: Clock;
   readonly inference: InferenceService;

@@ -1,4 +1,4 @@
-import { access } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import { describeError, InferenceTimeoutError, ModelError, requirePositiveInteger } from '../core/errors.ts';
@@ -49,23 +49,18 @@ export class InferencePool implements InferenceService {
     return this.#pool.utilization;
   }
 
+  /** A handle on a model file. Throws ModelError at once when the file does not exist. */
   model(path: string): ModelHandle {
     const absolute = resolve(path);
     let handle = this.#models.get(absolute);
     if (handle === undefined) {
+      if (!existsSync(absolute)) {
+        throw new ModelError(`model file not found: ${path} — run \`npm run train\` to build it, or point the job at an existing .onnx file`);
+      }
       handle = this.#createHandle(absolute);
       this.#models.set(absolute, handle);
     }
     return handle;
-  }
-
-  /** Checks that a model file exists, so a job fails at start with a message, not at the first batch. */
-  async assertModel(path: string): Promise<void> {
-    try {
-      await access(resolve(path));
-    } catch {
-      throw new ModelError(`model file not found: ${path} — train it with \`npm run train\` or pass the right path`);
-    }
   }
 
   async close(): Promise<void> {

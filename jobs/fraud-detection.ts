@@ -1,0 +1,85 @@
+/**
+ * Real-time fraud detection, the seed's job: transactions in, per-user features from keyed
+ * state, micro-batched ONNX scoring on the worker pool, a decision out.
+ *
+ *   npm start                                   # embedded: synthetic transactions, flagged ones to out/
+ *   sluice run jobs/fraud-detection.ts --set count=2000000 --workers 2
+ *   sluice run jobs/fraud-detection.ts --set input=transactions.jsonl
+ */
+import { fileURLToPath } from 'node:url';
+import { pipe } from 'rxjs';
+import { defineJob, type RunEnvironment, type Source } from '../core/index.ts';
+import { valueState } from '../core/state/keyedState.ts';
+import { generatorSource, jsonDecoder, jsonlFileSink, jsonlFileSource } from '../connectors/index.ts';
+import { infer, keyBy, mapValue, microBatch, withState } from '../operators/index.ts';
+import { decide, FRAUD_THRESHOLD, type FraudDecision } from './fraud/decision.ts';
+import { computeFeatures, emptyHistory, FEATURE_COUNT, updateHistory, type UserHistory } from './fraud/features.ts';
+import { parseTransaction, TransactionGenerator, type Transaction } from './fraud/transactions.ts';
+
+const MODEL = fileURLToPath(new URL('../models/fraud-v1.onnx', import.meta.url));
+const DAY_MS = 24 * 3600_000;
+
+/** A user's recent transactions; idle users are forgotten after a week of processing time. */
+const userHistory = valueState<UserHistory>('user-history', { ttlMs: 7 * DAY_MS });
+
+export default defineJob<Transaction, FraudDecision>({
+  name: 'fraud-detection',
+  source: (env) => transactionSource(env),
+  pipeline: (ctx) => {
+    const threshold = numberSetting(ctx.env, 'threshold', FRAUD_THRESHOLD);
+    return pipe(
+      keyBy((tx) => tx.userId),
+      withState(ctx, userHistory, (tx, state) => {
+        const history = state.get() ?? emptyHistory();
+        // Features see only the user's past (the same code the offline backfill runs).
+        const features = computeFeatures(tx, history);
+        state.update(updateHistory(history, tx));
+        return { tx, features };
+      }, 'features'),
+      microBatch({ maxSize: 512, maxWaitMs: 5 }),
+      infer(ctx, {
+        model: MODEL,
+        columns: FEATURE_COUNT,
+        features: (scored) => scored.features,
+        // The seed's safe default: when the model cannot answer, flag for review.
+        fallbackScore: 1,
+        timeoutMs: 2000,
+        output: (scored, prediction) => ({ tx: scored.tx, prediction }),
+      }),
+      mapValue(({ tx, prediction }) => decide(tx, prediction, threshold)),
+    );
+  },
+  sink: () => jsonlFileSink<FraudDecision>({ path: 'out/fraud-alerts.jsonl', filter: (decision) => decision.flagged }),
+  countAs: { label: 'flagged', test: (decision) => decision.flagged },
+});
+
+/** Synthetic transactions by default, a JSONL file with `--set input=path`. */
+function transactionSource(env: RunEnvironment): Source<Transaction> {
+  const key = (tx: Transaction) => tx.userId;
+  const timestamp = (tx: Transaction) => tx.timestamp;
+  if (env.settings.input !== undefined) {
+    return jsonlFileSource({ path: env.settings.input, decode: jsonDecoder(parseTransaction), key, timestamp });
+  }
+  const generator = new TransactionGenerator({
+    seed: numberSetting(env, 'seed', 42),
+    users: numberSetting(env, 'users', 5000),
+    fraudRatio: numberSetting(env, 'fraudRatio', 0.015),
+  });
+  return generatorSource({
+    name: 'synthetic-transactions',
+    count: numberSetting(env, 'count', 500_000),
+    ratePerSecond: env.settings.rate === undefined ? undefined : numberSetting(env, 'rate', 0),
+    partitions: 4,
+    make: () => generator.next(),
+    key,
+    timestamp,
+  });
+}
+
+function numberSetting(env: RunEnvironment, name: string, fallback: number): number {
+  const text = env.settings[name];
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value)) throw new Error(`--set ${name}=${text}: expected a number`);
+  return value;
+}

@@ -1,0 +1,43 @@
+import type { Prediction } from '../../operators/infer.ts';
+import type { Transaction } from './transactions.ts';
+
+/** The seed's decision threshold: scores at or above it are flagged. */
+export const FRAUD_THRESHOLD = 0.7;
+
+/** What the fraud job writes for every transaction it scores. */
+export interface FraudDecision {
+  transactionId: string;
+  userId: string;
+  amount: number;
+  /** Event time of the transaction, ms since epoch. */
+  timestamp: number;
+  score: number;
+  flagged: boolean;
+  modelVersion: string;
+  /** True when the model failed and the safe default (flag for review) stands in. */
+  fallback: boolean;
+  /** Ground truth when the input carried it (synthetic data), for judging the model. */
+  isFraud?: boolean;
+}
+
+/**
+ * Turns a model prediction into the decision record. A fallback prediction is always flagged:
+ * when the model cannot answer, a human reviews the transaction.
+ *
+ * @example
+ * decide(tx, { score: 0.91, modelVersion: 'fraud-v1', fallback: false }).flagged // true
+ */
+export function decide(tx: Transaction, prediction: Prediction, threshold = FRAUD_THRESHOLD): FraudDecision {
+  const decision: FraudDecision = {
+    transactionId: tx.id,
+    userId: tx.userId,
+    amount: tx.amount,
+    timestamp: tx.timestamp,
+    score: prediction.score,
+    flagged: prediction.fallback || prediction.score >= threshold,
+    modelVersion: prediction.modelVersion,
+    fallback: prediction.fallback,
+  };
+  if (tx.isFraud !== undefined) decision.isFraud = tx.isFraud;
+  return decision;
+}

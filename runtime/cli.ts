@@ -1,0 +1,94 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { runCommand, type RunOptions } from './runCommand.ts';
+
+/**
+ * The `sluice` command line. Commander parses and validates arguments, so every option has
+ * `--help` text, an environment variable where that is the standard, and an exact error.
+ *
+ * @example
+ * await main(['run', 'jobs/fraud-detection.ts', '--workers', '2']);
+ */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('sluice')
+    .description('Stream processing for real-time ML inference: Kafka in, ONNX on a worker pool, Kafka out.')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('run')
+    .description('run a job file (TypeScript, loaded directly) until its source ends or SIGTERM/SIGINT')
+    .argument('<job>', 'job file, e.g. jobs/fraud-detection.ts')
+    .addOption(new Option('-w, --workers <n>', 'inference worker threads').default(2).env('SLUICE_WORKERS').argParser(positiveInteger))
+    .addOption(new Option('--max-in-flight <n>', 'records inside the job at once; the source pauses when full').default(20_000).env('SLUICE_MAX_IN_FLIGHT').argParser(positiveInteger))
+    .addOption(new Option('-b, --brokers <list>', 'Kafka bootstrap brokers (host:port,...); without it the job uses its embedded source and sink').env('KAFKA_BROKERS'))
+    .addOption(new Option('-g, --group <id>', 'Kafka consumer group (default: the job name)').env('SLUICE_GROUP_ID'))
+    .addOption(new Option('--start <position>', 'where a new consumer group starts').choices(['earliest', 'latest']).default('earliest').env('SLUICE_START'))
+    .addOption(new Option('--input-topic <name>', 'Kafka topic to read').env('SLUICE_INPUT_TOPIC'))
+    .addOption(new Option('--output-topic <name>', 'Kafka topic to write').env('SLUICE_OUTPUT_TOPIC'))
+    .addOption(new Option('--dead-letter-topic <name>', 'Kafka topic for records that cannot be processed').env('SLUICE_DEAD_LETTER_TOPIC'))
+    .addOption(new Option('-s, --set <name=value>', 'a job setting (repeatable), e.g. --set count=100000').argParser(collectSetting).default({}))
+    .option('--no-progress', 'no live progress line')
+    .action(async (job: string, flags: RunFlags) => {
+      exitCode = await runCommand(toRunOptions(job, flags));
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    // Commander already printed the message (or the help); only the exit code is left to give.
+    const code = (error as { exitCode?: unknown }).exitCode;
+    return typeof code === 'number' ? code : 1;
+  }
+  return exitCode;
+}
+
+interface RunFlags {
+  workers: number;
+  maxInFlight: number;
+  brokers?: string;
+  group?: string;
+  start: 'earliest' | 'latest';
+  inputTopic?: string;
+  outputTopic?: string;
+  deadLetterTopic?: string;
+  set: Record<string, string>;
+  progress: boolean;
+}
+
+function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
+  const brokers = flags.brokers?.split(',').map((b) => b.trim()).filter((b) => b !== '');
+  const jobName = jobPath.replace(/^.*\//, '').replace(/\.[cm]?[tj]s$/, '');
+  return {
+    jobPath,
+    workers: flags.workers,
+    maxInFlight: flags.maxInFlight,
+    kafka:
+      brokers === undefined || brokers.length === 0
+        ? undefined
+        : { brokers, groupId: flags.group ?? `sluice-${jobName}`, clientId: `sluice-${jobName}`, start: flags.start },
+    topics: {
+      ...(flags.inputTopic === undefined ? {} : { input: flags.inputTopic }),
+      ...(flags.outputTopic === undefined ? {} : { output: flags.outputTopic }),
+      ...(flags.deadLetterTopic === undefined ? {} : { deadLetter: flags.deadLetterTopic }),
+    },
+    settings: flags.set,
+    progress: flags.progress ? 'auto' : 'off',
+  };
+}
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed <= 0) throw new InvalidArgumentError('must be a positive integer.');
+  return parsed;
+}
+
+function collectSetting(value: string, previous: Record<string, string>): Record<string, string> {
+  const split = value.indexOf('=');
+  if (split <= 0) throw new InvalidArgumentError('must look like name=value.');
+  return { ...previous, [value.slice(0, split)]: value.slice(split + 1) };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

@@ -1,0 +1,38 @@
+import { access } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describeError, JobDefinitionError } from '../core/errors.ts';
+import { isJobDefinition, type JobDefinition } from '../core/job.ts';
+
+/**
+ * Loads a job file (TypeScript or JavaScript) and returns the job it exports as default (or as
+ * `job`). Every way this can go wrong ends in one JobDefinitionError that says what to do.
+ *
+ * @example
+ * const job = await loadJob('jobs/fraud-detection.ts');
+ */
+export async function loadJob(path: string): Promise<JobDefinition<unknown, unknown>> {
+  const absolute = resolve(path);
+  try {
+    await access(absolute);
+  } catch {
+    throw new JobDefinitionError(`job file not found: ${path} — pass the path of a .ts file that exports a job, e.g. \`sluice run jobs/fraud-detection.ts\``);
+  }
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof JobDefinitionError) throw error;
+    throw new JobDefinitionError(`job file ${path} could not be loaded: ${firstLine(describeError(error))} — fix the file and run again`, { cause: error });
+  }
+  const candidate = module.default ?? module.job;
+  if (!isJobDefinition(candidate)) {
+    const exported = Object.keys(module).join(', ') || 'nothing';
+    throw new JobDefinitionError(`job file ${path} does not export a job (it exports: ${exported}) — add \`export default defineJob({ name, source, pipeline, sink })\``);
+  }
+  return candidate;
+}
+
+function firstLine(message: string): string {
+  return message.split('\n').slice(0, 3).join(' ').trim();
+}
