@@ -256,6 +256,7 @@ class Engine<In, Out> {
       },
       forget: (topic, partition) => this.#tracker.forget(topic, partition),
       onBackpressure: (listener) => budget.listen(listener),
+      maxInFlight: budget.capacity,
       instrumentation,
     };
   }

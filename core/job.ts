@@ -90,6 +90,11 @@ export interface SourceContext<T> {
   forget(topic: string, partition: number): void;
   /** Called by the budget when it fills or drains, so a source can pause/resume fetching. */
   onBackpressure(listener: { onFull?(): void; onAvailable?(): void }): () => void;
+  /**
+   * The in-flight budget (records inside the job at once). A source that commits may also hold
+   * its uncommitted records to it, which bounds what a crash can make it redo.
+   */
+  readonly maxInFlight: number;
   readonly instrumentation: Instrumentation;
 }
 
