@@ -26,6 +26,8 @@ export interface InstrumentationEvents {
     startedAt: number;
     durationMs: number;
     scores: Float32Array | undefined;
+    /** The version the worker reported for the model (its `<model>.json`); undefined on failure. */
+    modelVersion?: string | undefined;
     error: string | undefined;
     /** Timing and identity reported by the worker thread that ran the batch. */
     worker: { threadId: number; startedAt: number; endedAt: number } | undefined;
@@ -34,7 +36,10 @@ export interface InstrumentationEvents {
   'sink.written': { sink: string; records: readonly Envelope<unknown>[]; startedAt: number; endedAt: number };
   /** A record went to the dead-letter sink. */
   'record.deadLettered': { stage: string; reason: string; record: Envelope<unknown> | undefined };
-  /** A stage finished with a record (feature/state update, decode, decision). */
+  /**
+   * A stage finished with a record (feature/state update, decode, decision). Emitted per record
+   * by `withState`, `decodeJson`, `tryMap` and `mapValue`; tracing turns it into a span.
+   */
   'stage.done': { stage: string; record: Envelope<unknown>; startedAt: number; endedAt: number };
 }
 

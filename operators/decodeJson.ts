@@ -16,8 +16,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * pipe(decodeJson(ctx, (value) => transactionSchema.parse(value)))
  */
 export function decodeJson<T>(ctx: JobContext, parse: (value: unknown) => T, stage = 'decode'): OperatorFunction<Envelope<Uint8Array | string>, Envelope<T>> {
+  const instrumentation = ctx.instrumentation;
   return recordOperator<Envelope<Uint8Array | string>, Envelope<T>>(() => ({
     next: (record, emit) => {
+      const traced = instrumentation.wants('stage.done');
+      const startedAt = traced ? performance.now() : 0;
       let json: unknown;
       try {
         const text = typeof record.value === 'string' ? record.value : utf8.decode(record.value);
@@ -33,7 +36,9 @@ export function decodeJson<T>(ctx: JobContext, parse: (value: unknown) => T, sta
         ctx.deadLetter(record, `invalid record: ${describeError(error)}`, stage);
         return;
       }
-      emit(withValue(record, value));
+      const result = withValue(record, value);
+      if (traced) instrumentation.emit('stage.done', { stage, record: result, startedAt, endedAt: performance.now() });
+      emit(result);
     },
   }));
 }

@@ -78,6 +78,7 @@ export function infer<T, B>(ctx: JobContext, options: InferOptions<T, B>): Opera
         startedAt,
         durationMs: performance.now() - startedAt,
         scores: result?.scores,
+        modelVersion: result?.modelVersion,
         error: failure,
         worker: result?.worker,
       });

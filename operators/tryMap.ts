@@ -13,8 +13,11 @@ import { recordOperator } from './internal/recordOperator.ts';
  * pipe(tryMap(ctx, 'parse-amount', (raw: RawTx) => ({ ...raw, amount: parseAmount(raw.amount) })))
  */
 export function tryMap<A, B>(ctx: JobContext, stage: string, project: (value: A, record: Envelope<A>) => B): OperatorFunction<Envelope<A>, Envelope<B>> {
+  const instrumentation = ctx.instrumentation;
   return recordOperator<Envelope<A>, Envelope<B>>(() => ({
     next: (record, emit) => {
+      const traced = instrumentation.wants('stage.done');
+      const startedAt = traced ? performance.now() : 0;
       let value: B;
       try {
         value = project(record.value, record);
@@ -22,7 +25,9 @@ export function tryMap<A, B>(ctx: JobContext, stage: string, project: (value: A,
         ctx.deadLetter(record, describeError(error), stage);
         return;
       }
-      emit(withValue(record, value));
+      const result = withValue(record, value);
+      if (traced) instrumentation.emit('stage.done', { stage, record: result, startedAt, endedAt: performance.now() });
+      emit(result);
     },
   }));
 }
