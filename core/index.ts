@@ -29,3 +29,14 @@ export {
   type ValueState,
   type ValueStateDescriptor,
 } from './state/keyedState.ts';
+export { captureCheckpoint, restoreCheckpoint, type CheckpointParts } from './checkpoint/capture.ts';
+export type { Checkpoint, CheckpointInput, CheckpointStore, Snapshottable } from './checkpoint/checkpoint.ts';
+export { decodeCheckpoint, encodeCheckpoint } from './checkpoint/checkpointFile.ts';
+export { CheckpointError, CorruptCheckpointError } from './checkpoint/errors.ts';
+export { checkpointName, FileCheckpointStore, type FileCheckpointStoreOptions } from './checkpoint/fileCheckpointStore.ts';
+export { BoundedOutOfOrderness } from './time/boundedOutOfOrderness.ts';
+export { InvalidTimestampError } from './time/errors.ts';
+export { Idleness } from './time/idleness.ts';
+export { schedulerClock } from './time/schedulerClock.ts';
+export { extractTimestamp, recordTimestamp, type TimestampExtractor } from './time/timestampExtractor.ts';
+export { WatermarkTracker, type WatermarkOptions, type WatermarkSnapshot } from './time/watermarkTracker.ts';
