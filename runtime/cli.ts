@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { produceCommand } from './produceCommand.ts';
 import { runCommand, type RunOptions } from './runCommand.ts';
 
 /**
@@ -33,6 +34,24 @@ export async function main(argv: string[]): Promise<number> {
       exitCode = await runCommand(toRunOptions(job, flags));
     });
 
+  program
+    .command('produce')
+    .description('write synthetic card transactions (the fraud job\'s input) to a Kafka topic, keyed by user')
+    .addOption(new Option('-b, --brokers <list>', 'Kafka bootstrap brokers (host:port,...)').env('KAFKA_BROKERS').makeOptionMandatory())
+    .addOption(new Option('-t, --topic <name>', 'topic to write (created when missing)').default('transactions').env('SLUICE_INPUT_TOPIC'))
+    .addOption(new Option('-n, --count <n>', 'transactions to write').default(100_000).argParser(positiveInteger))
+    .addOption(new Option('--rate <n>', 'records per second (default: as fast as the brokers take them)').argParser(positiveInteger))
+    .addOption(new Option('--batch-size <n>', 'records per produce request').default(10_000).argParser(positiveInteger))
+    .addOption(new Option('--garbage-ratio <r>', 'share of extra records that are not valid transactions, to see dead-lettering').default(0).argParser(ratio))
+    .addOption(new Option('--seed <n>', 'random seed of the generated stream').default(42).argParser(positiveInteger))
+    .addOption(new Option('--users <n>', 'card holders in the generated stream').default(5000).argParser(positiveInteger))
+    .addOption(new Option('--fraud-ratio <r>', 'share of fraudulent transactions').default(0.015).argParser(ratio))
+    .addOption(new Option('--partitions <n>', 'partitions of the topic if it has to be created').default(4).argParser(positiveInteger))
+    .addOption(new Option('--compression <type>', 'produce compression').choices(['none', 'gzip']).default('none'))
+    .action(async (flags: ProduceFlags) => {
+      exitCode = await produceCommand({ ...flags, brokers: splitBrokers(flags.brokers) });
+    });
+
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
@@ -56,8 +75,26 @@ interface RunFlags {
   progress: boolean;
 }
 
+interface ProduceFlags {
+  brokers: string;
+  topic: string;
+  count: number;
+  rate: number | undefined;
+  batchSize: number;
+  garbageRatio: number;
+  seed: number;
+  users: number;
+  fraudRatio: number;
+  partitions: number;
+  compression: 'none' | 'gzip';
+}
+
+function splitBrokers(list: string): string[] {
+  return list.split(',').map((b) => b.trim()).filter((b) => b !== '');
+}
+
 function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
-  const brokers = flags.brokers?.split(',').map((b) => b.trim()).filter((b) => b !== '');
+  const brokers = flags.brokers === undefined ? undefined : splitBrokers(flags.brokers);
   const jobName = jobPath.replace(/^.*\//, '').replace(/\.[cm]?[tj]s$/, '');
   return {
     jobPath,
@@ -80,6 +117,12 @@ function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
 function positiveInteger(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed <= 0) throw new InvalidArgumentError('must be a positive integer.');
+  return parsed;
+}
+
+function ratio(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0 || parsed >= 1) throw new InvalidArgumentError('must be a number from 0 up to (not including) 1.');
   return parsed;
 }
 
