@@ -10,6 +10,7 @@
 export class TimeWindow {
   readonly start: number;
   readonly end: number;
+  #id: string | undefined;
 
   constructor(start: number, end: number) {
     this.start = start;
@@ -32,7 +33,7 @@ export class TimeWindow {
 
   /** A map key for the window. */
   get id(): string {
-    return `${this.start}:${this.end}`;
+    return (this.#id ??= `${this.start}:${this.end}`);
   }
 
   toString(): string {

@@ -120,10 +120,9 @@ export class WindowOperator<T, Acc, R> {
     }
     const watermark = this.#watermarks.current;
     this.#watermarks.observe(scope, timestamp);
-    const fire = (slot: WindowSlot<Acc>) => emit(this.#fire(scope, key, slot, record));
     const absorbed = this.assigner.merging
-      ? this.#addToSession(scope, key, record.value, timestamp, watermark, fire)
-      : this.#addToWindows(scope, key, record.value, timestamp, watermark, fire);
+      ? this.#addToSession(scope, key, record, timestamp, watermark, emit)
+      : this.#addToWindows(scope, key, record, timestamp, watermark, emit);
     this.#advance(emit, record);
     if (absorbed) {
       record.ticket.release();
@@ -173,7 +172,8 @@ export class WindowOperator<T, Acc, R> {
     this.#rebuildTimers();
   }
 
-  #addToWindows(scope: string, key: string, value: T, timestamp: number, watermark: number, fire: (slot: WindowSlot<Acc>) => void): boolean {
+  /** Folds the record into each of its windows that is not past its lateness; fires those already due. */
+  #addToWindows(scope: string, key: string, record: Envelope<T>, timestamp: number, watermark: number, emit: Emit<R, T>): boolean {
     let absorbed = false;
     for (const window of this.assigner.assignWindows(timestamp)) {
       if (this.#lateness.isLate(window, watermark)) continue;
@@ -183,21 +183,22 @@ export class WindowOperator<T, Acc, R> {
         this.#state.put(scope, key, slot);
         this.#schedule(scope, key, window, watermark);
       }
-      slot.accumulator = this.#aggregate.add(value, slot.accumulator);
+      slot.accumulator = this.#aggregate.add(record.value, slot.accumulator);
       absorbed = true;
-      if (this.#trigger.onElement(window, watermark) === 'fire') fire(slot);
+      if (this.#trigger.onElement(window, watermark) === 'fire') emit(this.#fire(scope, key, slot, record));
     }
     return absorbed;
   }
 
-  #addToSession(scope: string, key: string, value: T, timestamp: number, watermark: number, fire: (slot: WindowSlot<Acc>) => void): boolean {
+  /** Merges the record's own window with the key's sessions it touches; fires the result if already due. */
+  #addToSession(scope: string, key: string, record: Envelope<T>, timestamp: number, watermark: number, emit: Emit<R, T>): boolean {
     const window = this.assigner.assignWindows(timestamp)[0]!;
     const touched = [...this.#state.windowsOf(scope, key)].filter((slot) => slot.window.intersects(window));
     let merged = window;
     for (const slot of touched) merged = merged.cover(slot.window);
     // Judged on the merged session: a record inside a session that is still open is on time.
     if (this.#lateness.isLate(merged, watermark)) return false;
-    const own: WindowSlot<Acc> = { window, accumulator: this.#aggregate.add(value, this.#aggregate.createAccumulator()), firings: 0 };
+    const own: WindowSlot<Acc> = { window, accumulator: this.#aggregate.add(record.value, this.#aggregate.createAccumulator()), firings: 0 };
     const parts = [...touched, own].sort((a, b) => a.window.start - b.window.start);
     const merge = this.#aggregate.merge!;
     let accumulator = parts[0]!.accumulator;
@@ -210,7 +211,7 @@ export class WindowOperator<T, Acc, R> {
     const slot: WindowSlot<Acc> = { window: merged, accumulator, firings };
     this.#state.put(scope, key, slot);
     if (!touched.some((part) => part.window.id === merged.id)) this.#schedule(scope, key, merged, watermark);
-    if (this.#trigger.onElement(merged, watermark) === 'fire') fire(slot);
+    if (this.#trigger.onElement(merged, watermark) === 'fire') emit(this.#fire(scope, key, slot, record));
     return true;
   }
 
