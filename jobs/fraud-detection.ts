@@ -2,28 +2,24 @@
  * Real-time fraud detection, the seed's job: transactions in, per-user features from keyed
  * state, micro-batched ONNX scoring on the worker pool, a decision out.
  *
- *   npm start                                   # embedded: synthetic transactions, flagged ones to out/
+ *   npm start                                          # synthetic transactions, flagged ones to out/
  *   sluice run jobs/fraud-detection.ts --set count=2000000 --workers 2
- *   sluice run jobs/fraud-detection.ts --set input=transactions.jsonl
- *   sluice produce --brokers localhost:9092 --count 1000000     # then, on Kafka:
- *   sluice run jobs/fraud-detection.ts --brokers localhost:9092  # transactions → fraud-decisions
+ *   sluice run jobs/fraud-detection.ts --set input=transactions.jsonl --set output=out/alerts.jsonl
+ *
+ * Settings (--set name=value): count, rate (events/s), users, fraudRatio, seed (synthetic
+ * source); input (a JSONL file instead); output (file of flagged decisions); threshold.
  */
 import { fileURLToPath } from 'node:url';
 import { pipe } from 'rxjs';
-import { defineJob, type RunEnvironment, type Source } from '../core/index.ts';
-import { valueState } from '../core/state/keyedState.ts';
-import { deadLetterFileSink, generatorSource, jsonDecoder, jsonlFileSink, jsonlFileSource } from '../connectors/index.ts';
-import { kafkaDeadLetterSink, kafkaSink, kafkaSource } from '../connectors/kafka/index.ts';
-import { infer, keyBy, mapValue, microBatch, withState } from '../operators/index.ts';
+import { defineJob, InvalidOptionError, type RunEnvironment, type Source } from '../core/index.ts';
+import { generatorSource, jsonDecoder, jsonlFileSink, jsonlFileSource } from '../connectors/index.ts';
+import { infer, mapValue, microBatch } from '../operators/index.ts';
 import { decide, FRAUD_THRESHOLD, type FraudDecision } from './fraud/decision.ts';
-import { computeFeatures, emptyHistory, FEATURE_COUNT, updateHistory, type UserHistory } from './fraud/features.ts';
+import { FEATURE_COUNT } from './fraud/features.ts';
 import { parseTransaction, TransactionGenerator, type Transaction } from './fraud/transactions.ts';
+import { userFeatures } from './fraud/userFeatures.ts';
 
 const MODEL = fileURLToPath(new URL('../models/fraud-v1.onnx', import.meta.url));
-const DAY_MS = 24 * 3600_000;
-
-/** A user's recent transactions; idle users are forgotten after a week of processing time. */
-const userHistory = valueState<UserHistory>('user-history', { ttlMs: 7 * DAY_MS });
 
 export default defineJob<Transaction, FraudDecision>({
   name: 'fraud-detection',
@@ -31,47 +27,28 @@ export default defineJob<Transaction, FraudDecision>({
   pipeline: (ctx) => {
     const threshold = numberSetting(ctx.env, 'threshold', FRAUD_THRESHOLD);
     return pipe(
-      keyBy((tx) => tx.userId),
-      withState(ctx, userHistory, (tx, state) => {
-        const history = state.get() ?? emptyHistory();
-        // Features see only the user's past (the same code the offline backfill runs).
-        const features = computeFeatures(tx, history);
-        state.update(updateHistory(history, tx));
-        return { tx, features };
-      }, 'features'),
+      userFeatures(ctx),
       microBatch({ maxSize: 512, maxWaitMs: 5 }),
       infer(ctx, {
-        model: MODEL,
+        model: ctx.env.settings.model ?? MODEL,
         columns: FEATURE_COUNT,
-        features: (scored) => scored.features,
+        features: (featured) => featured.features,
         // The seed's safe default: when the model cannot answer, flag for review.
         fallbackScore: 1,
         timeoutMs: 2000,
-        output: (scored, prediction) => ({ tx: scored.tx, prediction }),
+        output: (featured, prediction) => ({ tx: featured.tx, prediction }),
       }),
       mapValue(({ tx, prediction }) => decide(tx, prediction, threshold)),
     );
   },
-  // On Kafka every decision is written (keyed by user, with model-version and traceparent headers);
-  // embedded, only the flagged ones go to a file.
-  sink: (env) =>
-    env.kafka === undefined
-      ? jsonlFileSink<FraudDecision>({ path: 'out/fraud-alerts.jsonl', filter: (decision) => decision.flagged })
-      : kafkaSink<FraudDecision>({ settings: env.kafka, topic: env.topics.output ?? 'fraud-decisions' }),
-  deadLetter: (env) =>
-    env.kafka === undefined
-      ? deadLetterFileSink('.sluice/fraud-detection/dead-letters.jsonl')
-      : kafkaDeadLetterSink({ settings: env.kafka, topic: env.topics.deadLetter ?? 'fraud-dead-letters' }),
+  sink: (env) => jsonlFileSink<FraudDecision>({ path: env.settings.output ?? 'out/fraud-alerts.jsonl', filter: (decision) => decision.flagged }),
   countAs: { label: 'flagged', test: (decision) => decision.flagged },
 });
 
-/** Kafka with `--brokers`; otherwise synthetic transactions, or a JSONL file with `--set input=path`. */
+/** Synthetic transactions by default, a JSONL file with `--set input=path`. */
 function transactionSource(env: RunEnvironment): Source<Transaction> {
   const key = (tx: Transaction) => tx.userId;
   const timestamp = (tx: Transaction) => tx.timestamp;
-  if (env.kafka !== undefined) {
-    return kafkaSource({ settings: env.kafka, topic: env.topics.input ?? 'transactions', decode: jsonDecoder(parseTransaction), timestamp });
-  }
   if (env.settings.input !== undefined) {
     return jsonlFileSource({ path: env.settings.input, decode: jsonDecoder(parseTransaction), key, timestamp });
   }
@@ -95,6 +72,6 @@ function numberSetting(env: RunEnvironment, name: string, fallback: number): num
   const text = env.settings[name];
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!Number.isFinite(value)) throw new Error(`--set ${name}=${text}: expected a number`);
+  if (!Number.isFinite(value)) throw new InvalidOptionError(`--set ${name}=${text}: expected a number`);
   return value;
 }
