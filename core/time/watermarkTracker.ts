@@ -1,3 +1,4 @@
+import type { Snapshottable } from '../checkpoint/checkpoint.ts';
 import type { Clock } from '../clock.ts';
 import { requireNonNegativeNumber } from '../errors.ts';
 import { BoundedOutOfOrderness } from './boundedOutOfOrderness.ts';
@@ -41,7 +42,7 @@ interface PartitionClock {
  * tracker.observe('tx/1', 70_000);
  * tracker.advance(); // 64_999: partition 1 holds it back
  */
-export class WatermarkTracker {
+export class WatermarkTracker implements Snapshottable<WatermarkSnapshot> {
   readonly maxOutOfOrdernessMs: number;
   readonly idleTimeoutMs: number | undefined;
   /** Processing time, for idleness (and for the timers of whoever drives the tracker). */

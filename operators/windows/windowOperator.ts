@@ -1,3 +1,4 @@
+import type { Snapshottable } from '../../core/checkpoint/checkpoint.ts';
 import { InvalidOptionError, SluiceError } from '../../core/errors.ts';
 import type { Envelope, SourcePosition } from '../../core/record.ts';
 import { withValue } from '../../core/record.ts';
@@ -60,7 +61,7 @@ type Emit<R, T> = (output: Envelope<WindowOutput<R, T>>) => void;
  * });
  * pipe(keyBy((tx: Transaction) => tx.merchantId), windowAggregate(windows))
  */
-export class WindowOperator<T, Acc, R> {
+export class WindowOperator<T, Acc, R> implements Snapshottable<WindowOperatorSnapshot> {
   readonly assigner: WindowAssigner;
   readonly #aggregate: AggregateFunction<T, Acc, R>;
   readonly #watermarks: WatermarkTracker;
