@@ -9,7 +9,8 @@
  *   sluice run jobs/fraud-detection.ts --brokers localhost:9092         # transactions → fraud-decisions
  *
  * Settings (--set name=value): count, rate (events/s), users, fraudRatio, seed (synthetic
- * source); input (a JSONL file instead); output (file of flagged decisions); threshold.
+ * source); input (a JSONL file instead); output (file of flagged decisions); threshold; batch
+ * (records per model call, 512; 1 scores one at a time).
  * With --brokers it reads --input-topic (default `transactions`), writes every decision to
  * --output-topic (`fraud-decisions`) and dead letters to --dead-letter-topic (`fraud-dead-letters`).
  */
@@ -33,7 +34,7 @@ export default defineJob<Transaction, FraudDecision>({
     const threshold = numberSetting(ctx.env, 'threshold', FRAUD_THRESHOLD);
     return pipe(
       userFeatures(ctx),
-      microBatch({ maxSize: 512, maxWaitMs: 5 }),
+      microBatch({ maxSize: numberSetting(ctx.env, 'batch', 512), maxWaitMs: 5 }),
       infer(ctx, {
         model: ctx.env.settings.model ?? MODEL,
         columns: FEATURE_COUNT,

@@ -1,0 +1,60 @@
+/**
+ * Embedded fraud-job benchmark: the job at --workers 1 and 2, and the same job scoring one
+ * record at a time (batch=1), each in its own process. Prints events/s, latency percentiles and
+ * the ratios. Figures, not a test: the machine is shared and noisy.
+ *
+ *   npm run bench                       # 1,000,000 events per run
+ *   npm run bench -- --count 300000
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+interface Figures {
+  label: string;
+  eventsPerSecond: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+const { values } = parseArgs({ options: { count: { type: 'string', default: '1000000' }, extra: { type: 'string', multiple: true, default: [] } } });
+const count = Number(values.count);
+const repo = fileURLToPath(new URL('../', import.meta.url));
+const tsx = fileURLToPath(import.meta.resolve('tsx'));
+
+async function run(label: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Figures> {
+  const child = spawn(process.execPath, ['--import', tsx, 'runtime/cli.ts', 'run', 'jobs/fraud-detection.ts', '--no-progress', '--set', `count=${count}`, '--set', 'output=/dev/null', ...args], {
+    cwd: repo,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0) throw new Error(`${label} exited ${code}: ${out}`);
+  const throughput = /throughput\s+([\d,]+) events\/s/.exec(out);
+  const latency = /latency\s+p50 ([\d.]+) ms, p95 ([\d.]+) ms, p99 ([\d.]+) ms/.exec(out);
+  if (!throughput || !latency) throw new Error(`${label}: no summary in ${out}`);
+  return { label, eventsPerSecond: Number(throughput[1]!.replace(/,/g, '')), p50: Number(latency[1]), p95: Number(latency[2]), p99: Number(latency[3]) };
+}
+
+function row(f: Figures): string {
+  return `${f.label.padEnd(34)} ${f.eventsPerSecond.toLocaleString('en-US').padStart(10)} ev/s   p50 ${f.p50.toFixed(2).padStart(7)} ms   p95 ${f.p95.toFixed(2).padStart(7)} ms   p99 ${f.p99.toFixed(2).padStart(7)} ms`;
+}
+
+console.log(`embedded fraud job, ${count.toLocaleString('en-US')} events per run, ${process.env.npm_config_user_agent ?? ''}`.trim());
+const results: Figures[] = [];
+for (const [label, args] of [
+  ['batched, --workers 1', ['--workers', '1']],
+  ['batched, --workers 2', ['--workers', '2']],
+  ['one at a time (batch=1), --workers 2', ['--workers', '2', '--set', 'batch=1']],
+] as const) {
+  const figures = await run(label, [...args, ...(values.extra ?? [])]);
+  results.push(figures);
+  console.log(row(figures));
+}
+const [one, two, single] = results as [Figures, Figures, Figures];
+console.log(`ratio workers 2 / workers 1:           ${(two.eventsPerSecond / one.eventsPerSecond).toFixed(2)}x`);
+console.log(`ratio batched / one at a time (2 wk):  ${(two.eventsPerSecond / single.eventsPerSecond).toFixed(1)}x   (target >= 5x)`);
+console.log(`target >= 150,000 events/s embedded:   ${Math.max(one.eventsPerSecond, two.eventsPerSecond) >= 150_000 ? 'met' : 'not met'}`);
