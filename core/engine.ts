@@ -1,4 +1,5 @@
 import { Observable } from 'rxjs';
+import { CheckpointCoordinator, type CheckpointOptions, type CheckpointPart } from './checkpoint/coordinator.ts';
 import { CompletionTracker } from './completion.ts';
 import { describeError, SluiceError } from './errors.ts';
 import { InFlightBudget } from './flowControl.ts';
@@ -25,6 +26,8 @@ export interface EngineOptions {
   readonly sinkBatchSize?: number;
   /** How long a stop may take to drain before it gives up with an error. */
   readonly drainTimeoutMs?: number;
+  /** Consistent checkpoints of state and positions; restored on start. Off when absent. */
+  readonly checkpoints?: CheckpointOptions;
 }
 
 /** Live counters of a running job. */
@@ -36,6 +39,9 @@ export interface JobStats {
   readonly dropped: number;
   readonly inFlight: number;
   readonly peakInFlight: number;
+  /** Replayed records skipped because the restored checkpoint already reflects them. */
+  readonly skipped: number;
+  readonly checkpoints: number;
   /** Output records for which the job's `countAs` test was true. */
   readonly counted: number;
   readonly elapsedMs: number;
@@ -75,6 +81,8 @@ class Engine<In, Out> {
   readonly #state: KeyedStateStore;
   readonly #latency = new LatencyHistogram();
   readonly #stopping = new AbortController();
+  readonly #parts = new Map<string, CheckpointPart>();
+  #checkpoints: CheckpointCoordinator | undefined;
   readonly #startedAt = performance.now();
   #in = 0;
   #out = 0;
@@ -170,6 +178,10 @@ class Engine<In, Out> {
       inference: this.#options.inference,
       instrumentation,
       deadLetter: (record, reason, stage) => sendToDeadLetter(record, reason, stage, record.value),
+      checkpointed: (name, part) => {
+        if (this.#parts.has(name)) throw new SluiceError(`two stateful operators are checkpointed as "${name}": give each a name of its own`);
+        this.#parts.set(name, part);
+      },
     };
 
     const input$ = new Observable<Envelope<In>>((subscriber) => {
@@ -181,6 +193,12 @@ class Engine<In, Out> {
     });
 
     const pipeline = this.#job.pipeline(context);
+    if (this.#options.checkpoints !== undefined) {
+      // Restore before the first record, so state and positions move together.
+      this.#checkpoints = new CheckpointCoordinator(this.#options.checkpoints, { budget: this.#budget, tracker: this.#tracker, state: this.#state.backend, parts: this.#parts });
+      await this.#checkpoints.restore();
+      this.#checkpoints.start();
+    }
     await new Promise<void>((resolve) => {
       input$.pipe(pipeline).subscribe({
         next: (record) => writer.push(record),
@@ -197,6 +215,11 @@ class Engine<In, Out> {
     await this.#awaitDrained();
     await sink.flush?.();
     await deadLetterSink.flush?.();
+    if (this.#checkpoints !== undefined) {
+      await this.#checkpoints.stop();
+      // A last checkpoint of the drained job, so a restart does not replay what was finished.
+      if (this.#failure === undefined) await this.#checkpoints.checkpoint();
+    }
     await source.close?.();
     await sink.close?.();
     await deadLetterSink.close?.();
@@ -225,26 +248,23 @@ class Engine<In, Out> {
         ticket: this.#tracker.track(record.position),
       };
     };
-    const emitNow = (record: SourceRecord<T>): void => {
-      next(admit(record));
+    // Admits a record when the budget has room and no checkpoint is being captured; otherwise
+    // returns the promise to wait on (and admits the record when it resolves).
+    const offer = (record: SourceRecord<unknown>, enter: (envelope: Envelope<unknown>) => void): Promise<void> | undefined => {
+      const gate = this.#checkpoints?.gate;
+      if (gate !== undefined) return gate.then(() => offer(record, enter));
+      if (budget.isFull) return budget.whenAvailable().then(() => offer(record, enter));
+      if (this.#checkpoints?.skip(record.position) === true) return undefined;
+      enter(admit(record));
+      return undefined;
     };
+    const enterPipeline = next as (envelope: Envelope<unknown>) => void;
     return {
-      emit: (record) => {
-        if (budget.isFull) return budget.whenAvailable().then(() => emitNow(record));
-        emitNow(record);
-        return undefined;
-      },
-      deadLetter: (record, reason) => {
-        const send = () => {
-          const envelope = admit(record);
-          sendToDeadLetter(envelope, reason, 'decode', undefined);
-        };
-        if (budget.isFull) return budget.whenAvailable().then(send);
-        send();
-        return undefined;
-      },
+      emit: (record) => offer(record, enterPipeline),
+      deadLetter: (record, reason) => offer(record, (envelope) => sendToDeadLetter(envelope, reason, 'decode', undefined)),
       signal: this.#stopping.signal,
-      committable: (topic, partition) => this.#tracker.committable(topic, partition),
+      committable: (topic, partition) =>
+        this.#checkpoints === undefined ? this.#tracker.committable(topic, partition) : this.#checkpoints.committable(topic, partition),
       pending: (topic, partition) => this.#tracker.pending(topic, partition),
       drained: async (topic, partition, timeoutMs) => {
         const deadline = performance.now() + timeoutMs;
@@ -284,6 +304,8 @@ class Engine<In, Out> {
       dropped: this.#done - this.#out - this.#deadLettered,
       inFlight: this.#budget.used,
       peakInFlight: this.#budget.peak,
+      skipped: this.#checkpoints?.skipped ?? 0,
+      checkpoints: this.#checkpoints?.taken ?? 0,
       counted: this.#counted,
       elapsedMs: performance.now() - this.#startedAt,
       latency: this.#latency.summary(),

@@ -5,6 +5,7 @@ import type { Envelope, SourceRecord } from './record.ts';
 import type { KeyedStateStore } from './state/keyedState.ts';
 import type { InferenceService } from './inference.ts';
 import type { Instrumentation } from './instrumentation.ts';
+import type { CheckpointPart } from './checkpoint/coordinator.ts';
 
 /**
  * A job: where records come from, what happens to them (an RxJS operator graph over
@@ -58,6 +59,11 @@ export interface JobContext {
    * counts as done once the dead letter is written.
    */
   deadLetter(record: Envelope<unknown>, reason: string, stage: string): void;
+  /**
+   * Puts a stateful operator (windows, watermarks) into the job's checkpoints under a name that
+   * stays the same across restarts. Keyed state from `ctx.state` is always included.
+   */
+  checkpointed(name: string, part: CheckpointPart): void;
 }
 
 /** Produces records into a job. `run` resolves when the source is exhausted or told to stop. */

@@ -60,6 +60,8 @@ export function merchantWindows(
     allowedLatenessMs: settings.allowedLatenessMs,
     timestamp: (tx) => tx.timestamp,
   });
+  // Checkpoints cover the windows; results not yet written hold a checkpoint back.
+  ctx.checkpointed('merchant-windows', { snapshot: (scopes) => windows.snapshot(scopes), restore: (snapshot) => windows.restore(snapshot as ReturnType<typeof windows.snapshot>), quiescent: () => windows.pendingResults === 0 });
   // The source is keyed (and partitioned) by merchant, so each merchant's windows live in one partition's scope.
   return { windows, pipeline: pipe(keyBy((tx: Transaction) => tx.merchantId), windowAggregate(windows)) };
 }

@@ -29,6 +29,8 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(new Option('--output-topic <name>', 'Kafka topic to write').env('SLUICE_OUTPUT_TOPIC'))
     .addOption(new Option('--dead-letter-topic <name>', 'Kafka topic for records that cannot be processed').env('SLUICE_DEAD_LETTER_TOPIC'))
     .addOption(new Option('-s, --set <name=value>', 'a job setting (repeatable), e.g. --set count=100000').argParser(collectSetting).default({}))
+    .addOption(new Option('--checkpoint-dir <dir>', 'checkpoint keyed and window state with the source positions here, and restore from it on start').env('SLUICE_CHECKPOINT_DIR'))
+    .addOption(new Option('--checkpoint-interval <ms>', 'milliseconds between checkpoints').default(5000).env('SLUICE_CHECKPOINT_INTERVAL').argParser(positiveInteger))
     .option('--no-progress', 'no live progress line')
     .action(async (job: string, flags: RunFlags) => {
       exitCode = await runCommand(toRunOptions(job, flags));
@@ -72,6 +74,8 @@ interface RunFlags {
   outputTopic?: string;
   deadLetterTopic?: string;
   set: Record<string, string>;
+  checkpointDir?: string;
+  checkpointInterval: number;
   progress: boolean;
 }
 
@@ -110,6 +114,7 @@ function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
       ...(flags.deadLetterTopic === undefined ? {} : { deadLetter: flags.deadLetterTopic }),
     },
     settings: flags.set,
+    checkpoints: flags.checkpointDir === undefined ? undefined : { directory: flags.checkpointDir, intervalMs: flags.checkpointInterval },
     progress: flags.progress ? 'auto' : 'off',
   };
 }

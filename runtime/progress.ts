@@ -31,6 +31,7 @@ export function formatSummary(jobName: string, stats: JobStats, countLabel: stri
     `  latency     p50 ${ms(stats.latency.p50)}, p95 ${ms(stats.latency.p95)}, p99 ${ms(stats.latency.p99)}, max ${ms(stats.latency.max)}`,
     `  in flight   peak ${number(stats.peakInFlight)}`,
   ];
+  if (stats.checkpoints > 0 || stats.skipped > 0) lines.push(`  checkpoints ${number(stats.checkpoints)} taken, ${number(stats.skipped)} replayed records skipped`);
   if (countLabel !== undefined) lines.push(`  ${countLabel.padEnd(11)} ${number(stats.counted)}`);
   return lines.join('\n');
 }

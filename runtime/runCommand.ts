@@ -3,6 +3,7 @@ import { describeError, SluiceError } from '../core/errors.ts';
 import type { KafkaSettings, RunEnvironment } from '../core/job.ts';
 import { systemClock } from '../core/clock.ts';
 import { deadLetterFileSink } from '../connectors/deadLetterFileSink.ts';
+import { FileCheckpointStore } from '../core/checkpoint/fileCheckpointStore.ts';
 import { InferencePool } from './inferencePool.ts';
 import { loadJob } from './loadJob.ts';
 import { formatProgress, formatSummary } from './progress.ts';
@@ -15,6 +16,8 @@ export interface RunOptions {
   kafka: KafkaSettings | undefined;
   topics: RunEnvironment['topics'];
   settings: Record<string, string>;
+  /** Checkpoint to local disk; undefined runs without checkpoints. */
+  checkpoints: { directory: string; intervalMs: number } | undefined;
   /** 'auto' shows a live line on a terminal and a line every few seconds otherwise. */
   progress: 'auto' | 'off';
 }
@@ -49,7 +52,11 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
     pool = new InferencePool({ workers: options.workers });
     const env: RunEnvironment = { kafka: options.kafka, topics: options.topics, settings: options.settings, workers: options.workers, clock: systemClock };
     const deadLetterSink = job.deadLetter?.(env) ?? deadLetterFileSink(`.sluice/${job.name}/dead-letters.jsonl`);
-    running = runJob(job, { env, maxInFlight: options.maxInFlight, inference: pool, deadLetterSink });
+    const checkpoints =
+      options.checkpoints === undefined
+        ? undefined
+        : { store: new FileCheckpointStore({ directory: options.checkpoints.directory, log: (line) => output.err(`${line}\n`) }), intervalMs: options.checkpoints.intervalMs, log: (line: string) => output.err(`${line}\n`) };
+    running = runJob(job, { env, maxInFlight: options.maxInFlight, inference: pool, deadLetterSink, ...(checkpoints === undefined ? {} : { checkpoints }) });
     const progress = startProgress(running, job.countAs?.label, options.progress, output);
     let stats: JobStats;
     try {
