@@ -26,7 +26,7 @@ export function formatSummary(jobName: string, stats: JobStats, countLabel: stri
   const seconds = stats.elapsedMs / 1000;
   const lines = [
     `job ${jobName} finished in ${seconds.toFixed(1)} s`,
-    `  events      ${number(stats.in)} in, ${number(stats.out)} out, ${number(stats.deadLettered)} dead-lettered, ${number(stats.dropped)} filtered`,
+    `  events      ${number(stats.in)} in, ${number(stats.out)} out, ${number(stats.deadLettered)} dead-lettered, ${number(stats.dropped)} done without output (filtered, in windows)`,
     `  throughput  ${number(seconds > 0 ? stats.in / seconds : 0)} events/s`,
     `  latency     p50 ${ms(stats.latency.p50)}, p95 ${ms(stats.latency.p95)}, p99 ${ms(stats.latency.p99)}, max ${ms(stats.latency.max)}`,
     `  in flight   peak ${number(stats.peakInFlight)}`,
