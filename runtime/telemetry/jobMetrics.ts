@@ -1,0 +1,281 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { JobStats } from '../../core/engine.ts';
+import type { Instrumentation, InstrumentationEvents } from '../../core/instrumentation.ts';
+import { BucketHistogram, type HistogramCell } from './bucketHistogram.ts';
+
+/** What the metrics read from the inference worker pool at scrape time. */
+export interface PoolGauges {
+  readonly workers: number;
+  /** Fraction of the pool's time spent running tasks (0..1). */
+  readonly utilization: number;
+  /** Batches waiting for a free worker thread. */
+  readonly queueSize: number;
+}
+
+const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048];
+const SCORE_BUCKETS = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1];
+
+/**
+ * The job's Prometheus metrics, fed by its instrumentation events and, at scrape time, by the
+ * engine's stats and the worker pool. Per-record listeners only add to plain numbers and
+ * histogram cells; prom-client does its work when `/metrics` is scraped.
+ *
+ * @example
+ * const metrics = new JobMetrics({ jobName: 'fraud-detection', pool });
+ * metrics.subscribe(instrumentation);
+ * metrics.attach(() => running.stats());
+ * await metrics.registry.metrics();
+ */
+export class JobMetrics {
+  readonly registry = new Registry();
+  #stats: (() => JobStats) | undefined;
+  #traced: () => number = () => 0;
+  readonly #stageRecords = new Map<string, number>();
+  readonly #deadLetters = new Map<string, { stage: string; count: number }>();
+  readonly #sinkRecords = new Map<string, number>();
+  readonly #inference = new Map<string, { stage: string; model: string; batches: number; errors: number; fallbacks: number; records: number }>();
+  readonly #lag = new Map<string, { topic: string; partition: number; lag: number }>();
+  readonly #commits = new Map<string, { topic: string; partition: number; count: number; offset: number }>();
+  readonly #rebalance = { count: 0, assigned: 0, revoked: 0 };
+  readonly #paused = new Map<string, { paused: boolean; pauses: number }>();
+  readonly #endToEnd: HistogramCell;
+  readonly #stageDuration: BucketHistogram<'stage'>;
+  readonly #batchWait: BucketHistogram<'stage'>;
+  readonly #batchSize: BucketHistogram<'stage'>;
+  readonly #inferenceDuration: BucketHistogram<'stage' | 'model'>;
+  readonly #score: BucketHistogram<'model'>;
+  readonly #sinkWrite: BucketHistogram<'sink'>;
+  /** The last stage seen and its cell: consecutive events of one stage skip the map lookup. */
+  #lastStage: { stage: string; cell: HistogramCell } | undefined;
+
+  constructor(options: { jobName: string; pool?: PoolGauges | undefined; defaultMetrics?: boolean }) {
+    const registers = [this.registry];
+    this.registry.setDefaultLabels({ sluice_job: options.jobName });
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+
+    const stats = () => this.#stats?.();
+    const fromStats = (name: string, help: string, read: (s: JobStats) => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const s = stats();
+          if (s === undefined) return;
+          this.reset();
+          this.inc(read(s));
+        },
+      });
+    fromStats('sluice_records_in_total', 'Records taken from the source (including undecodable ones sent to the dead-letter sink).', (s) => s.in);
+    fromStats('sluice_records_out_total', 'Records written to the sink.', (s) => s.out);
+    fromStats('sluice_records_dead_lettered_total', 'Dead letters written to the dead-letter sink.', (s) => s.deadLettered);
+    fromStats('sluice_records_filtered_total', 'Records finished without output (filtered out).', (s) => s.dropped);
+    new Gauge({
+      name: 'sluice_records_in_flight',
+      help: 'Records taken from the source and not yet done (written, dead-lettered or filtered).',
+      registers,
+      collect() {
+        const s = stats();
+        if (s !== undefined) this.set(s.inFlight);
+      },
+    });
+    new Gauge({
+      name: 'sluice_records_in_flight_peak',
+      help: 'Most records in flight at once since the job started.',
+      registers,
+      collect() {
+        const s = stats();
+        if (s !== undefined) this.set(s.peakInFlight);
+      },
+    });
+
+    const labelledCounter = <L extends string, E>(name: string, help: string, labelNames: L[], entries: () => Iterable<E>, row: (e: E) => [Record<L, string | number>, number]) =>
+      new Counter<L>({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset();
+          for (const entry of entries()) {
+            const [labels, value] = row(entry);
+            this.inc(labels, value);
+          }
+        },
+      });
+    labelledCounter('sluice_stage_records_total', 'Records each stage finished (stage.done: decode, features, decision, ...).', ['stage'], () => this.#stageRecords, ([stage, n]) => [{ stage }, n]);
+    labelledCounter('sluice_dead_letters_total', 'Records sent to the dead-letter sink, by the stage that sent them.', ['stage'], () => this.#deadLetters.values(), (d) => [{ stage: d.stage }, d.count]);
+    labelledCounter('sluice_sink_records_total', 'Records written and acknowledged, by sink.', ['sink'], () => this.#sinkRecords, ([sink, n]) => [{ sink }, n]);
+    labelledCounter('sluice_inference_batches_total', 'Batches sent to the model.', ['stage', 'model'], () => this.#inference.values(), (i) => [{ stage: i.stage, model: i.model }, i.batches]);
+    labelledCounter('sluice_inference_records_total', 'Records sent to the model.', ['stage', 'model'], () => this.#inference.values(), (i) => [{ stage: i.stage, model: i.model }, i.records]);
+    labelledCounter('sluice_inference_errors_total', 'Batches the model failed on or did not answer in time.', ['stage', 'model'], () => this.#inference.values(), (i) => [{ stage: i.stage, model: i.model }, i.errors]);
+    labelledCounter('sluice_inference_fallbacks_total', 'Records that got the fallback score instead of a model answer.', ['stage', 'model'], () => this.#inference.values(), (i) => [{ stage: i.stage, model: i.model }, i.fallbacks]);
+    labelledCounter('sluice_source_commits_total', 'Offsets committed, by partition.', ['topic', 'partition'], () => this.#commits.values(), (c) => [{ topic: c.topic, partition: c.partition }, c.count]);
+    labelledCounter('sluice_source_pauses_total', 'Times the in-flight budget filled and the source paused.', ['source'], () => this.#paused, ([source, p]) => [{ source }, p.pauses]);
+    const rebalance = this.#rebalance;
+    new Counter({ name: 'sluice_source_rebalances_total', help: 'Consumer-group rebalances seen.', registers, collect() { this.reset(); this.inc(rebalance.count); } });
+    new Counter({ name: 'sluice_source_partitions_assigned_total', help: 'Partitions assigned by rebalances.', registers, collect() { this.reset(); this.inc(rebalance.assigned); } });
+    new Counter({ name: 'sluice_source_partitions_revoked_total', help: 'Partitions revoked by rebalances.', registers, collect() { this.reset(); this.inc(rebalance.revoked); } });
+    const traced = () => this.#traced();
+    new Counter({ name: 'sluice_traced_records_total', help: 'Records sampled for tracing.', registers, collect() { this.reset(); this.inc(traced()); } });
+
+    const lag = this.#lag;
+    new Gauge({
+      name: 'sluice_consumer_lag',
+      help: 'Consumer lag by partition: high watermark minus the next offset to process (source.lag).',
+      labelNames: ['topic', 'partition'],
+      registers,
+      collect() {
+        this.reset();
+        for (const l of lag.values()) this.set({ topic: l.topic, partition: l.partition }, l.lag);
+      },
+    });
+    const commits = this.#commits;
+    new Gauge({
+      name: 'sluice_source_committed_offset',
+      help: 'Last offset committed, by partition.',
+      labelNames: ['topic', 'partition'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of commits.values()) this.set({ topic: c.topic, partition: c.partition }, c.offset);
+      },
+    });
+    const paused = this.#paused;
+    new Gauge({
+      name: 'sluice_source_paused',
+      help: '1 while the source is paused because the in-flight budget is full.',
+      labelNames: ['source'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [source, p] of paused) this.set({ source }, p.paused ? 1 : 0);
+      },
+    });
+    const pool = options.pool;
+    if (pool !== undefined) {
+      new Gauge({ name: 'sluice_worker_pool_threads', help: 'Inference worker threads.', registers, collect() { this.set(pool.workers); } });
+      new Gauge({ name: 'sluice_worker_pool_utilization', help: 'Fraction of the worker pool\'s time spent running batches since it started (0..1).', registers, collect() { this.set(pool.utilization); } });
+      new Gauge({ name: 'sluice_worker_pool_queue_size', help: 'Batches waiting for a free worker thread.', registers, collect() { this.set(pool.queueSize); } });
+    }
+
+    this.#endToEnd = new BucketHistogram({
+      name: 'sluice_end_to_end_latency_seconds',
+      help: 'Time from the source handing a record in to the sink acknowledging it.',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }).cell();
+    this.#stageDuration = new BucketHistogram({ name: 'sluice_stage_duration_seconds', help: 'Time a stage spent on one record (stage.done).', labelNames: ['stage'], buckets: LATENCY_BUCKETS, registers });
+    this.#batchWait = new BucketHistogram({ name: 'sluice_batch_wait_seconds', help: 'Time a micro-batch was open, from its first record to its cut.', labelNames: ['stage'], buckets: LATENCY_BUCKETS, registers });
+    this.#batchSize = new BucketHistogram({ name: 'sluice_batch_size', help: 'Records per micro-batch.', labelNames: ['stage'], buckets: BATCH_BUCKETS, registers });
+    this.#inferenceDuration = new BucketHistogram({
+      name: 'sluice_inference_duration_seconds',
+      help: 'Round trip of one batch through the worker pool (queue + model run).',
+      labelNames: ['stage', 'model'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.#score = new BucketHistogram({ name: 'sluice_model_score', help: 'Distribution of model scores (fallbacks excluded).', labelNames: ['model'], buckets: SCORE_BUCKETS, registers });
+    this.#sinkWrite = new BucketHistogram({ name: 'sluice_sink_write_duration_seconds', help: 'Time one sink write took.', labelNames: ['sink'], buckets: LATENCY_BUCKETS, registers });
+  }
+
+  /** Reads the engine's counters at scrape time. */
+  attach(stats: () => JobStats): void {
+    this.#stats = stats;
+  }
+
+  /** Reports how many records tracing sampled. */
+  countTraced(read: () => number): void {
+    this.#traced = read;
+  }
+
+  /** Listens to the job's events; returns the unsubscribe. */
+  subscribe(instrumentation: Instrumentation): () => void {
+    const offs = [
+      instrumentation.on('stage.done', (e) => this.#stageDone(e)),
+      instrumentation.on('batch.formed', (e) => this.#batchFormed(e)),
+      instrumentation.on('inference.done', (e) => this.#inferenceDone(e)),
+      instrumentation.on('sink.written', (e) => this.#sinkWritten(e)),
+      instrumentation.on('record.deadLettered', (e) => this.#deadLettered(e)),
+      instrumentation.on('source.lag', (e) => this.#lag.set(`${e.topic}\u0000${e.partition}`, e)),
+      instrumentation.on('source.commit', (e) => this.#commit(e)),
+      instrumentation.on('source.rebalance', (e) => {
+        this.#rebalance.count += 1;
+        this.#rebalance.assigned += e.assigned;
+        this.#rebalance.revoked += e.revoked;
+      }),
+      instrumentation.on('source.backpressure', (e) => {
+        const p = this.#paused.get(e.source) ?? { paused: false, pauses: 0 };
+        if (e.paused && !p.paused) p.pauses += 1;
+        p.paused = e.paused;
+        this.#paused.set(e.source, p);
+      }),
+    ];
+    return () => {
+      for (const off of offs) off();
+    };
+  }
+
+  #stageDone({ stage, startedAt, endedAt }: InstrumentationEvents['stage.done']): void {
+    let last = this.#lastStage;
+    if (last === undefined || last.stage !== stage) {
+      last = { stage, cell: this.#stageDuration.cell({ stage }) };
+      this.#lastStage = last;
+    }
+    last.cell.observe((endedAt - startedAt) / 1000);
+    this.#stageRecords.set(stage, (this.#stageRecords.get(stage) ?? 0) + 1);
+  }
+
+  #batchFormed({ stage, records, waitedMs }: InstrumentationEvents['batch.formed']): void {
+    this.#batchSize.cell({ stage }).observe(records.length);
+    this.#batchWait.cell({ stage }).observe(waitedMs / 1000);
+  }
+
+  #inferenceDone({ stage, model, records, durationMs, scores, error }: InstrumentationEvents['inference.done']): void {
+    const name = model.replace(/^.*[\\/]/, '');
+    const key = `${stage}\u0000${name}`;
+    let entry = this.#inference.get(key);
+    if (entry === undefined) {
+      entry = { stage, model: name, batches: 0, errors: 0, fallbacks: 0, records: 0 };
+      this.#inference.set(key, entry);
+    }
+    entry.batches += 1;
+    entry.records += records.length;
+    this.#inferenceDuration.cell({ stage, model: name }).observe(durationMs / 1000);
+    if (error !== undefined || scores === undefined) {
+      entry.errors += 1;
+      entry.fallbacks += records.length;
+      return;
+    }
+    const cell = this.#score.cell({ model: name });
+    for (let i = 0; i < records.length; i += 1) {
+      const score = scores[i];
+      if (score !== undefined && Number.isFinite(score)) cell.observe(score);
+      else entry.fallbacks += 1;
+    }
+  }
+
+  #sinkWritten({ sink, records, startedAt, endedAt }: InstrumentationEvents['sink.written']): void {
+    const cell = this.#endToEnd;
+    for (const record of records) cell.observe((endedAt - record.receivedAt) / 1000);
+    this.#sinkRecords.set(sink, (this.#sinkRecords.get(sink) ?? 0) + records.length);
+    this.#sinkWrite.cell({ sink }).observe((endedAt - startedAt) / 1000);
+  }
+
+  #deadLettered({ stage }: InstrumentationEvents['record.deadLettered']): void {
+    const entry = this.#deadLetters.get(stage);
+    if (entry === undefined) this.#deadLetters.set(stage, { stage, count: 1 });
+    else entry.count += 1;
+  }
+
+  #commit({ topic, partition, offset }: InstrumentationEvents['source.commit']): void {
+    const key = `${topic}\u0000${partition}`;
+    const entry = this.#commits.get(key);
+    if (entry === undefined) this.#commits.set(key, { topic, partition, count: 1, offset });
+    else {
+      entry.count += 1;
+      entry.offset = offset;
+    }
+  }
+}
