@@ -31,6 +31,8 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(new Option('-s, --set <name=value>', 'a job setting (repeatable), e.g. --set count=100000').argParser(collectSetting).default({}))
     .addOption(new Option('--checkpoint-dir <dir>', 'checkpoint keyed and window state with the source positions here, and restore from it on start').env('SLUICE_CHECKPOINT_DIR'))
     .addOption(new Option('--checkpoint-interval <ms>', 'milliseconds between checkpoints').default(5000).env('SLUICE_CHECKPOINT_INTERVAL').argParser(positiveInteger))
+    .addOption(new Option('--trace-sample <ratio>', 'share of records traced with OpenTelemetry, 0 to 1 (0 turns tracing off); overrides OTEL_TRACES_SAMPLER. Spans go to OTEL_EXPORTER_OTLP_ENDPOINT').env('SLUICE_TRACE_SAMPLE').argParser(sampleRatio))
+    .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http://localhost:<port>/metrics while the job runs').env('SLUICE_METRICS_PORT').argParser(portNumber))
     .option('--no-progress', 'no live progress line')
     .action(async (job: string, flags: RunFlags) => {
       exitCode = await runCommand(toRunOptions(job, flags));
@@ -76,6 +78,8 @@ interface RunFlags {
   set: Record<string, string>;
   checkpointDir?: string;
   checkpointInterval: number;
+  traceSample?: number;
+  metricsPort?: number;
   progress: boolean;
 }
 
@@ -115,6 +119,8 @@ function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
     },
     settings: flags.set,
     checkpoints: flags.checkpointDir === undefined ? undefined : { directory: flags.checkpointDir, intervalMs: flags.checkpointInterval },
+    traceSample: flags.traceSample,
+    metricsPort: flags.metricsPort,
     progress: flags.progress ? 'auto' : 'off',
   };
 }
@@ -128,6 +134,18 @@ function positiveInteger(value: string): number {
 function ratio(value: string): number {
   const parsed = Number(value);
   if (!Number.isFinite(parsed) || parsed < 0 || parsed >= 1) throw new InvalidArgumentError('must be a number from 0 up to (not including) 1.');
+  return parsed;
+}
+
+function sampleRatio(value: string): number {
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isFinite(parsed) || parsed < 0 || parsed > 1) throw new InvalidArgumentError('must be a number from 0 to 1, e.g. 0.01 to trace 1 % of records.');
+  return parsed;
+}
+
+function portNumber(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new InvalidArgumentError('must be a port number from 0 to 65535 (0 picks a free one).');
   return parsed;
 }
 

@@ -7,6 +7,7 @@ import { FileCheckpointStore } from '../core/checkpoint/fileCheckpointStore.ts';
 import { InferencePool } from './inferencePool.ts';
 import { loadJob } from './loadJob.ts';
 import { formatProgress, formatSummary } from './progress.ts';
+import { startTelemetry, type Telemetry } from './telemetry/telemetry.ts';
 
 /** Everything `sluice run` was told. */
 export interface RunOptions {
@@ -20,6 +21,10 @@ export interface RunOptions {
   checkpoints: { directory: string; intervalMs: number } | undefined;
   /** 'auto' shows a live line on a terminal and a line every few seconds otherwise. */
   progress: 'auto' | 'off';
+  /** `--trace-sample`: share of records traced; undefined leaves it to the OTEL_* variables. */
+  traceSample?: number | undefined;
+  /** `--metrics-port`: serve Prometheus metrics; undefined serves none. */
+  metricsPort?: number | undefined;
 }
 
 /** Where the command writes; tests pass their own. */
@@ -45,6 +50,7 @@ const processOutput: RunOutput = {
  */
 export async function runCommand(options: RunOptions, output: RunOutput = processOutput): Promise<number> {
   let pool: InferencePool | undefined;
+  let telemetry: Telemetry | undefined;
   let running: RunningJob | undefined;
   const signals = new SignalHandler(() => running?.stop(), output);
   try {
@@ -56,7 +62,23 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
       options.checkpoints === undefined
         ? undefined
         : { store: new FileCheckpointStore({ directory: options.checkpoints.directory, log: (line) => output.err(`${line}\n`) }), intervalMs: options.checkpoints.intervalMs, log: (line: string) => output.err(`${line}\n`) };
-    running = runJob(job, { env, maxInFlight: options.maxInFlight, inference: pool, deadLetterSink, ...(checkpoints === undefined ? {} : { checkpoints }) });
+    telemetry = await startTelemetry({
+      jobName: job.name,
+      traceSample: options.traceSample,
+      metricsPort: options.metricsPort,
+      pool,
+      warn: (line) => output.err(`sluice: ${line}\n`),
+    });
+    for (const line of telemetry.describe()) output.err(`${line}\n`);
+    running = runJob(telemetry.instrumentJob(job), {
+      env,
+      maxInFlight: options.maxInFlight,
+      inference: pool,
+      deadLetterSink,
+      instrumentation: telemetry.instrumentation,
+      ...(checkpoints === undefined ? {} : { checkpoints }),
+    });
+    telemetry.attach(running);
     const progress = startProgress(running, job.countAs?.label, options.progress, output);
     let stats: JobStats;
     try {
@@ -73,6 +95,7 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
     return 1;
   } finally {
     signals.dispose();
+    await telemetry?.stop();
     await pool?.close();
   }
 }
