@@ -34,6 +34,7 @@ export class JobMetrics {
   readonly #stageRecords = new Map<string, number>();
   readonly #deadLetters = new Map<string, { stage: string; count: number }>();
   readonly #sinkRecords = new Map<string, number>();
+  readonly #sourceRecords = new Map<string, number>();
   readonly #inference = new Map<string, { stage: string; model: string; batches: number; errors: number; fallbacks: number; records: number }>();
   readonly #lag = new Map<string, { topic: string; partition: number; lag: number }>();
   readonly #commits = new Map<string, { topic: string; partition: number; count: number; offset: number }>();
@@ -106,6 +107,7 @@ export class JobMetrics {
       });
     labelledCounter('sluice_stage_records_total', 'Records each stage finished (stage.done: decode, features, decision, ...).', ['stage'], () => this.#stageRecords, ([stage, n]) => [{ stage }, n]);
     labelledCounter('sluice_dead_letters_total', 'Records sent to the dead-letter sink, by the stage that sent them.', ['stage'], () => this.#deadLetters.values(), (d) => [{ stage: d.stage }, d.count]);
+    labelledCounter('sluice_source_records_total', 'Records a source handed in, by source (sources that report source.records, e.g. Kafka).', ['source'], () => this.#sourceRecords, ([source, n]) => [{ source }, n]);
     labelledCounter('sluice_sink_records_total', 'Records written and acknowledged, by sink.', ['sink'], () => this.#sinkRecords, ([sink, n]) => [{ sink }, n]);
     labelledCounter('sluice_inference_batches_total', 'Batches sent to the model.', ['stage', 'model'], () => this.#inference.values(), (i) => [{ stage: i.stage, model: i.model }, i.batches]);
     labelledCounter('sluice_inference_records_total', 'Records sent to the model.', ['stage', 'model'], () => this.#inference.values(), (i) => [{ stage: i.stage, model: i.model }, i.records]);
@@ -198,6 +200,7 @@ export class JobMetrics {
       instrumentation.on('inference.done', (e) => this.#inferenceDone(e)),
       instrumentation.on('sink.written', (e) => this.#sinkWritten(e)),
       instrumentation.on('record.deadLettered', (e) => this.#deadLettered(e)),
+      instrumentation.on('source.records', (e) => this.#sourceRecords.set(e.source, (this.#sourceRecords.get(e.source) ?? 0) + e.count)),
       instrumentation.on('source.lag', (e) => this.#lag.set(`${e.topic}\u0000${e.partition}`, e)),
       instrumentation.on('source.commit', (e) => this.#commit(e)),
       instrumentation.on('source.rebalance', (e) => {

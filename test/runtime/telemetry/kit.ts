@@ -50,7 +50,7 @@ export function transactions(count: number, options: { trace?: (i: number) => Tr
 
 /**
  * A source over a list. `gate` (optional) is awaited before record `gate.at` is emitted, so a
- * test can look at the job half-way; `lag` makes it report consumer lag as Kafka's source does.
+ * test can look at the job half-way; `lag` makes it report consumer lag (and records read) as Kafka's source does.
  */
 export function listSource(records: SourceRecord<Tx>[], options: { gate?: { at: number; open: Promise<void>; reached: () => void }; lag?: boolean } = {}): Source<Tx> {
   return {
@@ -72,6 +72,7 @@ export function listSource(records: SourceRecord<Tx>[], options: { gate?: { at: 
         const wait = ctx.emit(record);
         if (wait !== undefined) await wait;
         next[record.position.partition]! += 1;
+        if (options.lag === true) ctx.instrumentation.emit('source.records', { source: 'test-input', count: 1 });
         reportLag(record.position.partition);
       }
     },

@@ -98,6 +98,7 @@ describe('/metrics of a running job', () => {
     assert.equal(end.value('sluice_stage_records_total', { stage: 'features' }), COUNT);
     assert.equal(end.value('sluice_stage_records_total', { stage: 'decision' }), COUNT - BAD);
     assert.equal(end.value('sluice_dead_letters_total', { stage: 'validate' }), BAD);
+    assert.equal(end.value('sluice_source_records_total', { source: 'test-input' }), COUNT);
     assert.equal(end.value('sluice_sink_records_total', { sink: 'collect' }), COUNT - BAD);
     assert.equal(end.value('sluice_inference_records_total', { stage: 'infer', model: 'fraud-v1.onnx' }), COUNT - BAD);
     assert.equal(end.value('sluice_inference_errors_total', { stage: 'infer', model: 'fraud-v1.onnx' }), 0);
