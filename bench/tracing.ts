@@ -5,7 +5,7 @@
  * (the SDK's default protobuf encoding) to a receiver in this process that accepts and drops
  * them, so serialising and sending is part of the cost. Figures, not a test.
  *
- *   npm run bench:tracing
+ *   npx tsx bench/tracing.ts
  *   npx tsx bench/tracing.ts --count 1000000 --repeat 5
  */
 import { spawn } from 'node:child_process';
