@@ -72,6 +72,8 @@ export class JobMetrics {
     fromStats('sluice_records_out_total', 'Records written to the sink.', (s) => s.out);
     fromStats('sluice_records_dead_lettered_total', 'Dead letters written to the dead-letter sink.', (s) => s.deadLettered);
     fromStats('sluice_records_filtered_total', 'Records finished without output (filtered out).', (s) => s.dropped);
+    fromStats('sluice_records_skipped_total', 'Replayed records skipped because the restored checkpoint already reflects them.', (s) => s.skipped);
+    fromStats('sluice_checkpoints_total', 'Checkpoints completed.', (s) => s.checkpoints);
     new Gauge({
       name: 'sluice_records_in_flight',
       help: 'Records taken from the source and not yet done (written, dead-lettered or filtered).',

@@ -13,7 +13,7 @@ async function exposedFamilies(): Promise<Map<string, string>> {
   const metrics = new JobMetrics({ jobName: 'j', pool: { workers: 2, utilization: 0.5, queueSize: 0 } });
   const bus = new Instrumentation();
   metrics.subscribe(bus);
-  metrics.attach(() => ({ in: 1, out: 1, deadLettered: 0, dropped: 0, inFlight: 0, peakInFlight: 1, counted: 0, elapsedMs: 1, latency: { count: 1, p50: 1, p95: 1, p99: 1, max: 1 } }) as JobStats);
+  metrics.attach(() => ({ in: 1, out: 1, deadLettered: 0, dropped: 0, inFlight: 0, peakInFlight: 1, skipped: 0, checkpoints: 0, counted: 0, elapsedMs: 1, latency: { count: 1, p50: 1, p95: 1, p99: 1, max: 1 } }) as JobStats);
   bus.emit('source.lag', { topic: 't', partition: 0, lag: 3 });
   bus.emit('source.commit', { topic: 't', partition: 0, offset: 9 });
   bus.emit('source.backpressure', { source: 's', paused: true });

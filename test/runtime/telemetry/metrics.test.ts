@@ -89,6 +89,8 @@ describe('/metrics of a running job', () => {
     assert.equal(end.value('sluice_records_out_total'), COUNT - BAD);
     assert.equal(end.value('sluice_records_dead_lettered_total'), BAD);
     assert.equal(end.value('sluice_records_filtered_total'), 0);
+    assert.equal(end.value('sluice_records_skipped_total'), 0);
+    assert.equal(end.value('sluice_checkpoints_total'), 0);
     assert.equal(end.value('sluice_records_in_total'), end.value('sluice_records_out_total') + end.value('sluice_records_dead_lettered_total'));
     assert.equal(end.value('sluice_records_in_flight'), 0);
     assert.ok(end.value('sluice_records_in_flight_peak') > 0);
