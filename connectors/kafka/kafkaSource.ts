@@ -60,10 +60,10 @@ export function kafkaSource<T>(options: KafkaSourceOptions<T>): Source<T> {
   return new KafkaSource(options, topics);
 }
 
-/** Longest a waiting batch sleeps between checks for room (it also wakes on every change). */
-const ROOM_POLL_MS = 200;
+/** Longest a waiting batch sleeps between checks for room (it also wakes on most changes). */
+const ROOM_POLL_MS = 20;
 /** Records emitted in one go before yielding to timers and I/O. */
-const YIELD_EVERY = 1000;
+const YIELD_EVERY = 1024;
 
 class KafkaSource<T> implements Source<T> {
   readonly name: string;
@@ -298,8 +298,12 @@ class KafkaSource<T> implements Source<T> {
         const wait = this.#admit(ctx, topic, partition, offset, message);
         ledger.emitted(topic, partition, offset);
         if (wait !== undefined) await wait;
-        if (++emitted % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        if ((++emitted & 127) === 0) {
+          this.#maybeCommit();
+          if (emitted % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        }
       }
+      this.#maybeCommit();
     } finally {
       // The next fetch starts after the last record handed out, not after the whole batch.
       const last = ledger.lastEmitted(topic, partition);
@@ -352,7 +356,7 @@ class KafkaSource<T> implements Source<T> {
       if (this.#stopping || !isRunning() || !this.#ledger.has(topic, partition)) return false;
       const windowFull = this.#ledger.uncommitted() >= ctx.maxInFlight;
       if (!this.#full && !windowFull) return true;
-      if (windowFull) void this.#commit();
+      this.#maybeCommit();
       await this.#room.wait(ROOM_POLL_MS);
       try {
         await heartbeat();
@@ -420,6 +424,11 @@ class KafkaSource<T> implements Source<T> {
     }
   }
 
+  /** Commits early once half the budget is uncommitted, so the source rarely waits for a commit. */
+  #maybeCommit(): void {
+    if (this.#committing === undefined && this.#ledger.uncommitted() * 2 >= this.#ctx!.maxInFlight) void this.#commit();
+  }
+
   /** Commits whatever is due; one commit at a time, repeated while more became due meanwhile. */
   #commit(): Promise<void> {
     if (this.#committing !== undefined) {
@@ -440,8 +449,9 @@ class KafkaSource<T> implements Source<T> {
         }
       } while (this.#commitAgain);
     })().finally(() => {
+      // No wake-up here: only a commit the broker accepted makes room (the COMMIT_OFFSETS
+      // listener wakes waiters). Waking on a failed or empty commit would spin a waiting batch.
       this.#committing = undefined;
-      this.#room.wake();
     });
     return this.#committing;
   }

@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { CompressionTypes, Partitioners } from 'kafkajs';
+import { mergeMap, from, of } from 'rxjs';
+import { systemClock } from '../../../core/clock.ts';
+import type { InferenceService } from '../../../core/inference.ts';
+import { defineJob, type KafkaSettings, type RunEnvironment, type Sink } from '../../../core/job.ts';
+import type { Envelope } from '../../../core/record.ts';
+import { collectSink } from '../../../connectors/collectSink.ts';
+import { kafkaSource } from '../../../connectors/kafka/index.ts';
+import { createTestKafka, produceMessages, startMockKafka, TEST_CONSUMER_TIMINGS, type MockKafka } from '../../kit/kafka.ts';
+import { startTestJob } from '../../kit/jobs.ts';
+import { committedOffsets, highWatermarks } from '../../kit/sluiceProcess.ts';
+
+const noInference: InferenceService = {
+  workers: 1,
+  model: () => {
+    throw new Error('these jobs score nothing');
+  },
+};
+
+/** The mock-friendly timings of the kit, as source tuning. */
+const TUNING = {
+  sessionTimeoutMs: TEST_CONSUMER_TIMINGS.sessionTimeout,
+  heartbeatIntervalMs: TEST_CONSUMER_TIMINGS.heartbeatInterval,
+  rebalanceTimeoutMs: TEST_CONSUMER_TIMINGS.rebalanceTimeout,
+  maxWaitMs: TEST_CONSUMER_TIMINGS.maxWaitTimeInMs,
+  commitIntervalMs: 200,
+};
+
+// A real heap measurement needs a collection first; tests run without --expose-gc.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
+const sum = (values: Iterable<number>) => [...values].reduce((a, b) => a + Math.max(0, b), 0);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('kafkaSource', () => {
+  let kafka: MockKafka;
+
+  before(async () => {
+    kafka = await startMockKafka({ topics: [{ name: 'slow', partitions: 4 }, { name: 'hold', partitions: 1 }] });
+  });
+
+  after(async () => {
+    await kafka?.stop();
+  });
+
+  const environment = (groupId: string): RunEnvironment => {
+    const settings: KafkaSettings = { brokers: kafka.brokers, groupId, clientId: `test-${groupId}`, start: 'earliest' };
+    return { kafka: settings, topics: {}, settings: {}, workers: 1, clock: systemClock };
+  };
+
+  it('with a slow sink, pauses consumption: lag grows, memory does not, and the group does not rebalance', async (t) => {
+    const MAX_IN_FLIGHT = 500;
+    // Big, compressible records (2 KiB each): buffering them instead of pausing would show in the heap.
+    const pad = 'x'.repeat(2048);
+    const producer = createTestKafka(kafka.brokers, { clientId: 'slow-feed' }).producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: false });
+    await producer.connect();
+    let produced = 0;
+    let feeding = true;
+    const feed = (async () => {
+      while (feeding && produced < 40_000) {
+        const messages = Array.from({ length: 200 }, (_, i) => ({ key: `k${(produced + i) % 97}`, value: JSON.stringify({ n: produced + i, pad }) }));
+        await producer.send({ topic: 'slow', compression: CompressionTypes.GZIP, messages });
+        produced += messages.length;
+        await sleep(100); // ~2000 records/s
+      }
+    })();
+
+    // About 400 records/s, and once a write that takes longer than the session timeout.
+    let writes = 0;
+    const slowSink: Sink<unknown> = {
+      name: 'slow',
+      async write(records) {
+        writes += 1;
+        await sleep(writes === 10 ? TUNING.sessionTimeoutMs + 1500 : records.length * 2.5);
+      },
+    };
+    const job = defineJob<{ n: number }, unknown>({
+      name: 'slow-sink',
+      source: (env) => kafkaSource<{ n: number }>({ settings: env.kafka!, topic: 'slow', tuning: TUNING, log: () => {} }),
+      pipeline: () => (source) => source,
+      sink: () => slowSink,
+    });
+    const { running } = startTestJob(job, { inference: noInference, maxInFlight: MAX_IN_FLIGHT, env: environment('slow-sink') });
+    let rebalances = 0;
+    let pauses = 0;
+    const lag = new Map<number, number>();
+    running.instrumentation.on('source.rebalance', () => (rebalances += 1));
+    running.instrumentation.on('source.backpressure', ({ paused }) => paused && (pauses += 1));
+    running.instrumentation.on('source.lag', ({ partition, lag: value }) => lag.set(partition, value));
+
+    const heap: number[] = [];
+    const lagSamples: { source: number; committed: number }[] = [];
+    try {
+      while (running.stats().out === 0) await sleep(100);
+      for (let i = 0; i < 12; i += 1) {
+        await sleep(700);
+        collectGarbage();
+        heap.push(process.memoryUsage().heapUsed);
+        const [hw, committed] = await Promise.all([highWatermarks(kafka.brokers, 'slow'), committedOffsets(kafka.brokers, 'slow-sink', 'slow')]);
+        lagSamples.push({ source: sum(lag.values()), committed: sum(hw.values()) - sum(committed.values()) });
+      }
+    } finally {
+      feeding = false;
+      await feed;
+      await producer.disconnect();
+      running.stop();
+    }
+    const stats = await running.done;
+
+    const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+    t.diagnostic(`lag (source view / committed) ${lagSamples.map((s) => `${s.source}/${s.committed}`).join(' ')}`);
+    t.diagnostic(`heap MiB ${heap.map(mb).join(' ')}; produced ${produced}, consumed ${stats.in}, pauses ${pauses}, writes ${writes}`);
+    assert.ok(writes >= 10, 'the long sink write never happened');
+    // Lag grows: the consumer takes less than the producer writes, and leaves the rest in Kafka.
+    const first = lagSamples[0]!;
+    const last = lagSamples.at(-1)!;
+    assert.ok(last.committed > first.committed + 3000, `committed lag did not grow: ${first.committed} -> ${last.committed}`);
+    assert.ok(last.source > first.source + 3000, `the source's lag did not grow (it fetched ahead): ${first.source} -> ${last.source}`);
+    assert.ok(pauses > 0, 'the consumer never paused');
+    // Memory does not: the records left in Kafka are ~2 KiB each, tens of MiB by the end.
+    assert.ok(stats.peakInFlight <= MAX_IN_FLIGHT);
+    assert.ok(Math.max(...heap) - heap[0]! < 16 * 2 ** 20, `heap grew from ${mb(heap[0]!)} to ${mb(Math.max(...heap))} MiB`);
+    // No rebalance beyond the first assignment, even across a sink write longer than the session timeout.
+    assert.equal(rebalances, 1);
+  });
+
+  it('never commits past an unfinished record; commits everything once it finishes', async () => {
+    await produceMessages(kafka.brokers, 'hold', Array.from({ length: 100 }, (_, i) => ({ value: JSON.stringify({ n: i }) })));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const sink = collectSink<{ n: number }>();
+    const job = defineJob<{ n: number }, { n: number }>({
+      name: 'hold',
+      source: (env) => kafkaSource<{ n: number }>({ settings: env.kafka!, topic: 'hold', tuning: TUNING, log: () => {} }),
+      // Offset 10 is held back; everything else goes straight through.
+      pipeline: () => mergeMap((record: Envelope<{ n: number }>) => (record.position.offset === 10 ? from(released.then(() => record)) : of(record))),
+      sink: () => sink,
+    });
+    const { running } = startTestJob(job, { inference: noInference, env: environment('hold') });
+    try {
+      while (sink.values.length < 99) await sleep(50);
+      await sleep(TUNING.commitIntervalMs * 4);
+      const held = await committedOffsets(kafka.brokers, 'hold', 'hold');
+      assert.equal(held.get(0), 10, 'the commit must stop at the unfinished offset 10 (next to read)');
+      release();
+      let committed = held.get(0);
+      for (let i = 0; i < 50 && committed !== 100; i += 1) {
+        await sleep(100);
+        committed = (await committedOffsets(kafka.brokers, 'hold', 'hold')).get(0);
+      }
+      assert.equal(committed, 100);
+    } finally {
+      release();
+      running.stop();
+      await running.done;
+    }
+  });
+});

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startMockKafka, type MockKafka } from '../kit/kafka.ts';
+import { consumeUntil, KAFKA_TEST_ENV, killAllSluice, spawnSluice, type SluiceProcess } from '../kit/sluiceProcess.ts';
+import { countDecisions, startTransactionFeed, summaryIn } from '../kit/transactionFeed.ts';
+
+const BEFORE = 12_000;
+const AFTER = 4_000;
+
+/** The partitions of the last "assigned tx[...]" line a process printed. */
+function lastAssignment(process: SluiceProcess): number[] {
+  const lines = [...process.stderr().matchAll(/assigned tx\[([\d,]*)\]|assigned nothing/g)];
+  const last = lines.at(-1);
+  if (last === undefined || last[1] === undefined) return [];
+  return last[1].split(',').map(Number);
+}
+
+describe('two sluice run processes in one consumer group', () => {
+  let kafka: MockKafka;
+  let first: SluiceProcess;
+  let second: SluiceProcess;
+  let decisions: Map<string, number>;
+  let written = 0;
+  const exits: { code: number | null }[] = [];
+
+  before(async () => {
+    kafka = await startMockKafka({ topics: [{ name: 'tx', partitions: 4 }, { name: 'decisions', partitions: 4 }, { name: 'dead', partitions: 1 }] });
+    const args = [
+      'run', 'jobs/fraud-detection.ts', '--brokers', kafka.brokers.join(','), '--group', 'scale-out', '--no-progress',
+      '--input-topic', 'tx', '--output-topic', 'decisions', '--dead-letter-topic', 'dead', '--max-in-flight', '2000',
+    ];
+    const early = startTransactionFeed(kafka.brokers, 'tx', { count: BEFORE, perSecond: 2000, seed: 1 });
+    first = spawnSluice(args, { env: KAFKA_TEST_ENV });
+    await first.waitForStderr(/assigned tx\[0,1,2,3\]/, 30_000);
+    // Scale out while input is flowing: the second process joins the same group.
+    second = spawnSluice(args, { env: KAFKA_TEST_ENV });
+    await second.waitForStderr(/assigned tx\[\d/, 30_000);
+    await first.waitForStderr(/assigned tx\[0,1,2,3\][^]*assigned (tx\[|nothing)/, 30_000);
+    await early.done;
+    // More input once the two share the partitions, so both have work.
+    await startTransactionFeed(kafka.brokers, 'tx', { count: AFTER, seed: 2 }).done;
+    try {
+      const output = await consumeUntil(kafka.brokers, 'decisions', { until: (got) => countDecisions(got).size >= BEFORE + AFTER, timeoutMs: 45_000 });
+      decisions = countDecisions(output);
+      written = output.length;
+    } finally {
+      first.kill('SIGTERM');
+      second.kill('SIGTERM');
+      exits.push(await first.exited, await second.exited);
+    }
+  });
+
+  after(async () => {
+    await killAllSluice();
+    await kafka?.stop();
+  });
+
+  it('split the partitions between them: disjoint, none left out', () => {
+    const a = lastAssignment(first);
+    const b = lastAssignment(second);
+    assert.ok(a.length > 0, `first process ended with no partitions:\n${first.stderr()}`);
+    assert.ok(b.length > 0, `second process ended with no partitions:\n${second.stderr()}`);
+    assert.deepEqual(a.filter((p) => b.includes(p)), []);
+    assert.deepEqual([...a, ...b].sort(), [0, 1, 2, 3]);
+  });
+
+  it('both processed records', () => {
+    assert.ok((summaryIn(first.stdout()) ?? 0) > 0, first.stdout());
+    assert.ok((summaryIn(second.stdout()) ?? 0) > 0, second.stdout());
+  });
+
+  it('together wrote a decision for every input', (t) => {
+    assert.equal(decisions.size, BEFORE + AFTER);
+    t.diagnostic(`decisions written twice around the rebalance: ${written - decisions.size}`);
+  });
+
+  it('both exit 0 on SIGTERM', () => {
+    assert.deepEqual(exits.map((e) => e.code), [0, 0]);
+  });
+});
