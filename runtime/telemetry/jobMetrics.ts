@@ -65,7 +65,9 @@ export class JobMetrics {
           const s = stats();
           if (s === undefined) return;
           this.reset();
-          this.inc(read(s));
+          // Never negative: the engine's `dropped` goes below 0 when fallback records count
+          // both as output and as dead letters, and one bad counter would fail the whole scrape.
+          this.inc(Math.max(0, read(s)));
         },
       });
     fromStats('sluice_records_in_total', 'Records taken from the source (including undecodable ones sent to the dead-letter sink).', (s) => s.in);

@@ -13,7 +13,7 @@ import { valueState } from '../../../core/state/keyedState.ts';
 import { systemClock } from '../../../core/clock.ts';
 import { collectSink, type CollectSink } from '../../../connectors/collectSink.ts';
 import { deadLetterWhen, infer, keyBy, mapValue, microBatch, withState } from '../../../operators/index.ts';
-import type { InferencePool } from '../../../runtime/inferencePool.ts';
+import type { InferenceService } from '../../../core/inference.ts';
 
 export const MODEL = new URL('../../../models/fraud-v1.onnx', import.meta.url).pathname;
 
@@ -108,7 +108,7 @@ export function scoringJob(source: Source<Tx>, sink: CollectSink<Decision>): Job
 }
 
 /** Runs a job in this process on the pool, with the given instrumentation bus. */
-export function startJob(job: JobDefinition<Tx, Decision>, pool: InferencePool, instrumentation: Instrumentation): { running: RunningJob; deadLetters: CollectSink<DeadLetter> } {
+export function startJob(job: JobDefinition<Tx, Decision>, pool: InferenceService, instrumentation: Instrumentation): { running: RunningJob; deadLetters: CollectSink<DeadLetter> } {
   const deadLetters = collectSink<DeadLetter>();
   const running = runJob(job, {
     env: { kafka: undefined, topics: {}, settings: {}, workers: pool.workers, clock: systemClock },
