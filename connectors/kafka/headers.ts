@@ -8,17 +8,21 @@ import type { Envelope, TraceCarrier } from '../../core/record.ts';
  * @example
  * readHeaders({ traceparent: Buffer.from('00-…-01') }) // { traceparent: '00-…-01' }
  */
-export function readHeaders(headers: IHeaders | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (headers === undefined) return out;
-  for (const name of Object.keys(headers)) {
+export function readHeaders(headers: IHeaders | undefined): Readonly<Record<string, string>> {
+  if (headers === undefined) return NO_HEADERS;
+  let out: Record<string, string> | undefined;
+  for (const name in headers) {
+    out ??= {};
     let value = headers[name];
     if (Array.isArray(value)) value = value[value.length - 1];
     if (value === undefined) continue;
     out[name] = typeof value === 'string' ? value : value.toString('utf8');
   }
-  return out;
+  return out ?? NO_HEADERS;
 }
+
+/** The headers of every record that has none: one shared, frozen object, not one per record. */
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** The W3C trace context a producer put in the headers, if any. */
 export function traceFromHeaders(headers: Readonly<Record<string, string>>): TraceCarrier | undefined {
@@ -36,14 +40,25 @@ export function traceFromHeaders(headers: Readonly<Record<string, string>>): Tra
  * outputHeaders(record) // { traceparent: '00-…-01', 'model-version': 'fraud-v1' }
  */
 export function outputHeaders(record: Envelope<unknown>): Record<string, string> {
-  const headers: Record<string, string> = {};
-  if (record.trace !== undefined) {
-    headers.traceparent = record.trace.traceparent;
-    if (record.trace.tracestate !== undefined) headers.tracestate = record.trace.tracestate;
-  }
   const value = record.value;
-  if (typeof value === 'object' && value !== null && 'modelVersion' in value && typeof value.modelVersion === 'string') {
-    headers['model-version'] = value.modelVersion;
+  const modelVersion =
+    typeof value === 'object' && value !== null && 'modelVersion' in value && typeof value.modelVersion === 'string' ? value.modelVersion : undefined;
+  if (record.trace === undefined) {
+    // The common case shares one headers object per model version (kafkajs only reads it).
+    if (modelVersion === undefined) return NO_OUTPUT_HEADERS;
+    let shared = versionHeaders.get(modelVersion);
+    if (shared === undefined) {
+      if (versionHeaders.size > 64) versionHeaders.clear();
+      shared = Object.freeze({ 'model-version': modelVersion }) as Record<string, string>;
+      versionHeaders.set(modelVersion, shared);
+    }
+    return shared;
   }
+  const headers: Record<string, string> = { traceparent: record.trace.traceparent };
+  if (record.trace.tracestate !== undefined) headers.tracestate = record.trace.tracestate;
+  if (modelVersion !== undefined) headers['model-version'] = modelVersion;
   return headers;
 }
+
+const NO_OUTPUT_HEADERS = Object.freeze({}) as Record<string, string>;
+const versionHeaders = new Map<string, Record<string, string>>();

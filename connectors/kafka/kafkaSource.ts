@@ -321,7 +321,7 @@ class KafkaSource<T> implements Source<T> {
     const headers = readHeaders(message.headers);
     const key = message.key === null ? undefined : message.key.toString('utf8');
     const position = { topic, partition, offset };
-    const trace = traceFromHeaders(headers);
+    const trace = headers.traceparent === undefined ? undefined : traceFromHeaders(headers);
     const bytes = message.value;
     if (bytes === null) {
       return ctx.deadLetter({ key, value: undefined, position, headers, trace, timestamp: Number(message.timestamp) }, 'record has no value (a tombstone)');
@@ -335,7 +335,7 @@ class KafkaSource<T> implements Source<T> {
     const record: SourceRecord<T> = {
       key,
       value,
-      timestamp: this.#options.timestamp?.(value) ?? Number(message.timestamp),
+      timestamp: this.#options.timestamp === undefined ? Number(message.timestamp) : this.#options.timestamp(value),
       position,
       headers,
       trace,
