@@ -221,6 +221,7 @@ class Engine<In, Out> {
       if (this.#failure === undefined) await this.#checkpoints.checkpoint();
     }
     await source.close?.();
+    await this.#checkpoints?.close();
     await sink.close?.();
     await deadLetterSink.close?.();
     if (this.#failure !== undefined) throw this.#failure;
@@ -259,6 +260,7 @@ class Engine<In, Out> {
       return undefined;
     };
     const enterPipeline = next as (envelope: Envelope<unknown>) => void;
+    const checkpointing = () => this.#checkpoints !== undefined;
     return {
       emit: (record) => offer(record, enterPipeline),
       deadLetter: (record, reason) => offer(record, (envelope) => sendToDeadLetter(envelope, reason, 'decode', undefined)),
@@ -275,6 +277,11 @@ class Engine<In, Out> {
         return true;
       },
       forget: (topic, partition) => this.#tracker.forget(topic, partition),
+      assigned: async (partitions) => this.#checkpoints?.assign(partitions),
+      revoked: (partitions) => this.#checkpoints?.revoke(partitions),
+      get checkpointing() {
+        return checkpointing();
+      },
       onBackpressure: (listener) => budget.listen(listener),
       maxInFlight: budget.capacity,
       instrumentation,

@@ -94,6 +94,18 @@ export interface SourceContext<T> {
   drained(topic: string, partition: number, timeoutMs: number): Promise<boolean>;
   /** Forget a partition's progress once it is revoked and committed. */
   forget(topic: string, partition: number): void;
+  /**
+   * A consumer-group source announces partitions it was given, and awaits this before emitting
+   * their records: with per-partition checkpoints (a changelog) their state is restored first.
+   */
+  assigned(partitions: ReadonlyArray<{ topic: string; partition: number }>): Promise<void>;
+  /** ...and partitions taken away, whose state this process then forgets. */
+  revoked(partitions: ReadonlyArray<{ topic: string; partition: number }>): void;
+  /**
+   * True when the job checkpoints: `committable` then moves with durable checkpoints, so a
+   * source must not hold back fetching until records become committable.
+   */
+  readonly checkpointing: boolean;
   /** Called by the budget when it fills or drains, so a source can pause/resume fetching. */
   onBackpressure(listener: { onFull?(): void; onAvailable?(): void }): () => void;
   /**

@@ -31,6 +31,8 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(new Option('-s, --set <name=value>', 'a job setting (repeatable), e.g. --set count=100000').argParser(collectSetting).default({}))
     .addOption(new Option('--checkpoint-dir <dir>', 'checkpoint keyed and window state with the source positions here, and restore from it on start').env('SLUICE_CHECKPOINT_DIR'))
     .addOption(new Option('--checkpoint-interval <ms>', 'milliseconds between checkpoints').default(5000).env('SLUICE_CHECKPOINT_INTERVAL').argParser(positiveInteger))
+    .addOption(new Option('--changelog-topic <name>', 'on Kafka: the topic that keeps each partition\'s state (default: <group>-changelog)').env('SLUICE_CHANGELOG_TOPIC'))
+    .option('--no-checkpoints', 'on Kafka: no state changelog; offsets are committed as soon as records are done')
     .addOption(new Option('--trace-sample <ratio>', 'share of records traced with OpenTelemetry, 0 to 1 (0 turns tracing off); overrides OTEL_TRACES_SAMPLER. Spans go to OTEL_EXPORTER_OTLP_ENDPOINT').env('SLUICE_TRACE_SAMPLE').argParser(sampleRatio))
     .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http://localhost:<port>/metrics while the job runs').env('SLUICE_METRICS_PORT').argParser(portNumber))
     .option('--no-progress', 'no live progress line')
@@ -78,6 +80,8 @@ interface RunFlags {
   set: Record<string, string>;
   checkpointDir?: string;
   checkpointInterval: number;
+  changelogTopic?: string;
+  checkpoints: boolean;
   traceSample?: number;
   metricsPort?: number;
   progress: boolean;
@@ -118,11 +122,18 @@ function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
       ...(flags.deadLetterTopic === undefined ? {} : { deadLetter: flags.deadLetterTopic }),
     },
     settings: flags.set,
-    checkpoints: flags.checkpointDir === undefined ? undefined : { directory: flags.checkpointDir, intervalMs: flags.checkpointInterval },
+    checkpoints: checkpointChoice(flags, brokers !== undefined && brokers.length > 0, `sluice-${jobName}`),
     traceSample: flags.traceSample,
     metricsPort: flags.metricsPort,
     progress: flags.progress ? 'auto' : 'off',
   };
+}
+
+/** A checkpoint directory wins; on Kafka a changelog topic is the default; embedded runs have none. */
+function checkpointChoice(flags: RunFlags, onKafka: boolean, defaultGroup: string): RunOptions['checkpoints'] {
+  if (flags.checkpointDir !== undefined) return { kind: 'directory', directory: flags.checkpointDir, intervalMs: flags.checkpointInterval };
+  if (onKafka && flags.checkpoints) return { kind: 'changelog', topic: flags.changelogTopic ?? `${flags.group ?? defaultGroup}-changelog`, intervalMs: flags.checkpointInterval };
+  return undefined;
 }
 
 function positiveInteger(value: string): number {

@@ -1,9 +1,11 @@
 import { runJob, type JobStats, type RunningJob } from '../core/engine.ts';
-import { describeError, SluiceError } from '../core/errors.ts';
+import { describeError, InvalidOptionError, SluiceError } from '../core/errors.ts';
 import type { KafkaSettings, RunEnvironment } from '../core/job.ts';
 import { systemClock } from '../core/clock.ts';
 import { deadLetterFileSink } from '../connectors/deadLetterFileSink.ts';
 import { FileCheckpointStore } from '../core/checkpoint/fileCheckpointStore.ts';
+import type { CheckpointOptions } from '../core/checkpoint/coordinator.ts';
+import { kafkaChangelogStore } from '../connectors/kafka/changelogStore.ts';
 import { InferencePool } from './inferencePool.ts';
 import { loadJob } from './loadJob.ts';
 import { formatProgress, formatSummary } from './progress.ts';
@@ -17,8 +19,11 @@ export interface RunOptions {
   kafka: KafkaSettings | undefined;
   topics: RunEnvironment['topics'];
   settings: Record<string, string>;
-  /** Checkpoint to local disk; undefined runs without checkpoints. */
-  checkpoints: { directory: string; intervalMs: number } | undefined;
+  /** Checkpoints to local disk or, on Kafka, to a changelog topic; undefined runs without. */
+  checkpoints:
+    | { kind: 'directory'; directory: string; intervalMs: number }
+    | { kind: 'changelog'; topic: string; intervalMs: number }
+    | undefined;
   /** 'auto' shows a live line on a terminal and a line every few seconds otherwise. */
   progress: 'auto' | 'off';
   /** `--trace-sample`: share of records traced; undefined leaves it to the OTEL_* variables. */
@@ -58,10 +63,7 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
     pool = new InferencePool({ workers: options.workers });
     const env: RunEnvironment = { kafka: options.kafka, topics: options.topics, settings: options.settings, workers: options.workers, clock: systemClock };
     const deadLetterSink = job.deadLetter?.(env) ?? deadLetterFileSink(`.sluice/${job.name}/dead-letters.jsonl`);
-    const checkpoints =
-      options.checkpoints === undefined
-        ? undefined
-        : { store: new FileCheckpointStore({ directory: options.checkpoints.directory, log: (line) => output.err(`${line}\n`) }), intervalMs: options.checkpoints.intervalMs, log: (line: string) => output.err(`${line}\n`) };
+    const checkpoints = checkpointOptions(options, output);
     telemetry = await startTelemetry({
       jobName: job.name,
       traceSample: options.traceSample,
@@ -98,6 +100,15 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
     await telemetry?.stop();
     await pool?.close();
   }
+}
+
+function checkpointOptions(options: RunOptions, output: RunOutput): CheckpointOptions | undefined {
+  const choice = options.checkpoints;
+  if (choice === undefined) return undefined;
+  const log = (line: string) => output.err(`${line}\n`);
+  if (choice.kind === 'directory') return { store: new FileCheckpointStore({ directory: choice.directory, log }), intervalMs: choice.intervalMs, log };
+  if (options.kafka === undefined) throw new InvalidOptionError('a changelog topic needs Kafka: pass --brokers, or --checkpoint-dir for local checkpoints');
+  return { store: kafkaChangelogStore({ settings: options.kafka, topic: choice.topic }), intervalMs: choice.intervalMs, log };
 }
 
 /**

@@ -90,6 +90,8 @@ class KafkaSource<T> implements Source<T> {
   #commitAgain = false;
   #batch: Promise<void> | undefined;
   readonly #revocations = new Set<Promise<void>>();
+  /** Partitions whose state the engine is restoring (from the changelog) before their records may flow. */
+  readonly #restoring = new Map<string, Promise<void>>();
   #assignment: { topic: string; partitions: number[] }[] = [];
   #offBackpressure: (() => void) | undefined;
   #offConsumerEvents: (() => void)[] = [];
@@ -216,6 +218,7 @@ class KafkaSource<T> implements Source<T> {
   /** A new assignment after a (re)join: keep positions of kept partitions, revoke the others. */
   #onAssignment(memberAssignment: Record<string, number[]>): void {
     const assignment = Object.entries(memberAssignment).map(([topic, partitions]) => ({ topic, partitions }));
+    const added = assignment.flatMap(({ topic, partitions }) => partitions.filter((partition) => !this.#currentlyAssigned(topic, partition)).map((partition) => ({ topic, partition })));
     this.#assignment = assignment;
     const { revoked, kept } = this.#ledger.assign(assignment);
     const consumer = this.#consumer;
@@ -237,6 +240,8 @@ class KafkaSource<T> implements Source<T> {
       `group ${this.#options.settings.groupId}: assigned ${describe(assignment)}` +
         (revoked.length > 0 ? `; revoked ${revoked.map((r) => `${r.topic}[${r.partition}]`).join(' ')}` : ''),
     );
+    if (revoked.length > 0) this.#ctx?.revoked(revoked);
+    if (added.length > 0) this.#restore(added);
     if (revoked.length > 0) {
       this.#room.wake();
       const task = this.#revoke(revoked).finally(() => this.#revocations.delete(task));
@@ -273,6 +278,34 @@ class KafkaSource<T> implements Source<T> {
     this.#room.wake();
   }
 
+  /** Has the engine restore the state of newly assigned partitions; their batches wait for it. */
+  #restore(partitions: { topic: string; partition: number }[]): void {
+    const ctx = this.#ctx;
+    if (ctx === undefined) return;
+    const restoring = ctx.assigned(partitions);
+    const keys = partitions.map(({ topic, partition }) => `${topic}\u0000${partition}`);
+    for (const key of keys) this.#restoring.set(key, restoring);
+    restoring.then(
+      () => keys.forEach((key) => this.#restoring.get(key) === restoring && this.#restoring.delete(key)),
+      (error: unknown) => {
+        this.#fatal = new ConnectorError(`could not restore the state of ${keys.map((k) => k.replace('\u0000', '[') + ']').join(' ')}: ${describeError(error)}`, { cause: error });
+        this.#stop();
+      },
+    );
+  }
+
+  /** Waits for a partition's state to be restored, heartbeating; false when the batch should be left. */
+  async #waitForRestore(restoring: Promise<void>, heartbeat: () => Promise<void>, isRunning: () => boolean): Promise<boolean> {
+    let restored = false;
+    void restoring.then(() => (restored = true), () => {});
+    while (!restored) {
+      if (this.#stopping || !isRunning()) return false;
+      await Promise.race([restoring.catch(() => {}), new Promise((resolve) => setTimeout(resolve, ROOM_POLL_MS * 5))]);
+      if (!restored) await heartbeat();
+    }
+    return !this.#stopping;
+  }
+
   #currentlyAssigned(topic: string, partition: number): boolean {
     return this.#assignment.some((a) => a.topic === topic && a.partitions.includes(partition));
   }
@@ -283,6 +316,8 @@ class KafkaSource<T> implements Source<T> {
     const { topic, partition } = batch;
     const ledger = this.#ledger;
     if (this.#stopping || !ledger.has(topic, partition)) return;
+    const restoring = this.#restoring.get(`${topic}\u0000${partition}`);
+    if (restoring !== undefined && !(await this.#waitForRestore(restoring, heartbeat, isRunning))) return;
     ledger.observeHighWatermark(topic, partition, Number(batch.highWatermark));
     let finish!: () => void;
     this.#batch = new Promise<void>((resolve) => (finish = resolve));
@@ -292,7 +327,7 @@ class KafkaSource<T> implements Source<T> {
         if (this.#stopping || !isRunning() || isStale()) break;
         const offset = Number(message.offset);
         if (!ledger.accept(topic, partition, offset)) continue;
-        if (this.#full || ledger.uncommitted() >= ctx.maxInFlight) {
+        if (this.#full || this.#uncommittedFull()) {
           if (!(await this.#waitForRoom(heartbeat, isRunning, topic, partition))) break;
         }
         const wait = this.#admit(ctx, topic, partition, offset, message);
@@ -351,11 +386,9 @@ class KafkaSource<T> implements Source<T> {
    * done (Kafka accepts it while the group prepares the rebalance), then leaves the batch.
    */
   async #waitForRoom(heartbeat: () => Promise<void>, isRunning: () => boolean, topic: string, partition: number): Promise<boolean> {
-    const ctx = this.#ctx!;
     for (;;) {
       if (this.#stopping || !isRunning() || !this.#ledger.has(topic, partition)) return false;
-      const windowFull = this.#ledger.uncommitted() >= ctx.maxInFlight;
-      if (!this.#full && !windowFull) return true;
+      if (!this.#full && !this.#uncommittedFull()) return true;
       this.#maybeCommit();
       await this.#room.wait(ROOM_POLL_MS);
       try {
@@ -365,6 +398,15 @@ class KafkaSource<T> implements Source<T> {
         throw error;
       }
     }
+  }
+
+  /**
+   * Uncommitted records are bounded by the budget, so a crash repeats at most that many. With
+   * checkpoints, offsets become committable only at a checkpoint: the interval bounds repeats.
+   */
+  #uncommittedFull(): boolean {
+    const ctx = this.#ctx!;
+    return !ctx.checkpointing && this.#ledger.uncommitted() >= ctx.maxInFlight;
   }
 
   #onFull(): void {

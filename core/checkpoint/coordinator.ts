@@ -5,10 +5,14 @@ import type { SourcePosition } from '../record.ts';
 import type { StateBackend } from '../state/backend.ts';
 import { captureCheckpoint, restoreCheckpoint } from './capture.ts';
 import type { Checkpoint, CheckpointStore, Snapshottable } from './checkpoint.ts';
+import type { PartitionCheckpoint, PartitionCheckpointStore } from './partitionStore.ts';
 
-/** How often and where a job checkpoints. */
+/**
+ * How often and where a job checkpoints: a whole-job store (files on local disk), or a store
+ * per source partition (a Kafka changelog) so state can follow its partition to another process.
+ */
 export interface CheckpointOptions {
-  readonly store: CheckpointStore;
+  readonly store: CheckpointStore | PartitionCheckpointStore;
   readonly intervalMs: number;
   /** Where restore and failure lines go; stderr by default. */
   readonly log?: (line: string) => void;
@@ -17,6 +21,8 @@ export interface CheckpointOptions {
 /** A stateful operator the checkpoint covers; `quiescent` says it holds no unwritten output. */
 export interface CheckpointPart extends Snapshottable {
   quiescent?(): boolean;
+  /** Forgets a partition's scope (the partition moved to another process). */
+  dropScope?(scope: string): void;
 }
 
 /**
@@ -45,6 +51,9 @@ export class CheckpointCoordinator {
   readonly #durable = new Map<string, SourcePosition>();
   /** Offsets at or below these were in the restored state: a replay of them is skipped. */
   readonly #restored = new Map<string, number>();
+  /** Partition mode: the partitions this process owns, and those whose next save is a full one. */
+  readonly #owned = new Map<string, { topic: string; partition: number }>();
+  readonly #needsFull = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #gate: Promise<void> | undefined;
   #running: Promise<void> | undefined;
@@ -85,7 +94,13 @@ export class CheckpointCoordinator {
 
   /** Restores the newest good checkpoint; returns it, or undefined on a first start. */
   async restore(): Promise<Checkpoint | undefined> {
-    const checkpoint = await this.#options.store.latest();
+    const store = this.#options.store;
+    if (isPartitionStore(store)) {
+      // State arrives partition by partition, as the source is assigned them (`assign`).
+      this.#state.trackChanges();
+      return undefined;
+    }
+    const checkpoint = await store.latest();
     if (checkpoint === undefined) return undefined;
     const { missing, unused } = restoreCheckpoint(checkpoint, { state: this.#state, operators: Object.fromEntries(this.#parts) });
     for (const position of checkpoint.positions) {
@@ -100,8 +115,14 @@ export class CheckpointCoordinator {
 
   /** True when the restored state already includes this record: count it and leave it out. */
   skip(position: SourcePosition): boolean {
+    const key = partitionKey(position.topic, position.partition);
+    // A record of a partition this process does not own (any more): its state lives elsewhere.
+    if (this.#partitioned && !this.#owned.has(key)) {
+      this.#skipped += 1;
+      return true;
+    }
     if (this.#restored.size === 0) return false;
-    const restored = this.#restored.get(partitionKey(position.topic, position.partition));
+    const restored = this.#restored.get(key);
     if (restored === undefined || position.offset > restored) return false;
     this.#skipped += 1;
     return true;
@@ -110,6 +131,58 @@ export class CheckpointCoordinator {
   /** The last offset of a partition that a durable checkpoint covers. */
   committable(topic: string, partition: number): number | undefined {
     return this.#durable.get(partitionKey(topic, partition))?.offset;
+  }
+
+  /**
+   * Partition mode: this process now owns these partitions. Loads their state from the store
+   * (the previous owner's last checkpoint) before any of their records is processed.
+   */
+  async assign(partitions: ReadonlyArray<{ topic: string; partition: number }>): Promise<void> {
+    const store = this.#options.store;
+    if (!isPartitionStore(store)) return;
+    const fresh = partitions.filter(({ topic, partition }) => !this.#owned.has(partitionKey(topic, partition)));
+    if (fresh.length === 0) return;
+    const restored = await store.load(fresh);
+    for (const { topic, partition } of fresh) {
+      const key = partitionKey(topic, partition);
+      const scope = `${topic}/${partition}`;
+      this.#state.dropScope(scope);
+      for (const part of this.#parts.values()) part.dropScope?.(scope);
+      this.#owned.set(key, { topic, partition });
+      this.#needsFull.add(key);
+    }
+    for (const partition of restored) {
+      const key = partitionKey(partition.topic, partition.partition);
+      const scope = `${partition.topic}/${partition.partition}`;
+      for (const [name, stateKey, entry] of partition.state) this.#state.put(scope, name, stateKey, entry);
+      for (const [name, part] of this.#parts) if (name in partition.operators) part.restore(partition.operators[name]);
+      this.#restored.set(key, partition.offset);
+      this.#durable.set(key, { topic: partition.topic, partition: partition.partition, offset: partition.offset });
+    }
+    // What was just restored is not a change to write back.
+    for (const { topic, partition } of fresh) this.#state.takeChanges(`${topic}/${partition}`);
+    if (restored.length > 0) {
+      this.#log(`restored state of ${restored.map((p) => `${p.topic}[${p.partition}]@${p.offset}`).join(' ')} from the changelog`);
+    }
+  }
+
+  /** Partition mode: these partitions went to another process; forget their state here. */
+  revoke(partitions: ReadonlyArray<{ topic: string; partition: number }>): void {
+    if (!this.#partitioned) return;
+    for (const { topic, partition } of partitions) {
+      const key = partitionKey(topic, partition);
+      const scope = `${topic}/${partition}`;
+      this.#owned.delete(key);
+      this.#needsFull.delete(key);
+      this.#restored.delete(key);
+      this.#durable.delete(key);
+      this.#state.dropScope(scope);
+      for (const part of this.#parts.values()) part.dropScope?.(scope);
+    }
+  }
+
+  get #partitioned(): boolean {
+    return isPartitionStore(this.#options.store);
   }
 
   start(): void {
@@ -124,6 +197,12 @@ export class CheckpointCoordinator {
     await this.#running;
   }
 
+  /** Releases the store's connections (after the last checkpoint). */
+  async close(): Promise<void> {
+    const store = this.#options.store;
+    if (isPartitionStore(store)) await store.close?.();
+  }
+
   /** Takes one checkpoint now (or joins the one under way); resolves when it is durable. */
   checkpoint(): Promise<void> {
     this.#running ??= this.#take().finally(() => {
@@ -136,8 +215,9 @@ export class CheckpointCoordinator {
     const started = performance.now();
     let open!: () => void;
     this.#gate = new Promise<void>((resolve) => (open = resolve));
-    let capture: ReturnType<typeof captureCheckpoint>;
+    let save: () => Promise<unknown>;
     let positions: SourcePosition[];
+    let onFailure = () => {};
     try {
       await this.#budget.whenEmpty();
       while (![...this.#parts.values()].every((part) => part.quiescent?.() ?? true)) {
@@ -145,14 +225,24 @@ export class CheckpointCoordinator {
         await this.#budget.whenEmpty();
       }
       positions = this.#positions();
-      capture = captureCheckpoint(positions, { state: this.#state, operators: Object.fromEntries(this.#parts) });
+      const store = this.#options.store;
+      if (isPartitionStore(store)) {
+        const partitions = this.#capturePartitions(positions);
+        save = () => store.save(partitions);
+        // Changes already taken would be missing from the next save: make it a full one.
+        onFailure = () => partitions.forEach((p) => this.#owned.has(partitionKey(p.topic, p.partition)) && this.#needsFull.add(partitionKey(p.topic, p.partition)));
+      } else {
+        const capture = captureCheckpoint(positions, { state: this.#state, operators: Object.fromEntries(this.#parts) });
+        save = () => store.save(capture);
+      }
     } finally {
       this.#gate = undefined;
       open();
     }
     try {
-      await this.#options.store.save(capture);
+      await save();
     } catch (error) {
+      onFailure();
       this.#log(`checkpoint failed, offsets stay at the previous one: ${describeError(error)}`);
       return;
     }
@@ -161,14 +251,39 @@ export class CheckpointCoordinator {
     this.#lastDurationMs = performance.now() - started;
   }
 
-  /** Every partition's last finished offset, falling back to the restored one. */
+  /** Every (owned) partition's last finished offset, falling back to the restored one. */
   #positions(): SourcePosition[] {
     const positions = new Map<string, SourcePosition>(this.#durable);
     for (const { topic, partition, committable } of this.#tracker.partitions()) {
       if (committable !== undefined) positions.set(partitionKey(topic, partition), { topic, partition, offset: committable });
     }
+    if (this.#partitioned) for (const key of positions.keys()) if (!this.#owned.has(key)) positions.delete(key);
     return [...positions.values()];
   }
+
+  /** Partition mode: each owned partition's changes since the last save (or all of it), copied. */
+  #capturePartitions(positions: readonly SourcePosition[]): PartitionCheckpoint[] {
+    const operators = [...this.#parts];
+    return positions.map(({ topic, partition, offset }) => {
+      const key = partitionKey(topic, partition);
+      const scope = `${topic}/${partition}`;
+      const full = this.#needsFull.delete(key);
+      const changes = this.#state.takeChanges(scope);
+      const state = full ? [...this.#state.entries(scope)].map(([name, stateKey, entry]) => [name, stateKey, entry] as const) : changes;
+      return {
+        topic,
+        partition,
+        offset,
+        full,
+        state: state.map(([name, stateKey, entry]) => [name, stateKey, entry === undefined ? undefined : { value: structuredClone(entry.value), expiresAt: entry.expiresAt }] as const),
+        operators: Object.fromEntries(operators.map(([name, part]) => [name, part.snapshot([scope])])),
+      };
+    });
+  }
+}
+
+function isPartitionStore(store: CheckpointStore | PartitionCheckpointStore): store is PartitionCheckpointStore {
+  return 'load' in store;
 }
 
 function partitionKey(topic: string, partition: number): string {

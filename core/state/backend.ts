@@ -12,6 +12,13 @@ export interface StateBackend {
   scopes(): IterableIterator<string>;
   /** Drops a whole scope (its partition moved away). */
   dropScope(scope: string): void;
+  /**
+   * Starts recording which entries of each scope change, for incremental checkpoints (a
+   * changelog). Off by default: it costs a little on every write.
+   */
+  trackChanges(): void;
+  /** The entries of a scope written or deleted since the last call (undefined entry = deleted). */
+  takeChanges(scope: string): Array<[name: string, key: string, entry: StateEntry | undefined]>;
 }
 
 /** One stored value and, when it has a TTL, the processing time it expires at. */
@@ -32,6 +39,8 @@ export type StateSnapshot = Record<string, Array<[name: string, key: string, val
  */
 export class MemoryStateBackend implements StateBackend {
   readonly #scopes = new Map<string, Map<string, Map<string, StateEntry>>>();
+  /** Per scope, per state name, the keys changed since the last takeChanges; undefined when not tracking. */
+  #changes: Map<string, Map<string, Set<string>>> | undefined;
 
   get(scope: string, name: string, key: string): StateEntry | undefined {
     return this.#scopes.get(scope)?.get(name)?.get(key);
@@ -49,10 +58,39 @@ export class MemoryStateBackend implements StateBackend {
       names.set(name, keys);
     }
     keys.set(key, entry);
+    if (this.#changes !== undefined) this.#changed(scope, name, key);
   }
 
   delete(scope: string, name: string, key: string): void {
-    this.#scopes.get(scope)?.get(name)?.delete(key);
+    const deleted = this.#scopes.get(scope)?.get(name)?.delete(key) ?? false;
+    if (deleted && this.#changes !== undefined) this.#changed(scope, name, key);
+  }
+
+  trackChanges(): void {
+    this.#changes ??= new Map();
+  }
+
+  takeChanges(scope: string): Array<[string, string, StateEntry | undefined]> {
+    const changed = this.#changes?.get(scope);
+    if (changed === undefined) return [];
+    this.#changes!.delete(scope);
+    const out: Array<[string, string, StateEntry | undefined]> = [];
+    for (const [name, keys] of changed) for (const key of keys) out.push([name, key, this.get(scope, name, key)]);
+    return out;
+  }
+
+  #changed(scope: string, name: string, key: string): void {
+    let names = this.#changes!.get(scope);
+    if (names === undefined) {
+      names = new Map();
+      this.#changes!.set(scope, names);
+    }
+    let keys = names.get(name);
+    if (keys === undefined) {
+      keys = new Set();
+      names.set(name, keys);
+    }
+    keys.add(key);
   }
 
   *entries(scope: string): IterableIterator<[string, string, StateEntry]> {
@@ -67,6 +105,7 @@ export class MemoryStateBackend implements StateBackend {
 
   dropScope(scope: string): void {
     this.#scopes.delete(scope);
+    this.#changes?.delete(scope);
   }
 }
 

@@ -108,17 +108,17 @@ export class KeyedStateStore {
         const entries = current();
         return entries === undefined ? undefined : (live(entries, mapKey)?.value as V | undefined);
       },
+      // Every change goes through backend.put, so a changelog sees it.
       put: (mapKey, value) => {
-        let entries = current();
-        if (entries === undefined) {
-          entries = {};
-          this.backend.put(this.#scope, name, this.#key, { value: entries });
-        }
+        const entries = current() ?? {};
         entries[mapKey] = this.#entry(value, ttlMs);
+        this.backend.put(this.#scope, name, this.#key, { value: entries });
       },
       remove: (mapKey) => {
         const entries = current();
-        if (entries !== undefined) delete entries[mapKey];
+        if (entries === undefined || !(mapKey in entries)) return;
+        delete entries[mapKey];
+        this.backend.put(this.#scope, name, this.#key, { value: entries });
       },
       entries: () => {
         const entries = current();

@@ -15,7 +15,6 @@
 import { randomUUID } from 'node:crypto';
 import {
   Kafka,
-  PartitionAssigners,
   Partitioners,
   logLevel,
   type CompressionTypes,
@@ -25,36 +24,22 @@ import {
   type RecordMetadata,
 } from 'kafkajs';
 
+import { mockSafeAssigner as mockSafeAssignerImpl } from './mockSafeKafka.mjs';
+
 export type { MockKafka, MockKafkaOptions } from './kafkaMock.ts';
 export { startMockKafka } from './kafkaMock.ts';
 
-/** How long the group leader waits before computing its assignment. */
-const LEADER_SYNC_DELAY_MS = 200;
-
 /**
- * kafkajs' round-robin assigner, except that the group leader waits
- * {@link LEADER_SYNC_DELAY_MS} before assigning. Works around a race in the
- * mock (librdkafka 2.0.2): it completes a rebalance as soon as the LEADER's
- * SyncGroup (carrying every assignment) arrives, and answers a follower's
- * SyncGroup that comes after that with INVALID_REQUEST, which kafkajs treats
- * as fatal: the follower crashes for good (CRASH event with restart=false).
- * Without this, about 1 in 8 two-member rebalances lost a consumer; with it,
- * none in 45. Same protocol name as the stock assigner, so groups can mix.
- * Use it for any test with more than one consumer in a group (it is in
- * TEST_CONSUMER_TIMINGS and testConsumerConfig).
+ * kafkajs' round-robin assigner, except that the group leader waits before assigning. Works
+ * around a race in the mock (librdkafka 2.0.2): it completes a rebalance as soon as the LEADER's
+ * SyncGroup (carrying every assignment) arrives, and answers a follower's SyncGroup that comes
+ * after that with INVALID_REQUEST, which kafkajs treats as fatal: the follower crashes for good
+ * (CRASH event with restart=false). Without this, about 1 in 8 two-member rebalances lost a
+ * consumer; with it, none in 45. Same protocol name as the stock assigner, so groups can mix.
+ * Use it for any test with more than one consumer in a group (it is in TEST_CONSUMER_TIMINGS and
+ * testConsumerConfig; `sluice` child processes get it through the mockSafeKafka.mjs preload).
  */
-export const mockSafeAssigner: PartitionAssigner = (config) => {
-  const inner = PartitionAssigners.roundRobin(config);
-  return {
-    name: inner.name,
-    version: inner.version,
-    protocol: (subscription) => inner.protocol(subscription),
-    assign: async (group) => {
-      await new Promise((resolve) => setTimeout(resolve, LEADER_SYNC_DELAY_MS));
-      return inner.assign(group);
-    },
-  };
-};
+export const mockSafeAssigner: PartitionAssigner = mockSafeAssignerImpl;
 
 /**
  * Consumer settings for the mock; spread them into any kafkajs consumer config

@@ -60,7 +60,8 @@ export function spawnSluice(args: readonly string[], options: { env?: Readonly<R
       for (const child of live) child.kill('SIGKILL');
     });
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/cli.ts', ...args], {
+  // mockSafeKafka: every consumer in the child gets the assigner that librdkafka's mock needs.
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/kit/mockSafeKafka.mjs', 'runtime/cli.ts', ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,213 @@
+import { randomUUID } from 'node:crypto';
+import type { Message, Producer } from 'kafkajs';
+import type { PartitionCheckpoint, PartitionCheckpointStore, RestoredPartition } from '../../core/checkpoint/partitionStore.ts';
+import { ConnectorError } from '../../core/errors.ts';
+import type { KafkaSettings } from '../../core/job.ts';
+import type { StateEntry } from '../../core/state/backend.ts';
+import { createKafka, kafkaTuning, type KafkaTuning } from './config.ts';
+import { describeKafkaError } from './errors.ts';
+
+export interface KafkaChangelogOptions {
+  settings: KafkaSettings;
+  /** The changelog topic; it needs at least as many partitions as the input topic. */
+  topic: string;
+  tuning?: Partial<KafkaTuning>;
+  /** Longest a restore may take before the assignment fails. Default 60 s. */
+  restoreTimeoutMs?: number;
+}
+
+/**
+ * Per-partition checkpoints in a Kafka changelog topic, the way Kafka Streams keeps its state
+ * stores: partition p of the changelog holds the state of input partition p, as one record per
+ * changed key (a null value deletes it; a compacted topic keeps the newest per key), one record
+ * per operator snapshot, and a commit marker with the offset the changes reflect. Whoever owns
+ * partition p next reads the changelog partition up to its end and applies what lies before the
+ * last marker; anything after it (a checkpoint cut short by a crash) is ignored.
+ *
+ * Create the topic with `cleanup.policy=compact` and the input topic's partition count.
+ *
+ * @example
+ * checkpoints: { store: kafkaChangelogStore({ settings: env.kafka, topic: 'fraud-detection-changelog' }), intervalMs: 5000 }
+ */
+export function kafkaChangelogStore(options: KafkaChangelogOptions): PartitionCheckpointStore {
+  return new KafkaChangelogStore(options);
+}
+
+/** Record keys: `<source topic>\0<kind>[\0...]` with kinds r(eset), s(tate), o(perator), c(ommit). */
+const SEPARATOR = '\u0000';
+
+class KafkaChangelogStore implements PartitionCheckpointStore {
+  readonly #options: KafkaChangelogOptions;
+  readonly #tuning: KafkaTuning;
+  #producer: Promise<Producer> | undefined;
+
+  constructor(options: KafkaChangelogOptions) {
+    this.#options = options;
+    this.#tuning = kafkaTuning(process.env, options.tuning);
+  }
+
+  async save(partitions: readonly PartitionCheckpoint[]): Promise<void> {
+    if (partitions.length === 0) return;
+    const producer = await this.#connectedProducer();
+    const topicMessages = partitions.map((checkpoint) => ({ topic: this.#options.topic, messages: changelogMessages(checkpoint) }));
+    try {
+      await producer.sendBatch({ topicMessages, acks: -1 });
+    } catch (error) {
+      throw new ConnectorError(`could not write the changelog ${this.#options.topic}: ${describeKafkaError(error)}`, { cause: error, retriable: true });
+    }
+  }
+
+  async load(wanted: ReadonlyArray<{ topic: string; partition: number }>): Promise<RestoredPartition[]> {
+    if (wanted.length === 0) return [];
+    const kafka = createKafka(this.#options.settings, this.#tuning, 'changelog-restore');
+    const admin = kafka.admin();
+    await admin.connect();
+    let ends: Map<number, number>;
+    try {
+      const offsets = await admin.fetchTopicOffsets(this.#options.topic);
+      ends = new Map(offsets.map((o) => [o.partition, Number(o.high)]));
+    } finally {
+      await admin.disconnect();
+    }
+    const replays = new Map<number, Map<string, PartitionReplay>>();
+    for (const { topic, partition } of wanted) {
+      if ((ends.get(partition) ?? 0) === 0) continue;
+      let byTopic = replays.get(partition);
+      if (byTopic === undefined) replays.set(partition, (byTopic = new Map()));
+      byTopic.set(topic, new PartitionReplay(topic, partition));
+    }
+    if (replays.size > 0) await this.#replay(kafka, replays, ends);
+    const restored: RestoredPartition[] = [];
+    for (const byTopic of replays.values()) for (const replay of byTopic.values()) {
+      const result = replay.result();
+      if (result !== undefined) restored.push(result);
+    }
+    return restored;
+  }
+
+  async close(): Promise<void> {
+    const producer = this.#producer;
+    this.#producer = undefined;
+    if (producer !== undefined) await (await producer).disconnect();
+  }
+
+  /** Reads the changelog partitions from the beginning to the ends measured before. */
+  async #replay(kafka: ReturnType<typeof createKafka>, replays: Map<number, Map<string, PartitionReplay>>, ends: Map<number, number>): Promise<void> {
+    // A group of its own with nothing committed: the consumer reads every partition from the start.
+    const consumer = kafka.consumer({
+      groupId: `${this.#options.settings.groupId}-restore-${randomUUID()}`,
+      sessionTimeout: this.#tuning.sessionTimeoutMs,
+      heartbeatInterval: this.#tuning.heartbeatIntervalMs,
+      rebalanceTimeout: this.#tuning.rebalanceTimeoutMs,
+      maxWaitTimeInMs: this.#tuning.maxWaitMs,
+    });
+    const remaining = new Set(replays.keys());
+    let finished!: () => void;
+    const done = new Promise<void>((resolve) => (finished = resolve));
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic: this.#options.topic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          const byTopic = replays.get(batch.partition);
+          if (byTopic === undefined || !remaining.has(batch.partition)) return;
+          const end = ends.get(batch.partition)!;
+          for (const message of batch.messages) {
+            if (Number(message.offset) >= end) break;
+            const key = message.key?.toString('utf8') ?? '';
+            const split = key.indexOf(SEPARATOR);
+            byTopic.get(key.slice(0, split))?.apply(key.slice(split + 1), message.value);
+          }
+          const last = batch.messages.at(-1);
+          if (last !== undefined && Number(last.offset) >= end - 1) {
+            remaining.delete(batch.partition);
+            if (remaining.size === 0) finished();
+          }
+        },
+      });
+      const timeoutMs = this.#options.restoreTimeoutMs ?? 60_000;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+      const outcome = await Promise.race([done.then(() => 'done' as const), timedOut]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') {
+        throw new ConnectorError(`restoring state from the changelog ${this.#options.topic} took over ${timeoutMs} ms (partitions ${[...remaining].join(', ')} unread)`, { retriable: true });
+      }
+    } finally {
+      await consumer.disconnect().catch(() => {});
+    }
+  }
+
+  #connectedProducer(): Promise<Producer> {
+    this.#producer ??= (async () => {
+      const producer = createKafka(this.#options.settings, this.#tuning, 'changelog').producer({ allowAutoTopicCreation: false });
+      await producer.connect();
+      return producer;
+    })();
+    this.#producer.catch(() => (this.#producer = undefined));
+    return this.#producer;
+  }
+}
+
+/** The messages of one partition's checkpoint, the commit marker last. */
+function changelogMessages(checkpoint: PartitionCheckpoint): Message[] {
+  const { topic, partition } = checkpoint;
+  const prefix = `${topic}${SEPARATOR}`;
+  const messages: Message[] = [];
+  if (checkpoint.full) messages.push({ partition, key: `${prefix}r`, value: '{}' });
+  for (const [name, key, entry] of checkpoint.state) {
+    messages.push({
+      partition,
+      key: `${prefix}s${SEPARATOR}${name}${SEPARATOR}${key}`,
+      value: entry === undefined ? null : JSON.stringify(entry.expiresAt === undefined ? { v: entry.value } : { v: entry.value, e: entry.expiresAt }),
+    });
+  }
+  for (const [name, snapshot] of Object.entries(checkpoint.operators)) {
+    messages.push({ partition, key: `${prefix}o${SEPARATOR}${name}`, value: JSON.stringify(snapshot) });
+  }
+  messages.push({ partition, key: `${prefix}c`, value: JSON.stringify({ offset: checkpoint.offset }) });
+  return messages;
+}
+
+/** Rebuilds one partition's state from its changelog records, a checkpoint at a time. */
+class PartitionReplay {
+  readonly #topic: string;
+  readonly #partition: number;
+  readonly #state = new Map<string, [string, string, StateEntry]>();
+  readonly #operators: Record<string, unknown> = {};
+  #offset: number | undefined;
+  /** Records since the last commit marker: applied when the next marker arrives. */
+  #pending: Array<[kind: string, rest: string, value: Buffer | null]> = [];
+
+  constructor(topic: string, partition: number) {
+    this.#topic = topic;
+    this.#partition = partition;
+  }
+
+  apply(kindAndRest: string, value: Buffer | null): void {
+    const kind = kindAndRest.charAt(0);
+    if (kind !== 'c') {
+      this.#pending.push([kind, kindAndRest.slice(2), value]);
+      return;
+    }
+    for (const [pendingKind, rest, pendingValue] of this.#pending) {
+      if (pendingKind === 'r') this.#state.clear();
+      else if (pendingKind === 's') {
+        if (pendingValue === null) this.#state.delete(rest);
+        else {
+          const split = rest.indexOf(SEPARATOR);
+          const { v, e } = JSON.parse(pendingValue.toString('utf8')) as { v: unknown; e?: number };
+          this.#state.set(rest, [rest.slice(0, split), rest.slice(split + 1), e === undefined ? { value: v } : { value: v, expiresAt: e }]);
+        }
+      } else if (pendingKind === 'o' && pendingValue !== null) this.#operators[rest] = JSON.parse(pendingValue.toString('utf8'));
+    }
+    this.#pending = [];
+    this.#offset = (JSON.parse(value!.toString('utf8')) as { offset: number }).offset;
+  }
+
+  result(): RestoredPartition | undefined {
+    if (this.#offset === undefined) return undefined;
+    return { topic: this.#topic, partition: this.#partition, offset: this.#offset, state: [...this.#state.values()], operators: this.#operators };
+  }
+}

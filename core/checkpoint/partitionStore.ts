@@ -1,0 +1,37 @@
+import type { StateEntry } from '../state/backend.ts';
+
+/** One partition's part of a checkpoint: what changed in its state since the last one. */
+export interface PartitionCheckpoint {
+  readonly topic: string;
+  readonly partition: number;
+  /** The last offset of the partition whose effect the state includes. */
+  readonly offset: number;
+  /** True when `state` is the whole scope, replacing whatever was stored before. */
+  readonly full: boolean;
+  /** Changed keyed-state entries; an undefined entry was deleted. */
+  readonly state: ReadonlyArray<readonly [name: string, key: string, entry: StateEntry | undefined]>;
+  /** Operator snapshots of this partition's scope, by operator name. */
+  readonly operators: Readonly<Record<string, unknown>>;
+}
+
+/** A partition's state as restored from the store. */
+export interface RestoredPartition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly state: ReadonlyArray<readonly [name: string, key: string, entry: StateEntry]>;
+  readonly operators: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Checkpoints kept per source partition, so that whichever process owns a partition next can
+ * rebuild its state (a Kafka changelog topic, as Kafka Streams keeps one). A save is all or
+ * nothing per partition: a partition's changes count only once its offset is stored with them.
+ */
+export interface PartitionCheckpointStore {
+  /** Stores the partitions' changes durably; resolves once they would survive a crash. */
+  save(partitions: readonly PartitionCheckpoint[]): Promise<void>;
+  /** The newest complete state of each partition asked for; partitions never saved are left out. */
+  load(partitions: ReadonlyArray<{ topic: string; partition: number }>): Promise<RestoredPartition[]>;
+  close?(): Promise<void>;
+}
