@@ -7,9 +7,9 @@ import { countDecisions, startTransactionFeed, summaryIn } from '../kit/transact
 const BEFORE = 12_000;
 const AFTER = 4_000;
 
-/** The partitions of the last "assigned tx[...]" line a process printed. */
-function lastAssignment(process: SluiceProcess): number[] {
-  const lines = [...process.stderr().matchAll(/assigned tx\[([\d,]*)\]|assigned nothing/g)];
+/** The partitions of the last "assigned tx[...]" line in a process's stderr. */
+function lastAssignment(stderr: string): number[] {
+  const lines = [...stderr.matchAll(/assigned tx\[([\d,]*)\]|assigned nothing/g)];
   const last = lines.at(-1);
   if (last === undefined || last[1] === undefined) return [];
   return last[1].split(',').map(Number);
@@ -21,6 +21,8 @@ describe('two sluice run processes in one consumer group', () => {
   let second: SluiceProcess;
   let decisions: Map<string, number>;
   let written = 0;
+  /** stderr of both once every input was decided, before they are stopped (a stop rebalances too). */
+  let assignedWhileRunning: [string, string] = ['', ''];
   const exits: { code: number | null }[] = [];
 
   before(async () => {
@@ -43,6 +45,7 @@ describe('two sluice run processes in one consumer group', () => {
       const output = await consumeUntil(kafka.brokers, 'decisions', { until: (got) => countDecisions(got).size >= BEFORE + AFTER, timeoutMs: 45_000 });
       decisions = countDecisions(output);
       written = output.length;
+      assignedWhileRunning = [first.stderr(), second.stderr()];
     } finally {
       first.kill('SIGTERM');
       second.kill('SIGTERM');
@@ -56,11 +59,11 @@ describe('two sluice run processes in one consumer group', () => {
   });
 
   it('split the partitions between them: disjoint, none left out', () => {
-    const a = lastAssignment(first);
-    const b = lastAssignment(second);
+    const a = lastAssignment(assignedWhileRunning[0]);
+    const b = lastAssignment(assignedWhileRunning[1]);
     assert.ok(a.length > 0, `first process ended with no partitions:\n${first.stderr()}`);
     assert.ok(b.length > 0, `second process ended with no partitions:\n${second.stderr()}`);
-    assert.deepEqual(a.filter((p) => b.includes(p)), []);
+    assert.deepEqual(a.filter((p) => b.includes(p)), [], `overlapping assignments:\n${assignedWhileRunning.join('\n---\n')}`);
     assert.deepEqual([...a, ...b].sort(), [0, 1, 2, 3]);
   });
 
