@@ -282,6 +282,7 @@ class Engine<In, Out> {
       get checkpointing() {
         return checkpointing();
       },
+      requestCheckpoint: () => this.#checkpoints?.request(),
       onBackpressure: (listener) => budget.listen(listener),
       maxInFlight: budget.capacity,
       instrumentation,

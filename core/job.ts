@@ -101,11 +101,13 @@ export interface SourceContext<T> {
   assigned(partitions: ReadonlyArray<{ topic: string; partition: number }>): Promise<void>;
   /** ...and partitions taken away, whose state this process then forgets. */
   revoked(partitions: ReadonlyArray<{ topic: string; partition: number }>): void;
-  /**
-   * True when the job checkpoints: `committable` then moves with durable checkpoints, so a
-   * source must not hold back fetching until records become committable.
-   */
+  /** True when the job checkpoints: `committable` then moves only with durable checkpoints. */
   readonly checkpointing: boolean;
+  /**
+   * Asks for a checkpoint soon (one under way counts), so positions become committable: a source
+   * that bounds its uncommitted records calls it when they pile up.
+   */
+  requestCheckpoint(): void;
   /** Called by the budget when it fills or drains, so a source can pause/resume fetching. */
   onBackpressure(listener: { onFull?(): void; onAvailable?(): void }): () => void;
   /**

@@ -400,13 +400,9 @@ class KafkaSource<T> implements Source<T> {
     }
   }
 
-  /**
-   * Uncommitted records are bounded by the budget, so a crash repeats at most that many. With
-   * checkpoints, offsets become committable only at a checkpoint: the interval bounds repeats.
-   */
+  /** Uncommitted records are bounded by the budget, so a crash repeats at most that many. */
   #uncommittedFull(): boolean {
-    const ctx = this.#ctx!;
-    return !ctx.checkpointing && this.#ledger.uncommitted() >= ctx.maxInFlight;
+    return this.#ledger.uncommitted() >= this.#ctx!.maxInFlight;
   }
 
   #onFull(): void {
@@ -466,9 +462,15 @@ class KafkaSource<T> implements Source<T> {
     }
   }
 
-  /** Commits early once half the budget is uncommitted, so the source rarely waits for a commit. */
+  /**
+   * Commits early once half the budget is uncommitted, so the source rarely waits for a commit.
+   * With checkpoints, offsets become committable only at a checkpoint: ask for one now.
+   */
   #maybeCommit(): void {
-    if (this.#committing === undefined && this.#ledger.uncommitted() * 2 >= this.#ctx!.maxInFlight) void this.#commit();
+    const ctx = this.#ctx!;
+    if (this.#ledger.uncommitted() * 2 < ctx.maxInFlight) return;
+    if (ctx.checkpointing) ctx.requestCheckpoint();
+    if (this.#committing === undefined) void this.#commit();
   }
 
   /** Commits whatever is due; one commit at a time, repeated while more became due meanwhile. */

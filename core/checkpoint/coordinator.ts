@@ -60,6 +60,7 @@ export class CheckpointCoordinator {
   #skipped = 0;
   #taken = 0;
   #lastDurationMs = 0;
+  #lastStartedAt = -Infinity;
 
   constructor(
     options: CheckpointOptions,
@@ -203,6 +204,12 @@ export class CheckpointCoordinator {
     if (isPartitionStore(store)) await store.close?.();
   }
 
+  /** A source asks for a checkpoint: one soon, but not more often than every 50 ms. */
+  request(): void {
+    if (this.#running !== undefined || performance.now() - this.#lastStartedAt < 50) return;
+    void this.checkpoint();
+  }
+
   /** Takes one checkpoint now (or joins the one under way); resolves when it is durable. */
   checkpoint(): Promise<void> {
     this.#running ??= this.#take().finally(() => {
@@ -213,6 +220,7 @@ export class CheckpointCoordinator {
 
   async #take(): Promise<void> {
     const started = performance.now();
+    this.#lastStartedAt = started;
     let open!: () => void;
     this.#gate = new Promise<void>((resolve) => (open = resolve));
     let save: () => Promise<unknown>;
