@@ -3,7 +3,7 @@ import type { TraceCarrier } from '../../core/record.ts';
 
 /**
  * Which records get a trace. Decided once per record, at the source, before anything is
- * allocated for it: an unsampled record costs one `Math.random()` and no span.
+ * allocated for it: an unsampled record costs a decrement and no span.
  */
 export interface SamplingPolicy {
   /** The standard sampler name it was built from (`parentbased_traceidratio`, ...). */
@@ -52,20 +52,32 @@ export function samplesNothing(policy: SamplingPolicy): boolean {
 }
 
 /**
- * The per-record decision. Kept tiny: it runs for every record the source emits.
+ * The per-record decision. Kept tiny: it runs for every record the source emits. Instead of a
+ * random draw per record it draws the gap to the next sampled record from the geometric
+ * distribution (the same law as a coin flip per record with probability `ratio`), so an
+ * unsampled record costs a decrement and a comparison.
  *
  * @example
  * const sample = recordSampler({ name: 'traceidratio', ratio: 0.01, parentBased: false });
  * if (sample(record.trace)) startTrace(record);
  */
-export function recordSampler(policy: SamplingPolicy): (trace: TraceCarrier | undefined) => boolean {
+export function recordSampler(policy: SamplingPolicy, random: () => number = Math.random): (trace: TraceCarrier | undefined) => boolean {
   const { ratio, parentBased } = policy;
-  const byRatio = ratio >= 1 ? () => true : ratio <= 0 ? () => false : () => Math.random() < ratio;
+  // Records to let pass before the next sampled one: 1 means "this one".
+  const gap = ratio >= 1 ? () => 1 : ratio <= 0 ? () => Infinity : () => 1 + Math.floor(Math.log(1 - random()) / Math.log1p(-ratio));
+  let countdown = gap();
+  const byRatio = (): boolean => {
+    if (--countdown > 0) return false;
+    countdown = gap();
+    return true;
+  };
   if (!parentBased) return byRatio;
   return (trace) => {
-    if (trace === undefined) return byRatio();
-    const sampled = parentSampled(trace.traceparent);
-    return sampled === undefined ? byRatio() : sampled;
+    if (trace !== undefined) {
+      const sampled = parentSampled(trace.traceparent);
+      if (sampled !== undefined) return sampled;
+    }
+    return byRatio();
   };
 }
 
