@@ -1,0 +1,222 @@
+/**
+ * Kafka → Kafka benchmark: the fraud job (every decision written, as the seed does) beside a
+ * passthrough job (consume → produce the same bytes, no decoding, no processing) in the same
+ * run, each on a backlog and paced at 10,000 events/s. Prints events/s, latency percentiles
+ * (from the moment a record is handed to the job to the broker's acknowledgement of its output)
+ * and the ratio to passthrough. Each measurement runs in a fresh process, as a deployment would;
+ * the paced input comes from a `sluice produce --rate` process. Figures, not a test: the
+ * machine is shared and noisy.
+ *
+ * Without --brokers it starts the librdkafka mock cluster of the test kit (no Kafka needed);
+ * with --brokers it uses a real cluster (topics must exist or be auto-created).
+ *
+ *   npm run bench:kafka
+ *   npm run bench:kafka -- --backlog 400000 --paced-seconds 20 --workers 1
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+import { systemClock } from '../core/clock.ts';
+import { runJob } from '../core/engine.ts';
+import { defineJob, type JobDefinition, type KafkaSettings, type RunEnvironment } from '../core/job.ts';
+import { collectSink } from '../connectors/collectSink.ts';
+import { kafkaSink, kafkaSource } from '../connectors/kafka/index.ts';
+import fraudJob from '../jobs/fraud-detection.ts';
+import { InferencePool } from '../runtime/inferencePool.ts';
+import { produceAll } from '../runtime/produceCommand.ts';
+import { startMockKafka, type MockKafka } from '../test/kit/kafkaMock.ts';
+
+const { values } = parseArgs({
+  options: {
+    brokers: { type: 'string', default: process.env.KAFKA_BROKERS },
+    backlog: { type: 'string', default: '300000' },
+    'paced-rate': { type: 'string', default: '10000' },
+    'paced-seconds': { type: 'string', default: '15' },
+    partitions: { type: 'string', default: '16' },
+    workers: { type: 'string', default: '2' },
+    'max-in-flight': { type: 'string', default: '20000' },
+    /** Internal: run one measurement in this process and print it as JSON. */
+    measure: { type: 'string' },
+  },
+});
+const BACKLOG = Number(values.backlog);
+const RATE = Number(values['paced-rate']);
+const PACED = RATE * Number(values['paced-seconds']);
+const PARTITIONS = Number(values.partitions);
+const WORKERS = Number(values.workers);
+const MAX_IN_FLIGHT = Number(values['max-in-flight']);
+/** Latencies of the first seconds of a paced run (JIT, connections) are left out. */
+const WARMUP_MS = 2000;
+const repo = fileURLToPath(new URL('../', import.meta.url));
+const JOBS = { passthrough: 'passthrough (consume → produce)', fraud: 'fraud-detection (Kafka → Kafka)' } as const;
+type JobId = keyof typeof JOBS;
+
+interface Figures {
+  eventsPerSecond: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  /** p99 of the main thread's event-loop delay during the run: stalls every record feels. */
+  loopDelayP99: number;
+}
+
+// Short empty-fetch waits: the mock answers an empty fetch only after the full max-wait.
+process.env.SLUICE_KAFKA_MAX_WAIT_MS ??= '50';
+
+if (values.measure !== undefined) {
+  const [job, mode] = values.measure.split(':') as [JobId, 'backlog' | 'paced'];
+  console.log(JSON.stringify(await measure(job, mode, values.brokers!.split(','))));
+} else {
+  await orchestrate();
+}
+
+/** Starts the cluster, loads the backlog, runs each measurement in a child process, prints. */
+async function orchestrate(): Promise<void> {
+  let mock: MockKafka | undefined;
+  let brokers: string[];
+  if (values.brokers === undefined) {
+    const topics = ['bench-backlog', 'bench-paced-passthrough', 'bench-paced-fraud', 'bench-out-passthrough', 'bench-out-fraud', 'bench-dead'];
+    mock = await startMockKafka({ topics: topics.map((name) => ({ name, partitions: PARTITIONS })) });
+    brokers = mock.brokers;
+  } else {
+    brokers = values.brokers.split(',');
+  }
+  try {
+    console.log(
+      `Kafka → Kafka, ${mock === undefined ? `brokers ${brokers.join(',')}` : 'librdkafka mock cluster'}, ${PARTITIONS} partitions, ` +
+        `--workers ${WORKERS}, --max-in-flight ${fmt(MAX_IN_FLIGHT)}; backlog ${fmt(BACKLOG)} events, paced ${fmt(RATE)}/s for ${values['paced-seconds']} s`,
+    );
+    process.stdout.write(`loading the backlog (${fmt(BACKLOG)} transactions) ... `);
+    console.log(`${fmt(await load(brokers, 'bench-backlog', BACKLOG))} events/s`);
+    const results = new Map<string, Figures>();
+    for (const job of Object.keys(JOBS) as JobId[]) {
+      for (const mode of ['backlog', 'paced'] as const) {
+        const figures = await child(job, mode, brokers);
+        results.set(`${job}:${mode}`, figures);
+        console.log(row(`${JOBS[job]}, ${mode === 'backlog' ? 'backlog' : `paced ${fmt(RATE)}/s`}`, figures));
+      }
+    }
+    const pass = results.get('passthrough:backlog')!;
+    const fraud = results.get('fraud:backlog')!;
+    const paced = results.get('fraud:paced')!;
+    console.log(`ratio fraud / passthrough, backlog:        ${(fraud.eventsPerSecond / pass.eventsPerSecond).toFixed(2)}`);
+    console.log(`target fraud backlog >= 45,000 events/s:   ${fraud.eventsPerSecond >= 45_000 ? 'met' : 'not met'} (${fmt(fraud.eventsPerSecond)})`);
+    console.log(`target fraud p99 <= 60 ms at ${fmt(RATE)}/s:      ${paced.p99 <= 60 ? 'met' : 'not met'} (${paced.p99.toFixed(1)} ms)`);
+  } finally {
+    await mock?.stop();
+  }
+}
+
+/** One measurement in a fresh process: `tsx bench/kafka.ts --measure job:mode --brokers ...`. */
+function child(job: JobId, mode: 'backlog' | 'paced', brokers: string[]): Promise<Figures> {
+  const args = [
+    '--import', 'tsx', 'bench/kafka.ts', '--measure', `${job}:${mode}`, '--brokers', brokers.join(','),
+    '--backlog', String(BACKLOG), '--paced-rate', String(RATE), '--paced-seconds', String(values['paced-seconds']),
+    '--workers', String(WORKERS), '--max-in-flight', String(MAX_IN_FLIGHT),
+  ];
+  const process_ = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  process_.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  return new Promise((resolve, reject) =>
+    process_.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!) as Figures) : reject(new Error(`measurement ${job}:${mode} exited ${code}: ${out}`)))),
+  );
+}
+
+/** The passthrough job: bytes in, the same bytes out, same key; no decoding, no processing. */
+function passthroughJob(): JobDefinition<Uint8Array, Uint8Array> {
+  return defineJob<Uint8Array, Uint8Array>({
+    name: 'passthrough',
+    source: (env) => kafkaSource<Uint8Array>({ settings: env.kafka!, topic: env.topics.input!, decode: (bytes) => bytes, log: () => {} }),
+    pipeline: () => (records) => records,
+    sink: (env) => kafkaSink<Uint8Array>({ settings: env.kafka!, topic: env.topics.output!, encode: (record) => Buffer.from(record.value), headers: () => ({}), log: () => {} }),
+  });
+}
+
+/**
+ * Runs a job from the beginning of its input (a fresh group) until every record is done.
+ * Paced: starts a `sluice produce --rate` process once the job has its partitions.
+ */
+async function measure(id: JobId, mode: 'backlog' | 'paced', brokers: string[]): Promise<Figures> {
+  const job = (id === 'fraud' ? fraudJob : passthroughJob()) as JobDefinition<unknown, unknown>;
+  const input = mode === 'backlog' ? 'bench-backlog' : `bench-paced-${id}`;
+  const expected = mode === 'backlog' ? BACKLOG : PACED;
+  const settings: KafkaSettings = { brokers, groupId: `bench-${randomUUID()}`, clientId: 'sluice-bench', start: 'earliest' };
+  const env: RunEnvironment = { kafka: settings, topics: { input, output: `bench-out-${id}`, deadLetter: 'bench-dead' }, settings: {}, workers: WORKERS, clock: systemClock };
+  const pool = new InferencePool({ workers: WORKERS });
+  const running = runJob(job, { env, maxInFlight: MAX_IN_FLIGHT, inference: pool, deadLetterSink: collectSink() });
+  let firstIn: number | undefined;
+  let lastOut = 0;
+  let done = 0;
+  let assigned!: () => void;
+  const hasPartitions = new Promise<void>((resolve) => (assigned = resolve));
+  let finished!: () => void;
+  const allDone = new Promise<void>((resolve) => (finished = resolve));
+  const latencies: number[] = [];
+  running.instrumentation.on('source.rebalance', () => assigned());
+  running.instrumentation.on('source.records', () => (firstIn ??= performance.now()));
+  running.instrumentation.on('sink.written', ({ records, endedAt }) => {
+    for (const record of records) {
+      if (mode === 'backlog' || (firstIn !== undefined && record.receivedAt - firstIn > WARMUP_MS)) latencies.push(endedAt - record.receivedAt);
+    }
+    done += records.length;
+    lastOut = endedAt;
+    if (done >= expected) finished();
+  });
+  await hasPartitions;
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
+  const producer = mode === 'paced' ? produceProcess(brokers, input, expected, RATE) : undefined;
+  await allDone;
+  loopDelay.disable();
+  running.stop();
+  await running.done;
+  await producer;
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return {
+    eventsPerSecond: expected / ((lastOut - firstIn!) / 1000),
+    p50: at(0.5),
+    p95: at(0.95),
+    p99: at(0.99),
+    loopDelayP99: loopDelay.percentile(99) / 1e6,
+  };
+}
+
+/** Loads the backlog from this process, before any job runs (so it competes with nothing). */
+async function load(brokers: string[], topic: string, count: number): Promise<number> {
+  const producer = new Kafka({ clientId: 'sluice-bench-loader', brokers, logLevel: logLevel.NOTHING }).producer({ idempotent: false });
+  await producer.connect();
+  try {
+    const stats = await produceAll({ count, rate: undefined, batchSize: 10_000, garbageRatio: 0, seed: 42, users: 5000, fraudRatio: 0.015 }, (messages) =>
+      producer.send({ topic, acks: -1, messages }),
+    );
+    return count / (stats.elapsedMs / 1000);
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** `sluice produce --rate` in its own process, as a real upstream would be. */
+function produceProcess(brokers: string[], topic: string, count: number, rate: number): Promise<void> {
+  const producer = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'runtime/cli.ts', 'produce', '--brokers', brokers.join(','), '--topic', topic, '--count', String(count), '--rate', String(rate), '--seed', '7'],
+    { cwd: repo, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  return new Promise((resolve, reject) => producer.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`sluice produce exited ${code}`)))));
+}
+
+function row(label: string, f: Figures): string {
+  return (
+    `${label.padEnd(46)} ${fmt(f.eventsPerSecond).padStart(8)} ev/s   p50 ${f.p50.toFixed(1).padStart(6)} ms   p95 ${f.p95.toFixed(1).padStart(6)} ms` +
+    `   p99 ${f.p99.toFixed(1).padStart(6)} ms   (event-loop delay p99 ${f.loopDelayP99.toFixed(0)} ms)`
+  );
+}
+
+function fmt(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}
