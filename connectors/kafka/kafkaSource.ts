@@ -6,7 +6,9 @@ import { jsonDecoder } from '../jsonlFileSource.ts';
 import { createKafka, kafkaTuning, type KafkaTuning } from './config.ts';
 import { brokersUnreachable, describeKafkaError, isRebalanceError, isTransientKafkaError } from './errors.ts';
 import { readHeaders, traceFromHeaders } from './headers.ts';
-import { OffsetLedger, type OffsetCommit } from './offsetLedger.ts';
+import { FetchPause } from './fetchPause.ts';
+import { OffsetCommitter } from './offsetCommitter.ts';
+import { OffsetLedger } from './offsetLedger.ts';
 import { Wakeup } from './wakeup.ts';
 
 export interface KafkaSourceOptions<T> {
@@ -80,14 +82,10 @@ class KafkaSource<T> implements Source<T> {
   #stopping = false;
   #fatal: Error | undefined;
   #stopped = new Wakeup();
-  /** The job's budget is full (from the engine's backpressure callbacks). */
-  #full = false;
-  /** We asked kafkajs to pause fetching. */
-  #paused = false;
-  #resumeTimer: NodeJS.Timeout | undefined;
+  /** Pauses fetching while the budget is full (set up in run). */
+  #fetch: FetchPause | undefined;
+  #committer: OffsetCommitter | undefined;
   #commitTimer: NodeJS.Timeout | undefined;
-  #committing: Promise<void> | undefined;
-  #commitAgain = false;
   #batch: Promise<void> | undefined;
   readonly #revocations = new Set<Promise<void>>();
   /** Partitions whose state the engine is restoring (from the changelog) before their records may flow. */
@@ -121,6 +119,20 @@ class KafkaSource<T> implements Source<T> {
       retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 3000, restartOnFailure: async () => !this.#stopping },
     });
     this.#consumer = consumer;
+    const topics = this.#topics.map((topic) => ({ topic }));
+    const fetch = new FetchPause({
+      pause: () => consumer.pause(topics),
+      resume: () => consumer.resume(topics),
+      inFlight: () => {
+        let inFlight = 0;
+        for (const { topic, partition } of this.#ledger.assigned()) inFlight += ctx.pending(topic, partition);
+        return inFlight;
+      },
+      maxInFlight: ctx.maxInFlight,
+      changed: (paused) => ctx.instrumentation.emit('source.backpressure', { source: this.name, paused }),
+    });
+    this.#fetch = fetch;
+    this.#committer = new OffsetCommitter(this.#ledger, ctx as SourceContext<unknown>, () => this.#consumer, { log: this.#log, onCommitted: () => this.#room.wake() });
     this.#listen(consumer);
 
     const abort = () => this.#stop();
@@ -133,7 +145,13 @@ class KafkaSource<T> implements Source<T> {
         await consumer.disconnect().catch(() => {});
         throw this.#startError(error);
       }
-      this.#offBackpressure = ctx.onBackpressure({ onFull: () => this.#onFull(), onAvailable: () => this.#onAvailable() });
+      this.#offBackpressure = ctx.onBackpressure({
+        onFull: () => fetch.full(),
+        onAvailable: () => {
+          this.#room.wake();
+          if (!this.#stopping) fetch.available();
+        },
+      });
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
@@ -141,12 +159,12 @@ class KafkaSource<T> implements Source<T> {
         eachBatch: (payload) => this.#eachBatch(payload),
       });
       this.#commitTimer = setInterval(() => {
-        void this.#commit();
+        void this.#committer?.commit();
         this.#reportLag();
       }, tuning.commitIntervalMs);
       if (!this.#stopping) await this.#stopped.wait();
       // Stop fetching; stay in the group so close() can still commit what finishes.
-      this.#pause();
+      fetch.stop();
       await this.#batch;
       if (this.#fatal !== undefined) throw this.#fatal;
     } finally {
@@ -156,13 +174,13 @@ class KafkaSource<T> implements Source<T> {
 
   async close(): Promise<void> {
     clearInterval(this.#commitTimer);
-    clearTimeout(this.#resumeTimer);
+    this.#fetch?.dispose();
     this.#offBackpressure?.();
     const consumer = this.#consumer;
     if (consumer === undefined) return;
     try {
       await Promise.all(this.#revocations);
-      await this.#finalCommit();
+      await this.#committer?.final();
     } finally {
       for (const off of this.#offConsumerEvents) off();
       await consumer.disconnect().catch(() => {});
@@ -191,16 +209,7 @@ class KafkaSource<T> implements Source<T> {
     const { events } = consumer;
     this.#offConsumerEvents.push(
       consumer.on(events.GROUP_JOIN, ({ payload }) => this.#onAssignment(payload.memberAssignment)),
-      consumer.on(events.COMMIT_OFFSETS, ({ payload }) => {
-        const commits: OffsetCommit[] = [];
-        for (const { topic, partitions } of payload.topics) {
-          for (const { partition, offset } of partitions) commits.push({ topic, partition: Number(partition), offset: Number(String(offset)) });
-        }
-        this.#ledger.committed(commits);
-        const instrumentation = this.#ctx?.instrumentation;
-        if (instrumentation?.wants('source.commit')) for (const c of commits) instrumentation.emit('source.commit', c);
-        this.#room.wake();
-      }),
+      consumer.on(events.COMMIT_OFFSETS, ({ payload }) => this.#committer?.committed(payload.topics)),
       consumer.on(events.CRASH, ({ payload }) => {
         if (this.#stopping) return;
         if (payload.restart) {
@@ -231,7 +240,7 @@ class KafkaSource<T> implements Source<T> {
       }
     }
     // A consumer restarted after a crash has forgotten that it was paused.
-    if (this.#paused) this.#pauseNow();
+    this.#fetch?.reapply();
     const count = assignment.reduce((n, a) => n + a.partitions.length, 0);
     this.#ctx?.instrumentation.emit('source.rebalance', { assigned: count, revoked: revoked.length });
     const describe = (list: { topic: string; partitions: number[] }[]) =>
@@ -262,7 +271,7 @@ class KafkaSource<T> implements Source<T> {
     const results = await Promise.all(partitions.map(({ topic, partition }) => ctx.drained(topic, partition, timeoutMs)));
     const revoked = new Set(partitions.map(({ topic, partition }) => `${topic}\u0000${partition}`));
     const isRevoked = (topic: string, partition: number) => revoked.has(`${topic}\u0000${partition}`);
-    await this.#commitNow(this.#ledger.due(ctx.committable, isRevoked)).catch((error: unknown) => {
+    await this.#committer!.commitNow(this.#ledger.due(ctx.committable, isRevoked)).catch((error: unknown) => {
       this.#log(`could not commit revoked partitions (${describeKafkaError(error)}); their new owner may repeat some records`);
     });
     const abandoned: string[] = [];
@@ -310,7 +319,6 @@ class KafkaSource<T> implements Source<T> {
     return this.#assignment.some((a) => a.topic === topic && a.partitions.includes(partition));
   }
 
-
   async #eachBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
     const ctx = this.#ctx!;
     const { topic, partition } = batch;
@@ -327,18 +335,18 @@ class KafkaSource<T> implements Source<T> {
         if (this.#stopping || !isRunning() || isStale()) break;
         const offset = Number(message.offset);
         if (!ledger.accept(topic, partition, offset)) continue;
-        if (this.#full || this.#uncommittedFull()) {
+        if (this.#fetch!.budgetFull || this.#committer!.full) {
           if (!(await this.#waitForRoom(heartbeat, isRunning, topic, partition))) break;
         }
         const wait = this.#admit(ctx, topic, partition, offset, message);
         ledger.emitted(topic, partition, offset);
         if (wait !== undefined) await wait;
         if ((++emitted & 127) === 0) {
-          this.#maybeCommit();
+          this.#committer!.maybeCommit();
           if (emitted % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
         }
       }
-      this.#maybeCommit();
+      this.#committer!.maybeCommit();
     } finally {
       // The next fetch starts after the last record handed out, not after the whole batch.
       const last = ledger.lastEmitted(topic, partition);
@@ -388,148 +396,16 @@ class KafkaSource<T> implements Source<T> {
   async #waitForRoom(heartbeat: () => Promise<void>, isRunning: () => boolean, topic: string, partition: number): Promise<boolean> {
     for (;;) {
       if (this.#stopping || !isRunning() || !this.#ledger.has(topic, partition)) return false;
-      if (!this.#full && !this.#uncommittedFull()) return true;
-      this.#maybeCommit();
+      if (!this.#fetch!.budgetFull && !this.#committer!.full) return true;
+      this.#committer!.maybeCommit();
       await this.#room.wait(ROOM_POLL_MS);
       try {
         await heartbeat();
       } catch (error) {
-        if (isRebalanceError(error)) await this.#commit().catch(() => {});
+        if (isRebalanceError(error)) await this.#committer!.commit().catch(() => {});
         throw error;
       }
     }
-  }
-
-  /** Uncommitted records are bounded by the budget, so a crash repeats at most that many. */
-  #uncommittedFull(): boolean {
-    return this.#ledger.uncommitted() >= this.#ctx!.maxInFlight;
-  }
-
-  #onFull(): void {
-    this.#full = true;
-    clearTimeout(this.#resumeTimer);
-    this.#resumeTimer = undefined;
-    if (!this.#paused) {
-      this.#pause();
-      this.#ctx?.instrumentation.emit('source.backpressure', { source: this.name, paused: true });
-    }
-  }
-
-  #onAvailable(): void {
-    this.#full = false;
-    this.#room.wake();
-    this.#scheduleResume();
-  }
-
-  /** Resumes fetching once half the budget is free, so the consumer does not flap at the edge. */
-  #scheduleResume(): void {
-    if (!this.#paused || this.#stopping || this.#full || this.#resumeTimer !== undefined) return;
-    const ctx = this.#ctx!;
-    const check = () => {
-      this.#resumeTimer = undefined;
-      if (!this.#paused || this.#stopping || this.#full) return;
-      let inFlight = 0;
-      for (const { topic, partition } of this.#ledger.assigned()) inFlight += ctx.pending(topic, partition);
-      if (inFlight <= ctx.maxInFlight / 2) {
-        this.#resume();
-        ctx.instrumentation.emit('source.backpressure', { source: this.name, paused: false });
-      } else {
-        this.#resumeTimer = setTimeout(check, 5);
-      }
-    };
-    check();
-  }
-
-  #pause(): void {
-    this.#paused = true;
-    this.#pauseNow();
-  }
-
-  #pauseNow(): void {
-    try {
-      this.#consumer?.pause(this.#topics.map((topic) => ({ topic })));
-    } catch {
-      // Not running yet (or restarting): the next assignment pauses again.
-    }
-  }
-
-  #resume(): void {
-    this.#paused = false;
-    try {
-      this.#consumer?.resume(this.#topics.map((topic) => ({ topic })));
-    } catch {
-      // Restarting: a fresh consumer starts unpaused.
-    }
-  }
-
-  /**
-   * Commits early once half the budget is uncommitted, so the source rarely waits for a commit.
-   * With checkpoints, offsets become committable only at a checkpoint: ask for one now.
-   */
-  #maybeCommit(): void {
-    const ctx = this.#ctx!;
-    if (this.#ledger.uncommitted() * 2 < ctx.maxInFlight) return;
-    if (ctx.checkpointing) ctx.requestCheckpoint();
-    if (this.#committing === undefined) void this.#commit();
-  }
-
-  /** Commits whatever is due; one commit at a time, repeated while more became due meanwhile. */
-  #commit(): Promise<void> {
-    if (this.#committing !== undefined) {
-      this.#commitAgain = true;
-      return this.#committing;
-    }
-    const ctx = this.#ctx;
-    if (ctx === undefined) return Promise.resolve();
-    this.#committing = (async () => {
-      do {
-        this.#commitAgain = false;
-        const due = this.#ledger.due(ctx.committable);
-        if (due.length === 0) break;
-        try {
-          await this.#commitNow(due);
-        } catch {
-          break; // the broker is away or the group is rebalancing: the next tick tries again
-        }
-      } while (this.#commitAgain);
-    })().finally(() => {
-      // No wake-up here: only a commit the broker accepted makes room (the COMMIT_OFFSETS
-      // listener wakes waiters). Waking on a failed or empty commit would spin a waiting batch.
-      this.#committing = undefined;
-    });
-    return this.#committing;
-  }
-
-  async #commitNow(commits: readonly OffsetCommit[]): Promise<void> {
-    if (commits.length === 0 || this.#consumer === undefined) return;
-    // Success is recorded by the COMMIT_OFFSETS listener: kafkajs skips commits silently while
-    // its consumer restarts, so only what the broker accepted counts.
-    await this.#consumer.commitOffsets(commits.map((c) => ({ topic: c.topic, partition: c.partition, offset: String(c.offset) })));
-  }
-
-  /** On close: commit everything done, retrying briefly through a rebalance or a broker blip. */
-  async #finalCommit(): Promise<void> {
-    const ctx = this.#ctx;
-    if (ctx === undefined) return;
-    await this.#committing;
-    let lastError: unknown;
-    for (let attempt = 0; attempt < 5; attempt += 1) {
-      const due = this.#ledger.due(ctx.committable);
-      if (due.length === 0) return;
-      try {
-        await this.#commitNow(due);
-      } catch (error) {
-        lastError = error;
-      }
-      if (this.#ledger.due(ctx.committable).length === 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 300 * (attempt + 1)));
-    }
-    const left = this.#ledger.due(ctx.committable);
-    this.#log(
-      `final commit failed for ${left.map((c) => `${c.topic}[${c.partition}]@${c.offset}`).join(' ')}` +
-        (lastError === undefined ? '' : ` (${describeKafkaError(lastError)})`) +
-        `; the next run repeats up to ${this.#ledger.uncommitted()} records`,
-    );
   }
 
   #reportLag(): void {
