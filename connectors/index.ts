@@ -4,3 +4,14 @@ export { deadLetterFileSink, describeDeadLetter } from './deadLetterFileSink.ts'
 export { generatorSource, hashPartition, type GeneratorSourceOptions } from './generatorSource.ts';
 export { jsonDecoder, jsonlFileSource, type JsonlFileSourceOptions } from './jsonlFileSource.ts';
 export { jsonlFileSink, type JsonlFileSinkOptions } from './jsonlFileSink.ts';
+export {
+  DEAD_LETTER_HEADERS,
+  kafkaDeadLetterSink,
+  kafkaSink,
+  kafkaSource,
+  kafkaTuning,
+  type KafkaDeadLetterSinkOptions,
+  type KafkaSinkOptions,
+  type KafkaSourceOptions,
+  type KafkaTuning,
+} from './kafka/index.ts';
