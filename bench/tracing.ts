@@ -5,7 +5,8 @@
  * (the SDK's default protobuf encoding) to a receiver in this process that accepts and drops
  * them, so serialising and sending is part of the cost. Besides events/s it prints the main
  * thread's CPU time per event (the main thread is the bottleneck of the embedded job), which
- * neighbours on a shared machine disturb much less. Each run is measured after a warm-up run in
+ * neighbours on a shared machine disturb much less, and the whole process's (workers, GC helper
+ * threads). Each run is measured after a warm-up run in
  * the same process (bench/tracingRun.ts). Figures, not a test.
  *
  *   npx tsx bench/tracing.ts
@@ -52,7 +53,7 @@ const settings: Setting[] = [
 ];
 
 /** One run: events/s, and CPU ms (all threads, user + system) per 1000 events. */
-async function run(setting: Setting): Promise<{ rate: number; cpu: number }> {
+async function run(setting: Setting): Promise<{ rate: number; cpu: number; processCpu: number }> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of Object.keys(env)) if (name.startsWith('OTEL_')) delete env[name];
   const child = spawn(process.execPath, ['--import', tsx, 'bench/tracingRun.ts', '--count', String(count), '--workers', values.workers!, ...setting.args], {
@@ -66,14 +67,14 @@ async function run(setting: Setting): Promise<{ rate: number; cpu: number }> {
   child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   if (code !== 0) throw new Error(`${setting.label} exited ${code}: ${out}${err}`);
-  const result = JSON.parse(out.trim().split('\n').at(-1)!) as { rate: number; mainCpuUsPerEvent: number };
-  return { rate: Math.round(result.rate), cpu: result.mainCpuUsPerEvent };
+  const result = JSON.parse(out.trim().split('\n').at(-1)!) as { rate: number; mainCpuUsPerEvent: number; processCpuUsPerEvent: number };
+  return { rate: Math.round(result.rate), cpu: result.mainCpuUsPerEvent, processCpu: result.processCpuUsPerEvent };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 console.log(`embedded fraud job, ${count.toLocaleString('en-US')} events per run after a warm-up run, --workers ${values.workers}, ${repeat} interleaved runs per setting (median)`);
-const figures = new Map<string, { rate: number; cpu: number }[]>(settings.map((s) => [s.label, []]));
+const figures = new Map<string, { rate: number; cpu: number; processCpu: number }[]>(settings.map((s) => [s.label, []]));
 const spans = new Map<string, number>();
 for (let round = 0; round < repeat; round += 1) {
   // Alternate the order, so a neighbour's burst does not always land on the same setting.
@@ -87,16 +88,19 @@ receiver.close();
 
 const rateOf = (label: string) => median(figures.get(label)!.map((f) => f.rate));
 const cpuOf = (label: string) => median(figures.get(label)!.map((f) => f.cpu));
+const processCpuOf = (label: string) => median(figures.get(label)!.map((f) => f.processCpu));
 const offRate = rateOf('tracing off');
 const offCpu = cpuOf('tracing off');
+const offProcessCpu = processCpuOf('tracing off');
 const percent = (x: number) => `${(x * 100).toFixed(1).padStart(5)} %`;
-console.log(`${''.padEnd(32)} ${'events/s'.padStart(9)}  ${'cost'.padStart(7)}   ${'main-thread µs/event'.padStart(20)} ${'cost'.padStart(7)}`);
+console.log(`${''.padEnd(32)} ${'events/s'.padStart(9)}  ${'cost'.padStart(7)}   ${'main-thread µs/event'.padStart(20)} ${'cost'.padStart(7)}   ${'process µs/event'.padStart(16)} ${'cost'.padStart(7)}`);
 for (const setting of settings) {
   const rate = rateOf(setting.label);
   const cpu = cpuOf(setting.label);
+  const processCpu = processCpuOf(setting.label);
   const off = setting.label === 'tracing off';
   const sent = (spans.get(setting.label) ?? 0) > 0 ? `   ${Math.round(spans.get(setting.label)! / repeat)} exports/run` : '';
-  console.log(`${setting.label.padEnd(32)} ${rate.toLocaleString('en-US').padStart(9)}  ${off ? '       ' : percent((offRate - rate) / offRate)}   ${cpu.toFixed(2).padStart(20)} ${off ? '       ' : percent((cpu - offCpu) / offCpu)}${sent}`);
+  console.log(`${setting.label.padEnd(32)} ${rate.toLocaleString('en-US').padStart(9)}  ${off ? '       ' : percent((offRate - rate) / offRate)}   ${cpu.toFixed(2).padStart(20)} ${off ? '       ' : percent((cpu - offCpu) / offCpu)}   ${processCpu.toFixed(2).padStart(16)} ${off ? '       ' : percent((processCpu - offProcessCpu) / offProcessCpu)}${sent}`);
   console.log(`${''.padEnd(34)}runs: ${figures.get(setting.label)!.map((f) => `${f.rate.toLocaleString('en-US')} ev/s ${f.cpu.toFixed(2)} µs`).join(' | ')}`);
 }
 const defaultLabel = settings[1]!.label;
