@@ -4,7 +4,7 @@ import { startMockKafka, type MockKafka } from '../kit/kafka.ts';
 import { consumeUntil, KAFKA_TEST_ENV, killAllSluice, spawnSluice } from '../kit/sluiceProcess.ts';
 import { countDecisions, startTransactionFeed } from '../kit/transactionFeed.ts';
 
-const TOTAL = 24_000;
+const TOTAL = 30_000;
 const MAX_IN_FLIGHT = 1000;
 
 describe('kill -9 of a Kafka job mid-stream, then a restart', () => {
@@ -20,7 +20,7 @@ describe('kill -9 of a Kafka job mid-stream, then a restart', () => {
       'run', 'jobs/fraud-detection.ts', '--brokers', kafka.brokers.join(','), '--group', 'crash', '--no-progress',
       '--input-topic', 'tx', '--output-topic', 'decisions', '--dead-letter-topic', 'dead', '--max-in-flight', String(MAX_IN_FLIGHT),
     ];
-    const feed = startTransactionFeed(kafka.brokers, 'tx', { count: TOTAL, perSecond: 3000 });
+    const feed = startTransactionFeed(kafka.brokers, 'tx', { count: TOTAL, perSecond: 2500 });
     const first = spawnSluice(args, { env: KAFKA_TEST_ENV });
     // Kill it once it has written some decisions (and so committed some offsets).
     await consumeUntil(kafka.brokers, 'decisions', { until: (got) => got.length >= 2000, timeoutMs: 30_000 });

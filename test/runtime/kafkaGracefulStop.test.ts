@@ -4,7 +4,7 @@ import { startMockKafka, type ConsumedMessage, type MockKafka } from '../kit/kaf
 import { committedOffsets, consumeUntil, KAFKA_TEST_ENV, killAllSluice, spawnSluice } from '../kit/sluiceProcess.ts';
 import { countDecisions, readWholeTopic, startTransactionFeed, summaryIn } from '../kit/transactionFeed.ts';
 
-const TOTAL = 24_000;
+const TOTAL = 30_000;
 const GROUP = 'graceful';
 
 describe('SIGTERM on a Kafka job', () => {
@@ -23,7 +23,7 @@ describe('SIGTERM on a Kafka job', () => {
     kafka = await startMockKafka({ topics: [{ name: 'tx', partitions: 4 }, { name: 'decisions', partitions: 4 }, { name: 'dead', partitions: 1 }] });
     const args = ['run', 'jobs/fraud-detection.ts', '--brokers', kafka.brokers.join(','), '--group', GROUP, '--input-topic', 'tx', '--output-topic', 'decisions', '--dead-letter-topic', 'dead', '--max-in-flight', '2000'];
     // Input keeps arriving while the first run is stopped, so it is stopped mid-stream.
-    const feed = startTransactionFeed(kafka.brokers, 'tx', { count: TOTAL, perSecond: 3000 });
+    const feed = startTransactionFeed(kafka.brokers, 'tx', { count: TOTAL, perSecond: 2500 });
     const first = spawnSluice(args, { env: KAFKA_TEST_ENV });
     await first.waitForStderr(/out [1-9][\d,]* \|/, 30_000);
     first.kill('SIGTERM');
