@@ -87,6 +87,8 @@ class Engine<In, Out> {
   #in = 0;
   #out = 0;
   #deadLettered = 0;
+  /** Dead letters of records that also went to the sink (a model fallback). */
+  #deadLetteredWithOutput = 0;
   #done = 0;
   #counted = 0;
   #failure: unknown;
@@ -177,7 +179,10 @@ class Engine<In, Out> {
       clock: env.clock,
       inference: this.#options.inference,
       instrumentation,
-      deadLetter: (record, reason, stage) => sendToDeadLetter(record, reason, stage, record.value),
+      deadLetter: (record, reason, stage, options) => {
+        if (options?.alsoOutput === true) this.#deadLetteredWithOutput += 1;
+        sendToDeadLetter(record, reason, stage, record.value);
+      },
       checkpointed: (name, part) => {
         if (this.#parts.has(name)) throw new SluiceError(`two stateful operators are checkpointed as "${name}": give each a name of its own`);
         this.#parts.set(name, part);
@@ -309,7 +314,7 @@ class Engine<In, Out> {
       in: this.#in,
       out: this.#out,
       deadLettered: this.#deadLettered,
-      dropped: this.#done - this.#out - this.#deadLettered,
+      dropped: this.#done - this.#out - (this.#deadLettered - this.#deadLetteredWithOutput),
       inFlight: this.#budget.used,
       peakInFlight: this.#budget.peak,
       skipped: this.#checkpoints?.skipped ?? 0,

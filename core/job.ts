@@ -58,12 +58,21 @@ export interface JobContext {
    * Sends a record to the dead-letter sink with a reason instead of passing it on. The record
    * counts as done once the dead letter is written.
    */
-  deadLetter(record: Envelope<unknown>, reason: string, stage: string): void;
+  deadLetter(record: Envelope<unknown>, reason: string, stage: string, options?: DeadLetterOptions): void;
   /**
    * Puts a stateful operator (windows, watermarks) into the job's checkpoints under a name that
    * stays the same across restarts. Keyed state from `ctx.state` is always included.
    */
   checkpointed(name: string, part: CheckpointPart): void;
+}
+
+/** How a record goes to the dead-letter sink. */
+export interface DeadLetterOptions {
+  /**
+   * The record also goes on to the sink (with a safe default, say): the caller has retained its
+   * ticket, and the summary does not count it as dropped.
+   */
+  readonly alsoOutput?: boolean;
 }
 
 /** Produces records into a job. `run` resolves when the source is exhausted or told to stop. */

@@ -44,7 +44,7 @@ export default defineJob<Transaction, FraudDecision>({
         timeoutMs: 2000,
         output: (featured, prediction) => ({ tx: featured.tx, prediction }),
       }),
-      mapValue(({ tx, prediction }) => decide(tx, prediction, threshold)),
+      mapValue(({ tx, prediction }) => decide(tx, prediction, threshold), ctx, 'decision'),
     );
   },
   // On Kafka every decision is written (keyed by user, with model-version and traceparent

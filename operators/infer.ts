@@ -92,7 +92,7 @@ export function infer<T, B>(ctx: JobContext, options: InferOptions<T, B>): Opera
       } else {
         // The record gets the safe default AND a dead letter saying why: keep it open for both.
         record.ticket.retain();
-        ctx.deadLetter(record, failure ?? `model returned a non-finite score (${String(value)})`, stage);
+        ctx.deadLetter(record, failure ?? `model returned a non-finite score (${String(value)})`, stage, { alsoOutput: true });
         out[i] = withValue(record, options.output(record.value, { score: options.fallbackScore, modelVersion: result?.modelVersion ?? 'fallback', fallback: true }));
       }
     }

@@ -13,8 +13,9 @@ export interface InferencePoolOptions {
 
 /**
  * ONNX inference on a Piscina pool of worker threads. Batches travel to the worker as
- * transferred Float32Arrays (no copy); a batch that outlives its timeout is aborted, which
- * stops its worker thread, and the pool starts a fresh one.
+ * transferred Float32Arrays (no copy). A batch that outlives its timeout is answered with an
+ * InferenceTimeoutError at once; its worker finishes the batch (the answer is dropped) and is
+ * busy until then — a thread inside onnxruntime cannot be stopped safely.
  *
  * @example
  * const pool = new InferencePool({ workers: 2 });
@@ -26,6 +27,8 @@ export class InferencePool implements InferenceService {
   readonly workers: number;
   readonly #pool: Piscina<ScoreTask, ScoreResult>;
   readonly #models = new Map<string, ModelHandle>();
+  /** Batches inside a worker, timed-out ones included. */
+  readonly #running = new Set<Promise<ScoreResult>>();
 
   constructor(options: InferencePoolOptions) {
     this.workers = requirePositiveInteger('workers', options.workers);
@@ -63,27 +66,50 @@ export class InferencePool implements InferenceService {
     return handle;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Waits (up to `graceMs`) for batches still running — a slow model's included — then stops the
+   * threads. A worker stuck in a model for longer is stopped anyway.
+   */
+  async close(graceMs = 10_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), graceMs);
+    });
+    // Stopping a thread while onnxruntime computes aborts the process: let running batches end.
+    await Promise.race([Promise.allSettled(this.#running), grace]);
+    clearTimeout(timer);
     await this.#pool.close({ force: true });
   }
 
   #createHandle(modelPath: string): ModelHandle {
     const pool = this.#pool;
+    const running = this.#running;
     return {
       path: modelPath,
       async run(request: InferenceRequest): Promise<InferenceResult> {
-        const abort = new AbortController();
-        const timer = setTimeout(() => abort.abort(), request.timeoutMs);
+        const task: ScoreTask = { modelPath, features: request.features, rows: request.rows, columns: request.columns };
+        // A late answer is dropped, not aborted: stopping a worker while onnxruntime computes
+        // makes the process abort when the native call returns into the dead thread.
+        const scoring = pool.run(task, { transferList: [request.features.buffer as ArrayBuffer] });
+        running.add(scoring);
+        void scoring.finally(() => running.delete(scoring)).catch(() => {});
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<'timeout'>((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), request.timeoutMs);
+        });
         try {
-          const task: ScoreTask = { modelPath, features: request.features, rows: request.rows, columns: request.columns };
-          const result = await pool.run(task, { signal: abort.signal, transferList: [request.features.buffer as ArrayBuffer] });
+          const result = await Promise.race([scoring, timedOut]);
+          if (result === 'timeout') {
+            scoring.catch(() => {});
+            throw new InferenceTimeoutError(request.timeoutMs);
+          }
           return {
             scores: result.scores,
             modelVersion: result.modelVersion,
             worker: { threadId: result.threadId, startedAt: result.startedAt, endedAt: result.endedAt },
           };
         } catch (error) {
-          if (abort.signal.aborted) throw new InferenceTimeoutError(request.timeoutMs);
+          if (error instanceof InferenceTimeoutError) throw error;
           throw new ModelError(`model ${modelPath} failed: ${describeError(error)}`, { cause: error });
         } finally {
           clearTimeout(timer);

@@ -40,6 +40,7 @@ class KafkaChangelogStore implements PartitionCheckpointStore {
   readonly #options: KafkaChangelogOptions;
   readonly #tuning: KafkaTuning;
   #producer: Promise<Producer> | undefined;
+  #topicReady: Promise<void> | undefined;
 
   constructor(options: KafkaChangelogOptions) {
     this.#options = options;
@@ -48,6 +49,7 @@ class KafkaChangelogStore implements PartitionCheckpointStore {
 
   async save(partitions: readonly PartitionCheckpoint[]): Promise<void> {
     if (partitions.length === 0) return;
+    await this.#ensureTopic(partitions);
     const producer = await this.#connectedProducer();
     const topicMessages = partitions.map((checkpoint) => ({ topic: this.#options.topic, messages: changelogMessages(checkpoint) }));
     try {
@@ -59,6 +61,7 @@ class KafkaChangelogStore implements PartitionCheckpointStore {
 
   async load(wanted: ReadonlyArray<{ topic: string; partition: number }>): Promise<RestoredPartition[]> {
     if (wanted.length === 0) return [];
+    await this.#ensureTopic(wanted);
     const kafka = createKafka(this.#options.settings, this.#tuning, 'changelog-restore');
     const admin = kafka.admin();
     await admin.connect();
@@ -137,6 +140,45 @@ class KafkaChangelogStore implements PartitionCheckpointStore {
     } finally {
       await consumer.disconnect().catch(() => {});
     }
+  }
+
+  /**
+   * Creates the changelog on first use when it is missing (as Kafka Streams creates its internal
+   * topics): compacted, with the source topics' partition count. Fails with what to do when it
+   * exists with too few partitions or cannot be created.
+   */
+  #ensureTopic(partitions: ReadonlyArray<{ topic: string; partition: number }>): Promise<void> {
+    this.#topicReady ??= (async () => {
+      const topic = this.#options.topic;
+      const admin = createKafka(this.#options.settings, this.#tuning, 'changelog-admin').admin();
+      await admin.connect();
+      try {
+        const sourceTopics = [...new Set(partitions.map((p) => p.topic))];
+        const source = await admin.fetchTopicMetadata({ topics: sourceTopics });
+        const needed = Math.max(...source.topics.map((t) => t.partitions.length));
+        const existing = (await admin.listTopics()).includes(topic);
+        if (!existing) {
+          try {
+            await admin.createTopics({ topics: [{ topic, numPartitions: needed, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }], waitForLeaders: true });
+            return;
+          } catch {
+            // Some clusters (and librdkafka's mock) refuse CreateTopics but create a topic on first
+            // use; the metadata request below does that, and the partition check still applies.
+          }
+        }
+        const have = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions.length ?? 0;
+        if (have < needed) {
+          throw new ConnectorError(`the changelog topic ${topic} has ${have} partitions but ${sourceTopics.join(', ')} has ${needed}: recreate it with ${needed} partitions (cleanup.policy=compact)`);
+        }
+      } catch (error) {
+        if (error instanceof ConnectorError) throw error;
+        throw new ConnectorError(`could not find or create the changelog topic ${topic} (${describeKafkaError(error)}): create it with the input topic's partition count and cleanup.policy=compact, or pass --changelog-topic`, { cause: error });
+      } finally {
+        await admin.disconnect().catch(() => {});
+      }
+    })();
+    this.#topicReady.catch(() => (this.#topicReady = undefined));
+    return this.#topicReady;
   }
 
   #connectedProducer(): Promise<Producer> {

@@ -65,8 +65,7 @@ export class JobMetrics {
           const s = stats();
           if (s === undefined) return;
           this.reset();
-          // Never negative: the engine's `dropped` goes below 0 when fallback records count
-          // both as output and as dead letters, and one bad counter would fail the whole scrape.
+          // prom-client throws on a negative increment, which would fail the whole scrape.
           this.inc(Math.max(0, read(s)));
         },
       });

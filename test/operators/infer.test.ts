@@ -110,6 +110,7 @@ describe('infer', () => {
     assert.equal(deadLetters.length, 200);
     assert.match(deadLetters[0]!.reason, /wrong-width\.onnx failed/);
     assert.equal(deadLetters[0]!.stage, 'infer');
+    assert.equal(stats.dropped, 0, 'a record both scored with the fallback and dead-lettered is not counted as dropped');
   });
 
   it('gives a model that hangs the safe default after its timeout, and the job goes on', async () => {
