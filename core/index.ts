@@ -15,7 +15,7 @@ export {
 export { InFlightBudget, type BudgetListener } from './flowControl.ts';
 export type { InferenceRequest, InferenceResult, InferenceService, ModelHandle } from './inference.ts';
 export { Instrumentation, type InstrumentationEvent, type InstrumentationEvents } from './instrumentation.ts';
-export { defineJob, isJobDefinition, type DeadLetter, type JobContext, type JobDefinition, type KafkaSettings, type RunEnvironment, type Sink, type Source, type SourceContext } from './job.ts';
+export { defineJob, isJobDefinition, numberSetting, type DeadLetter, type JobContext, type JobDefinition, type KafkaSettings, type RunEnvironment, type Sink, type Source, type SourceContext } from './job.ts';
 export { LatencyHistogram, type LatencySummary } from './latency.ts';
 export { withHeader, withKey, withValue, type Envelope, type SourcePosition, type SourceRecord, type TraceCarrier } from './record.ts';
 export { MemoryStateBackend, restoreState, snapshotState, type StateBackend, type StateEntry, type StateSnapshot } from './state/backend.ts';

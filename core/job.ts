@@ -1,6 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
 import type { Clock } from './clock.ts';
-import { JobDefinitionError } from './errors.ts';
+import { InvalidOptionError, JobDefinitionError } from './errors.ts';
 import type { Envelope, SourceRecord } from './record.ts';
 import type { KeyedStateStore } from './state/keyedState.ts';
 import type { InferenceService } from './inference.ts';
@@ -177,4 +177,19 @@ export function defineJob<In, Out>(definition: JobDefinition<In, Out>): JobDefin
 /** Tells a job definition apart from anything else a job file might export. */
 export function isJobDefinition(value: unknown): value is JobDefinition<unknown, unknown> {
   return typeof value === 'object' && value !== null && 'pipeline' in value && 'source' in value && 'sink' in value;
+}
+
+/**
+ * A numeric job setting (`--set name=value`), or `fallback` when it is not set. A value that is
+ * not a number is an InvalidOptionError naming the setting.
+ *
+ * @example
+ * const count = numberSetting(env, 'count', 500_000);
+ */
+export function numberSetting(env: RunEnvironment, name: string, fallback: number): number {
+  const text = env.settings[name];
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value)) throw new InvalidOptionError(`--set ${name}=${text}: expected a number`);
+  return value;
 }

@@ -16,7 +16,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { pipe } from 'rxjs';
-import { defineJob, InvalidOptionError, type RunEnvironment, type Source } from '../core/index.ts';
+import { defineJob, numberSetting, type RunEnvironment, type Source } from '../core/index.ts';
 import { deadLetterFileSink, generatorSource, jsonDecoder, jsonlFileSink, jsonlFileSource } from '../connectors/index.ts';
 import { kafkaDeadLetterSink, kafkaSink, kafkaSource } from '../connectors/kafka/index.ts';
 import { infer, mapValue, microBatch } from '../operators/index.ts';
@@ -84,12 +84,4 @@ function transactionSource(env: RunEnvironment): Source<Transaction> {
     key,
     timestamp,
   });
-}
-
-function numberSetting(env: RunEnvironment, name: string, fallback: number): number {
-  const text = env.settings[name];
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isFinite(value)) throw new InvalidOptionError(`--set ${name}=${text}: expected a number`);
-  return value;
 }

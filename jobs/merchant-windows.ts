@@ -12,7 +12,7 @@
  * the highest `firing` wins) and out/merchant-windows-late.jsonl (the side output).
  */
 import { pipe, type OperatorFunction } from 'rxjs';
-import { defineJob, type JobContext, type RunEnvironment, type Source } from '../core/index.ts';
+import { defineJob, numberSetting, type JobContext, type RunEnvironment, type Source } from '../core/index.ts';
 import type { Envelope } from '../core/record.ts';
 import { generatorSource, jsonDecoder, jsonlFileSource } from '../connectors/index.ts';
 import { keyBy } from '../operators/index.ts';
@@ -141,12 +141,4 @@ function windowSettings(env: RunEnvironment): MerchantWindowSettings {
     idleTimeoutMs: numberSetting(env, 'idleTimeoutMs', d.idleTimeoutMs),
     allowedLatenessMs: numberSetting(env, 'allowedLatenessMs', d.allowedLatenessMs),
   };
-}
-
-function numberSetting(env: RunEnvironment, name: string, fallback: number): number {
-  const text = env.settings[name];
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isFinite(value)) throw new Error(`--set ${name}=${text}: expected a number`);
-  return value;
 }
