@@ -4,8 +4,11 @@
  * run, each on a backlog and paced at 10,000 events/s. Prints events/s, latency percentiles
  * (from the moment a record is handed to the job to the broker's acknowledgement of its output)
  * and the ratio to passthrough. Each measurement runs in a fresh process, as a deployment would;
- * the paced input comes from a `sluice produce --rate` process. Figures, not a test: the
- * machine is shared and noisy.
+ * the paced input comes from a `sluice produce --rate` process. The fraud backlog is measured
+ * three times in a row: tracing off, at the default sample rate and at 100 %, with spans really
+ * exported over OTLP/HTTP (protobuf) to a receiver in this process that answers 200 and keeps
+ * nothing, so creating, serialising and sending spans is part of the cost. Figures, not a test:
+ * the machine is shared and noisy.
  *
  * Without --brokers it starts the librdkafka mock cluster of the test kit (no Kafka needed);
  * with --brokers it uses a real cluster (topics must exist or be auto-created).
@@ -15,6 +18,8 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -27,6 +32,8 @@ import { kafkaSink, kafkaSource } from '../connectors/kafka/index.ts';
 import fraudJob from '../jobs/fraud-detection.ts';
 import { InferencePool } from '../runtime/inferencePool.ts';
 import { produceAll } from '../runtime/produceCommand.ts';
+import { DEFAULT_SAMPLE_RATIO } from '../runtime/telemetry/sampling.ts';
+import { startTelemetry, type Telemetry } from '../runtime/telemetry/telemetry.ts';
 import { startMockKafka, type MockKafka } from '../test/kit/kafkaMock.ts';
 
 const { values } = parseArgs({
@@ -53,6 +60,9 @@ const WARMUP_MS = 2000;
 const repo = fileURLToPath(new URL('../', import.meta.url));
 const JOBS = { passthrough: 'passthrough (consume → produce)', fraud: 'fraud-detection (Kafka → Kafka)' } as const;
 type JobId = keyof typeof JOBS;
+/** Tracing of a measurement: off, the default sample rate (OTEL_EXPORTER_OTLP_ENDPOINT alone), every record. */
+const TRACING = { off: 'tracing off', default: `tracing ${DEFAULT_SAMPLE_RATIO * 100} %`, all: 'tracing 100 %' } as const;
+type Tracing = keyof typeof TRACING;
 
 interface Figures {
   eventsPerSecond: number;
@@ -67,8 +77,8 @@ interface Figures {
 process.env.SLUICE_KAFKA_MAX_WAIT_MS ??= '50';
 
 if (values.measure !== undefined) {
-  const [job, mode] = values.measure.split(':') as [JobId, 'backlog' | 'paced'];
-  console.log(JSON.stringify(await measure(job, mode, values.brokers!.split(','))));
+  const [job, mode, tracing = 'off'] = values.measure.split(':') as [JobId, 'backlog' | 'paced', Tracing?];
+  console.log(JSON.stringify(await measure(job, mode, values.brokers!.split(','), tracing)));
 } else {
   await orchestrate();
 }
@@ -84,6 +94,17 @@ async function orchestrate(): Promise<void> {
   } else {
     brokers = values.brokers.split(',');
   }
+  // The OTLP endpoint of the traced measurements: counts requests and bytes, answers 200, keeps nothing.
+  const otlp = { requests: 0, bytes: 0 };
+  const receiver = createServer((request, response) => {
+    request.on('data', (chunk: Buffer) => (otlp.bytes += chunk.length));
+    request.on('end', () => {
+      otlp.requests += 1;
+      response.writeHead(200, { 'content-type': request.headers['content-type'] ?? 'application/x-protobuf' }).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
   try {
     console.log(
       `Kafka → Kafka, ${mock === undefined ? `brokers ${brokers.join(',')}` : 'librdkafka mock cluster'}, ${PARTITIONS} partitions, ` +
@@ -94,30 +115,42 @@ async function orchestrate(): Promise<void> {
     const results = new Map<string, Figures>();
     for (const job of Object.keys(JOBS) as JobId[]) {
       for (const mode of ['backlog', 'paced'] as const) {
-        const figures = await child(job, mode, brokers);
-        results.set(`${job}:${mode}`, figures);
-        console.log(row(`${JOBS[job]}, ${mode === 'backlog' ? 'backlog' : `paced ${fmt(RATE)}/s`}`, figures));
+        // The fraud backlog also with tracing, right after the untraced run, so the three share the machine's weather.
+        for (const tracing of job === 'fraud' && mode === 'backlog' ? (Object.keys(TRACING) as Tracing[]) : (['off'] as const)) {
+          const figures = await child(job, mode, brokers, tracing, endpoint);
+          results.set(`${job}:${mode}${tracing === 'off' ? '' : `:${tracing}`}`, figures);
+          console.log(row(`${JOBS[job]}, ${mode === 'backlog' ? 'backlog' : `paced ${fmt(RATE)}/s`}${tracing === 'off' ? '' : `, ${TRACING[tracing]}`}`, figures));
+        }
       }
     }
     const pass = results.get('passthrough:backlog')!;
     const fraud = results.get('fraud:backlog')!;
     const paced = results.get('fraud:paced')!;
     console.log(`ratio fraud / passthrough, backlog:        ${(fraud.eventsPerSecond / pass.eventsPerSecond).toFixed(2)}`);
+    for (const tracing of ['default', 'all'] as const) {
+      const ratio = results.get(`fraud:backlog:${tracing}`)!.eventsPerSecond / fraud.eventsPerSecond;
+      console.log(`${`ratio fraud backlog, ${TRACING[tracing]} / off:`.padEnd(42)} ${ratio.toFixed(2)} (cost ${((1 - ratio) * 100).toFixed(1)} % of throughput)`);
+    }
+    console.log(`OTLP received ${(otlp.bytes / 1024 / 1024).toFixed(1)} MiB in ${otlp.requests} export requests`);
     console.log(`target fraud backlog >= 45,000 events/s:   ${fraud.eventsPerSecond >= 45_000 ? 'met' : 'not met'} (${fmt(fraud.eventsPerSecond)})`);
     console.log(`target fraud p99 <= 60 ms at ${fmt(RATE)}/s:      ${paced.p99 <= 60 ? 'met' : 'not met'} (${paced.p99.toFixed(1)} ms)`);
   } finally {
+    receiver.close();
     await mock?.stop();
   }
 }
 
-/** One measurement in a fresh process: `tsx bench/kafka.ts --measure job:mode --brokers ...`. */
-function child(job: JobId, mode: 'backlog' | 'paced', brokers: string[]): Promise<Figures> {
+/** One measurement in a fresh process: `tsx bench/kafka.ts --measure job:mode:tracing --brokers ...`. */
+function child(job: JobId, mode: 'backlog' | 'paced', brokers: string[], tracing: Tracing, endpoint: string): Promise<Figures> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of Object.keys(env)) if (name.startsWith('OTEL_')) delete env[name];
+  if (tracing !== 'off') env.OTEL_EXPORTER_OTLP_ENDPOINT = endpoint;
   const args = [
-    '--import', 'tsx', 'bench/kafka.ts', '--measure', `${job}:${mode}`, '--brokers', brokers.join(','),
+    '--import', 'tsx', 'bench/kafka.ts', '--measure', `${job}:${mode}:${tracing}`, '--brokers', brokers.join(','),
     '--backlog', String(BACKLOG), '--paced-rate', String(RATE), '--paced-seconds', String(values['paced-seconds']),
     '--workers', String(WORKERS), '--max-in-flight', String(MAX_IN_FLIGHT),
   ];
-  const process_ = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'ignore'] });
+  const process_ = spawn(process.execPath, args, { cwd: repo, env, stdio: ['ignore', 'pipe', 'ignore'] });
   let out = '';
   process_.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   return new Promise((resolve, reject) =>
@@ -137,16 +170,19 @@ function passthroughJob(): JobDefinition<Uint8Array, Uint8Array> {
 
 /**
  * Runs a job from the beginning of its input (a fresh group) until every record is done.
- * Paced: starts a `sluice produce --rate` process once the job has its partitions.
+ * Paced: starts a `sluice produce --rate` process once the job has its partitions. Traced: the
+ * telemetry `sluice run` sets up, exporting to OTEL_EXPORTER_OTLP_ENDPOINT.
  */
-async function measure(id: JobId, mode: 'backlog' | 'paced', brokers: string[]): Promise<Figures> {
-  const job = (id === 'fraud' ? fraudJob : passthroughJob()) as JobDefinition<unknown, unknown>;
+async function measure(id: JobId, mode: 'backlog' | 'paced', brokers: string[], tracing: Tracing): Promise<Figures> {
+  const untraced = (id === 'fraud' ? fraudJob : passthroughJob()) as JobDefinition<unknown, unknown>;
+  const telemetry: Telemetry | undefined = tracing === 'off' ? undefined : await startTelemetry({ jobName: untraced.name, traceSample: tracing === 'all' ? 1 : undefined });
+  const job = telemetry?.instrumentJob(untraced) ?? untraced;
   const input = mode === 'backlog' ? 'bench-backlog' : `bench-paced-${id}`;
   const expected = mode === 'backlog' ? BACKLOG : PACED;
   const settings: KafkaSettings = { brokers, groupId: `bench-${randomUUID()}`, clientId: 'sluice-bench', start: 'earliest' };
   const env: RunEnvironment = { kafka: settings, topics: { input, output: `bench-out-${id}`, deadLetter: 'bench-dead' }, settings: {}, workers: WORKERS, clock: systemClock };
   const pool = new InferencePool({ workers: WORKERS });
-  const running = runJob(job, { env, maxInFlight: MAX_IN_FLIGHT, inference: pool, deadLetterSink: collectSink() });
+  const running = runJob(job, { env, maxInFlight: MAX_IN_FLIGHT, inference: pool, deadLetterSink: collectSink(), ...(telemetry === undefined ? {} : { instrumentation: telemetry.instrumentation }) });
   let firstIn: number | undefined;
   let lastOut = 0;
   let done = 0;
@@ -174,6 +210,7 @@ async function measure(id: JobId, mode: 'backlog' | 'paced', brokers: string[]):
   running.stop();
   await running.done;
   await producer;
+  await telemetry?.stop();
   await pool.close();
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
@@ -212,7 +249,7 @@ function produceProcess(brokers: string[], topic: string, count: number, rate: n
 
 function row(label: string, f: Figures): string {
   return (
-    `${label.padEnd(46)} ${fmt(f.eventsPerSecond).padStart(8)} ev/s   p50 ${f.p50.toFixed(1).padStart(6)} ms   p95 ${f.p95.toFixed(1).padStart(6)} ms` +
+    `${label.padEnd(56)} ${fmt(f.eventsPerSecond).padStart(8)} ev/s   p50 ${f.p50.toFixed(1).padStart(6)} ms   p95 ${f.p95.toFixed(1).padStart(6)} ms` +
     `   p99 ${f.p99.toFixed(1).padStart(6)} ms   (event-loop delay p99 ${f.loopDelayP99.toFixed(0)} ms)`
   );
 }
