@@ -1,4 +1,4 @@
-import { Partitioners, type CompressionTypes, type Message, type Producer } from 'kafkajs';
+import { Partitioners, type CompressionTypes, type ICustomPartitioner, type Message, type Producer } from 'kafkajs';
 import { ConnectorError } from '../../core/errors.ts';
 import type { KafkaSettings } from '../../core/job.ts';
 import { createKafka, type KafkaTuning } from './config.ts';
@@ -47,7 +47,7 @@ export class ProducerQueue {
   constructor(options: ProducerQueueOptions) {
     this.#options = options;
     this.#producer = createKafka(options.settings, options.tuning, 'producer').producer({
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: cachedKeyPartitioner,
       allowAutoTopicCreation: false,
       idempotent: false,
       retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 },
@@ -166,3 +166,35 @@ export class ProducerQueue {
     }
   }
 }
+
+/** Distinct keys whose partition is remembered; past it the cache starts over. */
+const PARTITION_CACHE_LIMIT = 100_000;
+
+/**
+ * kafkajs' DefaultPartitioner (murmur2 of the key, as the Java client), remembering each string
+ * key's partition for the topic's current partition count. The partition of a key depends on
+ * nothing else, so the result is the default partitioner's; per message the default one hashes
+ * a fresh Buffer of the key and filters the partition list, which costs more than the lookup.
+ * Messages without a key, with a Buffer key or with an explicit partition go to it unchanged.
+ */
+const cachedKeyPartitioner: ICustomPartitioner = () => {
+  const partitioner = Partitioners.DefaultPartitioner();
+  const byTopic = new Map<string, { partitions: number; byKey: Map<string, number> }>();
+  return (args) => {
+    const { topic, partitionMetadata, message } = args;
+    const key = message.key;
+    if (typeof key !== 'string' || (message.partition !== undefined && message.partition !== null)) return partitioner(args);
+    let cache = byTopic.get(topic);
+    if (cache === undefined || cache.partitions !== partitionMetadata.length) {
+      cache = { partitions: partitionMetadata.length, byKey: new Map() };
+      byTopic.set(topic, cache);
+    }
+    let partition = cache.byKey.get(key);
+    if (partition === undefined) {
+      partition = partitioner(args);
+      if (cache.byKey.size >= PARTITION_CACHE_LIMIT) cache.byKey.clear();
+      cache.byKey.set(key, partition);
+    }
+    return partition;
+  };
+};
