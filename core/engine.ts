@@ -198,6 +198,8 @@ class Engine<In, Out> {
     });
 
     const pipeline = this.#job.pipeline(context);
+    // Models load in every worker before the first record, so its latency is not a session start.
+    await this.#options.inference.ready?.();
     if (this.#options.checkpoints !== undefined) {
       // Restore before the first record, so state and positions move together.
       this.#checkpoints = new CheckpointCoordinator(this.#options.checkpoints, { budget: this.#budget, tracker: this.#tracker, state: this.#state.backend, parts: this.#parts });

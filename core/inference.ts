@@ -6,6 +6,8 @@ export interface InferenceService {
   model(path: string): ModelHandle;
   /** Worker threads in the pool. */
   readonly workers: number;
+  /** Resolves when the models asked for so far are loaded; the engine awaits it before the source starts. */
+  ready?(): Promise<void>;
 }
 
 /** One batch for the model: `rows` feature vectors of `columns` values, row-major. */

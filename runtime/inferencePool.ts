@@ -25,14 +25,15 @@ export interface InferencePoolOptions {
  */
 export class InferencePool implements InferenceService {
   readonly workers: number;
-  readonly #pool: Piscina<ScoreTask, ScoreResult>;
+  readonly #pool: Piscina;
   readonly #models = new Map<string, ModelHandle>();
   /** Batches inside a worker, timed-out ones included. */
   readonly #running = new Set<Promise<ScoreResult>>();
+  readonly #warmUps: Promise<void>[] = [];
 
   constructor(options: InferencePoolOptions) {
     this.workers = requirePositiveInteger('workers', options.workers);
-    this.#pool = new Piscina<ScoreTask, ScoreResult>({
+    this.#pool = new Piscina({
       filename: new URL('./inferenceWorker.ts', import.meta.url).href,
       minThreads: this.workers,
       maxThreads: this.workers,
@@ -40,6 +41,23 @@ export class InferencePool implements InferenceService {
       execArgv: process.execArgv,
       idleTimeout: 60_000,
     });
+  }
+
+  /**
+   * Resolves once every model asked for is loaded in the workers; rejects with one readable
+   * ModelError when a model file cannot be loaded (a job fails at start, not at its first batch).
+   */
+  async ready(): Promise<void> {
+    await Promise.all(this.#warmUps);
+  }
+
+  /** One load per worker thread, all at once, so each idle thread takes one. */
+  async #warmUp(modelPath: string, shownPath: string): Promise<void> {
+    try {
+      await Promise.all(Array.from({ length: this.workers }, () => this.#pool.run(modelPath, { name: 'warmUp' })));
+    } catch (error) {
+      throw new ModelError(`model ${shownPath} could not be loaded: ${describeError(error).split('\n')[0]} — is it an ONNX file with a [batch, features] float32 input?`, { cause: error });
+    }
   }
 
   /** Tasks waiting for a free worker thread. */
@@ -60,6 +78,7 @@ export class InferencePool implements InferenceService {
       if (!existsSync(absolute)) {
         throw new ModelError(`model file not found: ${path} — run \`npm run train\` to build it, or point the job at an existing .onnx file`);
       }
+      this.#warmUps.push(this.#warmUp(absolute, path));
       handle = this.#createHandle(absolute);
       this.#models.set(absolute, handle);
     }
@@ -90,7 +109,7 @@ export class InferencePool implements InferenceService {
         const task: ScoreTask = { modelPath, features: request.features, rows: request.rows, columns: request.columns };
         // A late answer is dropped, not aborted: stopping a worker while onnxruntime computes
         // makes the process abort when the native call returns into the dead thread.
-        const scoring = pool.run(task, { transferList: [request.features.buffer as ArrayBuffer] });
+        const scoring: Promise<ScoreResult> = pool.run(task, { transferList: [request.features.buffer as ArrayBuffer] });
         running.add(scoring);
         void scoring.finally(() => running.delete(scoring)).catch(() => {});
         let timer: NodeJS.Timeout | undefined;

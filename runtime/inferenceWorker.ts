@@ -32,6 +32,14 @@ interface LoadedModel {
 
 const models = new Map<string, Promise<LoadedModel>>();
 
+/**
+ * Loads a model on this thread ahead of the first batch (the pool calls it once per worker at
+ * start), so the first records do not wait for a session to be created.
+ */
+export async function warmUp(modelPath: string): Promise<string> {
+  return (await load(modelPath)).version;
+}
+
 /** Scores one batch; the model behind `modelPath` is loaded on this thread's first call. */
 export default async function score(task: ScoreTask): Promise<ScoreResult> {
   const startedAt = performance.timeOrigin + performance.now();

@@ -72,6 +72,14 @@ describe('sluice run', () => {
     assert.equal(run.stderr().trim(), 'sluice: model file not found: models/missing.onnx — run `npm run train` to build it, or point the job at an existing .onnx file');
   });
 
+  it('explains a model file that is not a loadable ONNX model, before any record', async () => {
+    const model = join(dir, 'not-a-model.onnx');
+    writeFileSync(model, 'not onnx');
+    const run = startSluice(['run', 'jobs/fraud-detection.ts', '--set', `model=${model}`, '--set', 'count=10', '--no-progress']);
+    assert.equal(await run.exited, 1);
+    assert.match(run.stderr().trim(), /^sluice: model .*not-a-model\.onnx could not be loaded: .* — is it an ONNX file with a \[batch, features\] float32 input\?$/);
+  });
+
   it('rejects a worker count that is not a positive integer', async () => {
     const run = startSluice(['run', 'jobs/fraud-detection.ts', '--workers', '0']);
     assert.equal(await run.exited, 1);
