@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { startSluice } from '../kit/processes.ts';
+import { spawnSluice } from '../kit/sluiceProcess.ts';
 
 const featuresJob = 'test/fixtures/jobs/user-features.ts';
 
@@ -21,8 +21,8 @@ async function waitForLines(path: string, count: number, timeoutMs = 60_000): Pr
 
 /** Runs a job to the end with no checkpoints: the reference. */
 async function uninterrupted(job: string, settings: string[]): Promise<void> {
-  const run = startSluice(['run', job, '--no-progress', '--workers', '1', ...settings.flatMap((s) => ['--set', s])]);
-  assert.equal(await run.exited, 0, run.stderr());
+  const run = spawnSluice(['run', job, '--no-progress', '--workers', '1', ...settings.flatMap((s) => ['--set', s])]);
+  assert.equal((await run.exited).code, 0, run.stderr());
 }
 
 /** Runs a job with checkpoints, `kill -9`s it whenever its output reaches each of `killAt` lines, restarts it, and lets the last run finish. */
@@ -30,14 +30,14 @@ async function crashAndRecover(job: string, settings: string[], checkpoints: str
   const args = ['run', job, '--no-progress', '--workers', '1', '--checkpoint-dir', checkpoints, '--checkpoint-interval', '100', ...settings.flatMap((s) => ['--set', s])];
   const stderrs: string[] = [];
   for (const lineCount of killAt) {
-    const run = startSluice(args);
+    const run = spawnSluice(args);
     await waitForLines(output, lineCount);
-    run.child.kill('SIGKILL');
-    assert.equal(await run.exited, 'SIGKILL');
+    run.kill('SIGKILL');
+    assert.equal((await run.exited).signal, 'SIGKILL');
     stderrs.push(run.stderr());
   }
-  const last = startSluice(args);
-  assert.equal(await last.exited, 0, last.stderr());
+  const last = spawnSluice(args);
+  assert.equal((await last.exited).code, 0, last.stderr());
   stderrs.push(last.stderr() + last.stdout());
   return stderrs;
 }
@@ -96,16 +96,16 @@ describe('checkpoint recovery after kill -9', () => {
   it('falls back to the previous checkpoint when the newest is corrupt, and says so', async () => {
     const checkpoints = join(dir, 'corrupt-checkpoints');
     const output = join(dir, 'corrupt.jsonl');
-    const first = startSluice(['run', featuresJob, '--no-progress', '--workers', '1', '--checkpoint-dir', checkpoints, '--checkpoint-interval', '50', '--set', 'count=4000', '--set', 'rate=4000', '--set', `output=${output}`]);
+    const first = spawnSluice(['run', featuresJob, '--no-progress', '--workers', '1', '--checkpoint-dir', checkpoints, '--checkpoint-interval', '50', '--set', 'count=4000', '--set', 'rate=4000', '--set', `output=${output}`]);
     await waitForLines(output, 2000);
-    first.child.kill('SIGKILL');
+    first.kill('SIGKILL');
     await first.exited;
     const files = readdirSync(checkpoints).filter((name) => name.endsWith('.ckpt')).sort();
     assert.ok(files.length >= 2, `expected two checkpoints, found ${files.join(', ')}`);
     const newest = join(checkpoints, files.at(-1)!);
     writeFileSync(newest, readFileSync(newest).subarray(0, 100));
-    const again = startSluice(['run', featuresJob, '--no-progress', '--workers', '1', '--checkpoint-dir', checkpoints, '--set', 'count=4000', '--set', `output=${output}`]);
-    assert.equal(await again.exited, 0, again.stderr());
+    const again = spawnSluice(['run', featuresJob, '--no-progress', '--workers', '1', '--checkpoint-dir', checkpoints, '--set', 'count=4000', '--set', `output=${output}`]);
+    assert.equal((await again.exited).code, 0, again.stderr());
     assert.match(again.stderr(), new RegExp(`${files.at(-1)!.replace('.', '\\.')}`));
     assert.match(again.stderr(), new RegExp(`restored checkpoint ${Number(/(\d+)/.exec(files.at(-2)!)![1])} `));
   });
