@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SluiceError } from '../../core/errors.ts';
 import { Random } from './random.ts';
 
 /** One card transaction, the record the fraud job scores. */
@@ -33,12 +34,11 @@ export const transactionSchema = z.object({
 });
 
 /** A record that is not a valid {@link Transaction}; `field` names the first bad field. */
-export class InvalidTransactionError extends Error {
+export class InvalidTransactionError extends SluiceError {
   readonly field: string;
 
   constructor(field: string, message: string) {
     super(message);
-    this.name = 'InvalidTransactionError';
     this.field = field;
   }
 }
