@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { produceCommand } from './produceCommand.ts';
+import { produceCommand, type ProduceOptions } from './produceCommand.ts';
 import { runCommand, type RunOptions } from './runCommand.ts';
 
 /**
@@ -87,19 +87,8 @@ interface RunFlags {
   progress: boolean;
 }
 
-interface ProduceFlags {
-  brokers: string;
-  topic: string;
-  count: number;
-  rate: number | undefined;
-  batchSize: number;
-  garbageRatio: number;
-  seed: number;
-  users: number;
-  fraudRatio: number;
-  partitions: number;
-  compression: 'none' | 'gzip';
-}
+/** What commander parses for `produce`: the command's options, with the brokers as one list. */
+type ProduceFlags = Omit<ProduceOptions, 'brokers'> & { brokers: string };
 
 function splitBrokers(list: string): string[] {
   return list.split(',').map((b) => b.trim()).filter((b) => b !== '');
