@@ -1,4 +1,5 @@
 import type { SourcePosition } from './record.ts';
+import { partitionKey } from './partition.ts';
 
 /**
  * A record's completion handle. A record fans out into `retain()`ed copies (or is merely
@@ -38,7 +39,7 @@ export class CompletionTracker {
     const key = partitionKey(position.topic, position.partition);
     let progress = this.#partitions.get(key);
     if (progress === undefined) {
-      progress = new PartitionProgress();
+      progress = new PartitionProgress(position.topic, position.partition);
       this.#partitions.set(key, progress);
     }
     return progress.open(position, this.#onDone);
@@ -63,11 +64,10 @@ export class CompletionTracker {
 
   /** Every partition seen, with its committable offset. */
   *partitions(): IterableIterator<{ topic: string; partition: number; committable: number | undefined; pending: number }> {
-    for (const [key, progress] of this.#partitions) {
-      const split = key.lastIndexOf('\u0000');
+    for (const progress of this.#partitions.values()) {
       yield {
-        topic: key.slice(0, split),
-        partition: Number(key.slice(split + 1)),
+        topic: progress.topic,
+        partition: progress.partition,
         committable: progress.committable,
         pending: progress.pending,
       };
@@ -82,6 +82,8 @@ export class CompletionTracker {
 
 /** Open offsets of one partition in arrival order, as a queue whose head moves when done. */
 class PartitionProgress {
+  readonly topic: string;
+  readonly partition: number;
   committable: number | undefined = undefined;
   pending = 0;
   #offsets: number[] = [];
@@ -90,6 +92,11 @@ class PartitionProgress {
   /** Absolute index of `#offsets[0]` (the arrays are compacted from the front). */
   #base = 0;
   #lastOffset: number | undefined = undefined;
+
+  constructor(topic: string, partition: number) {
+    this.topic = topic;
+    this.partition = partition;
+  }
 
   open(position: SourcePosition, onDone: (position: SourcePosition) => void): Ticket {
     const last = this.#lastOffset;
@@ -163,8 +170,4 @@ class PartitionTicket implements Ticket {
   get done(): boolean {
     return this.#holders === 0;
   }
-}
-
-function partitionKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
 }

@@ -5,6 +5,7 @@ import type { Envelope } from '../core/record.ts';
 import { withValue } from '../core/record.ts';
 import type { MapState, MapStateDescriptor, ValueState, ValueStateDescriptor } from '../core/state/keyedState.ts';
 import { recordOperator } from './internal/recordOperator.ts';
+import { partitionScope } from '../core/partition.ts';
 
 /** The state handle an update function receives, by descriptor kind. */
 export type StateHandle<D> = D extends ValueStateDescriptor<infer T> ? ValueState<T> : D extends MapStateDescriptor<infer V> ? MapState<V> : never;
@@ -54,5 +55,5 @@ export function withState<A, B, D extends ValueStateDescriptor<unknown> | MapSta
 
 /** State is scoped by source partition so it can move with the partition. */
 export function stateScope(record: Envelope<unknown>): string {
-  return `${record.position.topic}/${record.position.partition}`;
+  return partitionScope(record.position.topic, record.position.partition);
 }

@@ -2,7 +2,7 @@ import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { ConnectorError, describeError, InvalidOptionError } from '../../core/errors.ts';
 import type { KafkaSettings, Source, SourceContext } from '../../core/job.ts';
 import type { SourceRecord } from '../../core/record.ts';
-import { jsonDecoder } from '../jsonlFileSource.ts';
+import { jsonDecoder } from '../../core/decode.ts';
 import { createKafka, kafkaTuning, type KafkaTuning } from './config.ts';
 import { brokersUnreachable, describeKafkaError, isRebalanceError, isTransientKafkaError } from './errors.ts';
 import { readHeaders, traceFromHeaders } from './headers.ts';
@@ -10,6 +10,7 @@ import { FetchPause } from './fetchPause.ts';
 import { OffsetCommitter } from './offsetCommitter.ts';
 import { OffsetLedger } from './offsetLedger.ts';
 import { Wakeup } from './wakeup.ts';
+import { partitionKey } from '../../core/partition.ts';
 
 export interface KafkaSourceOptions<T> {
   /** Brokers, group and start position: `env.kafka` of the run. */
@@ -269,8 +270,8 @@ class KafkaSource<T> implements Source<T> {
     if (ctx === undefined) return;
     const timeoutMs = this.#options.revokeTimeoutMs ?? Math.floor(this.#tuning.sessionTimeoutMs / 3);
     const results = await Promise.all(partitions.map(({ topic, partition }) => ctx.drained(topic, partition, timeoutMs)));
-    const revoked = new Set(partitions.map(({ topic, partition }) => `${topic}\u0000${partition}`));
-    const isRevoked = (topic: string, partition: number) => revoked.has(`${topic}\u0000${partition}`);
+    const revoked = new Set(partitions.map(({ topic, partition }) => partitionKey(topic, partition)));
+    const isRevoked = (topic: string, partition: number) => revoked.has(partitionKey(topic, partition));
     await this.#committer!.commitNow(this.#ledger.due(ctx.committable, isRevoked)).catch((error: unknown) => {
       this.#log(`could not commit revoked partitions (${describeKafkaError(error)}); their new owner may repeat some records`);
     });
@@ -292,7 +293,7 @@ class KafkaSource<T> implements Source<T> {
     const ctx = this.#ctx;
     if (ctx === undefined) return;
     const restoring = ctx.assigned(partitions);
-    const keys = partitions.map(({ topic, partition }) => `${topic}\u0000${partition}`);
+    const keys = partitions.map(({ topic, partition }) => partitionKey(topic, partition));
     for (const key of keys) this.#restoring.set(key, restoring);
     restoring.then(
       () => keys.forEach((key) => this.#restoring.get(key) === restoring && this.#restoring.delete(key)),
@@ -324,7 +325,7 @@ class KafkaSource<T> implements Source<T> {
     const { topic, partition } = batch;
     const ledger = this.#ledger;
     if (this.#stopping || !ledger.has(topic, partition)) return;
-    const restoring = this.#restoring.get(`${topic}\u0000${partition}`);
+    const restoring = this.#restoring.get(partitionKey(topic, partition));
     if (restoring !== undefined && !(await this.#waitForRestore(restoring, heartbeat, isRunning))) return;
     ledger.observeHighWatermark(topic, partition, Number(batch.highWatermark));
     let finish!: () => void;

@@ -1,3 +1,5 @@
+import { partitionKey } from '../../core/partition.ts';
+
 /** One partition's positions, as the source sees them. */
 interface PartitionPositions {
   readonly topic: string;
@@ -42,7 +44,7 @@ export class OffsetLedger {
   }
 
   has(topic: string, partition: number): boolean {
-    return this.#partitions.has(key(topic, partition));
+    return this.#partitions.has(partitionKey(topic, partition));
   }
 
   /**
@@ -59,7 +61,7 @@ export class OffsetLedger {
     const kept: { topic: string; partition: number; next: number }[] = [];
     for (const { topic, partitions } of assignment) {
       for (const partition of partitions) {
-        const k = key(topic, partition);
+        const k = partitionKey(topic, partition);
         next.add(k);
         const existing = this.#partitions.get(k);
         if (existing === undefined) {
@@ -77,7 +79,7 @@ export class OffsetLedger {
 
   /** Forgets a partition (revoked, its last commit attempted). */
   remove(topic: string, partition: number): void {
-    const k = key(topic, partition);
+    const k = partitionKey(topic, partition);
     const p = this.#partitions.get(k);
     if (p === undefined) return;
     this.#uncommitted -= share(p);
@@ -89,13 +91,13 @@ export class OffsetLedger {
    * offset at or below the last one already handed out.
    */
   accept(topic: string, partition: number, offset: number): boolean {
-    const p = this.#partitions.get(key(topic, partition));
+    const p = this.#partitions.get(partitionKey(topic, partition));
     return p !== undefined && offset > p.lastEmitted;
   }
 
   /** Records that `offset` was handed to the job (after {@link accept} said yes). */
   emitted(topic: string, partition: number, offset: number): void {
-    const p = this.#partitions.get(key(topic, partition));
+    const p = this.#partitions.get(partitionKey(topic, partition));
     if (p === undefined) return;
     this.#uncommitted -= share(p);
     p.committed ??= offset;
@@ -105,19 +107,19 @@ export class OffsetLedger {
 
   /** The last offset handed out for a partition, or undefined before the first. */
   lastEmitted(topic: string, partition: number): number | undefined {
-    const p = this.#partitions.get(key(topic, partition));
+    const p = this.#partitions.get(partitionKey(topic, partition));
     return p === undefined || p.lastEmitted < 0 ? undefined : p.lastEmitted;
   }
 
   /** Remembers a partition's high watermark from a fetch. */
   observeHighWatermark(topic: string, partition: number, highWatermark: number): void {
-    const p = this.#partitions.get(key(topic, partition));
+    const p = this.#partitions.get(partitionKey(topic, partition));
     if (p !== undefined && Number.isFinite(highWatermark)) p.highWatermark = highWatermark;
   }
 
   /** Consumer lag: records at or after the next offset to hand out, up to the high watermark. */
   lag(topic: string, partition: number): number | undefined {
-    const p = this.#partitions.get(key(topic, partition));
+    const p = this.#partitions.get(partitionKey(topic, partition));
     if (p === undefined || p.highWatermark === undefined) return undefined;
     const next = p.lastEmitted >= 0 ? p.lastEmitted + 1 : (p.committed ?? 0);
     return Math.max(0, p.highWatermark - next);
@@ -152,7 +154,7 @@ export class OffsetLedger {
   /** Records that the broker accepted `commits`. */
   committed(commits: readonly OffsetCommit[]): void {
     for (const c of commits) {
-      const p = this.#partitions.get(key(c.topic, c.partition));
+      const p = this.#partitions.get(partitionKey(c.topic, c.partition));
       if (p === undefined || (p.committed !== undefined && c.offset <= p.committed)) continue;
       this.#uncommitted -= share(p);
       p.committed = c.offset;
@@ -165,8 +167,4 @@ export class OffsetLedger {
 function share(p: PartitionPositions): number {
   if (p.lastEmitted < 0 || p.committed === undefined) return 0;
   return Math.max(0, p.lastEmitted + 1 - p.committed);
-}
-
-function key(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
 }

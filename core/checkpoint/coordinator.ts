@@ -6,6 +6,7 @@ import type { StateBackend } from '../state/backend.ts';
 import { captureCheckpoint, restoreCheckpoint } from './capture.ts';
 import type { Checkpoint, CheckpointStore, Snapshottable } from './checkpoint.ts';
 import type { PartitionCheckpoint, PartitionCheckpointStore } from './partitionStore.ts';
+import { partitionKey, partitionScope } from '../partition.ts';
 
 /**
  * How often and where a job checkpoints: a whole-job store (files on local disk), or a store
@@ -146,7 +147,7 @@ export class CheckpointCoordinator {
     const restored = await store.load(fresh);
     for (const { topic, partition } of fresh) {
       const key = partitionKey(topic, partition);
-      const scope = `${topic}/${partition}`;
+      const scope = partitionScope(topic, partition);
       this.#state.dropScope(scope);
       for (const part of this.#parts.values()) part.dropScope?.(scope);
       this.#owned.set(key, { topic, partition });
@@ -154,14 +155,14 @@ export class CheckpointCoordinator {
     }
     for (const partition of restored) {
       const key = partitionKey(partition.topic, partition.partition);
-      const scope = `${partition.topic}/${partition.partition}`;
+      const scope = partitionScope(partition.topic, partition.partition);
       for (const [name, stateKey, entry] of partition.state) this.#state.put(scope, name, stateKey, entry);
       for (const [name, part] of this.#parts) if (name in partition.operators) part.restore(partition.operators[name]);
       this.#restored.set(key, partition.offset);
       this.#durable.set(key, { topic: partition.topic, partition: partition.partition, offset: partition.offset });
     }
     // What was just restored is not a change to write back.
-    for (const { topic, partition } of fresh) this.#state.takeChanges(`${topic}/${partition}`);
+    for (const { topic, partition } of fresh) this.#state.takeChanges(partitionScope(topic, partition));
     if (restored.length > 0) {
       this.#log(`restored state of ${restored.map((p) => `${p.topic}[${p.partition}]@${p.offset}`).join(' ')} from the changelog`);
     }
@@ -172,7 +173,7 @@ export class CheckpointCoordinator {
     if (!this.#partitioned) return;
     for (const { topic, partition } of partitions) {
       const key = partitionKey(topic, partition);
-      const scope = `${topic}/${partition}`;
+      const scope = partitionScope(topic, partition);
       this.#owned.delete(key);
       this.#needsFull.delete(key);
       this.#restored.delete(key);
@@ -274,7 +275,7 @@ export class CheckpointCoordinator {
     const operators = [...this.#parts];
     return positions.map(({ topic, partition, offset }) => {
       const key = partitionKey(topic, partition);
-      const scope = `${topic}/${partition}`;
+      const scope = partitionScope(topic, partition);
       const full = this.#needsFull.delete(key);
       const changes = this.#state.takeChanges(scope);
       const state = full ? [...this.#state.entries(scope)].map(([name, stateKey, entry]) => [name, stateKey, entry] as const) : changes;
@@ -292,8 +293,4 @@ export class CheckpointCoordinator {
 
 function isPartitionStore(store: CheckpointStore | PartitionCheckpointStore): store is PartitionCheckpointStore {
   return 'load' in store;
-}
-
-function partitionKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
 }

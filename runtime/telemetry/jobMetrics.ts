@@ -2,6 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { JobStats } from '../../core/engine.ts';
 import type { Instrumentation, InstrumentationEvents } from '../../core/instrumentation.ts';
 import { BucketHistogram, type HistogramCell } from './bucketHistogram.ts';
+import { partitionKey } from '../../core/partition.ts';
 
 /** What the metrics read from the inference worker pool at scrape time. */
 export interface PoolGauges {
@@ -204,7 +205,7 @@ export class JobMetrics {
       instrumentation.on('sink.written', (e) => this.#sinkWritten(e)),
       instrumentation.on('record.deadLettered', (e) => this.#deadLettered(e)),
       instrumentation.on('source.records', (e) => this.#sourceRecords.set(e.source, (this.#sourceRecords.get(e.source) ?? 0) + e.count)),
-      instrumentation.on('source.lag', (e) => this.#lag.set(`${e.topic}\u0000${e.partition}`, e)),
+      instrumentation.on('source.lag', (e) => this.#lag.set(partitionKey(e.topic, e.partition), e)),
       instrumentation.on('source.commit', (e) => this.#commit(e)),
       instrumentation.on('source.rebalance', (e) => {
         this.#rebalance.count += 1;
@@ -276,7 +277,7 @@ export class JobMetrics {
   }
 
   #commit({ topic, partition, offset }: InstrumentationEvents['source.commit']): void {
-    const key = `${topic}\u0000${partition}`;
+    const key = partitionKey(topic, partition);
     const entry = this.#commits.get(key);
     if (entry === undefined) this.#commits.set(key, { topic, partition, count: 1, offset });
     else {
