@@ -2,7 +2,8 @@ export { collectSink, type CollectSink } from './collectSink.ts';
 export { consoleSink } from './consoleSink.ts';
 export { deadLetterFileSink, describeDeadLetter } from './deadLetterFileSink.ts';
 export { generatorSource, hashPartition, type GeneratorSourceOptions } from './generatorSource.ts';
-export { jsonDecoder, jsonlFileSource, type JsonlFileSourceOptions } from './jsonlFileSource.ts';
+export { jsonDecoder } from '../core/decode.ts';
+export { jsonlFileSource, type JsonlFileSourceOptions } from './jsonlFileSource.ts';
 export { jsonlFileSink, type JsonlFileSinkOptions } from './jsonlFileSink.ts';
 export {
   DEAD_LETTER_HEADERS,

@@ -52,27 +52,3 @@ export function jsonlFileSource<T>(options: JsonlFileSourceOptions<T>): Source<T
     },
   };
 }
-
-/**
- * A decoder for JSON text or bytes that validates with `parse` (a zod schema's `parse`, say).
- * Its errors say whether the JSON was malformed or the record invalid.
- *
- * @example
- * const decode = jsonDecoder((value) => transactionSchema.parse(value));
- */
-export function jsonDecoder<T>(parse: (value: unknown) => T): (input: string | Uint8Array) => T {
-  const utf8 = new TextDecoder('utf-8', { fatal: true });
-  return (input) => {
-    let json: unknown;
-    try {
-      json = JSON.parse(typeof input === 'string' ? input : utf8.decode(input));
-    } catch (error) {
-      throw new Error(`malformed JSON: ${describeError(error)}`);
-    }
-    try {
-      return parse(json);
-    } catch (error) {
-      throw new Error(`invalid record: ${describeError(error)}`);
-    }
-  };
-}

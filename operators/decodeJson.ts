@@ -1,11 +1,10 @@
 import type { OperatorFunction } from 'rxjs';
+import { jsonDecoder } from '../core/decode.ts';
 import { describeError } from '../core/errors.ts';
 import type { JobContext } from '../core/job.ts';
 import type { Envelope } from '../core/record.ts';
 import { withValue } from '../core/record.ts';
 import { recordOperator } from './internal/recordOperator.ts';
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Decodes JSON bytes (or text) and validates them with `parse` (a zod schema's `parse`, or any
@@ -17,23 +16,16 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  */
 export function decodeJson<T>(ctx: JobContext, parse: (value: unknown) => T, stage = 'decode'): OperatorFunction<Envelope<Uint8Array | string>, Envelope<T>> {
   const instrumentation = ctx.instrumentation;
+  const decode = jsonDecoder(parse);
   return recordOperator<Envelope<Uint8Array | string>, Envelope<T>>(() => ({
     next: (record, emit) => {
       const traced = instrumentation.wants('stage.done');
       const startedAt = traced ? performance.now() : 0;
-      let json: unknown;
-      try {
-        const text = typeof record.value === 'string' ? record.value : utf8.decode(record.value);
-        json = JSON.parse(text);
-      } catch (error) {
-        ctx.deadLetter(record, `malformed JSON: ${describeError(error)}`, stage);
-        return;
-      }
       let value: T;
       try {
-        value = parse(json);
+        value = decode(record.value);
       } catch (error) {
-        ctx.deadLetter(record, `invalid record: ${describeError(error)}`, stage);
+        ctx.deadLetter(record, describeError(error), stage);
         return;
       }
       const result = withValue(record, value);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { jsonDecoder } from '../../connectors/jsonlFileSource.ts';
+import { jsonDecoder } from '../../core/decode.ts';
 import { DEAD_LETTER_HEADERS } from '../../connectors/kafka/kafkaDeadLetterSink.ts';
 import { parseTransaction, TransactionGenerator } from '../../jobs/fraud/transactions.ts';
 import { consumeAll, produceMessages, startMockKafka, type ConsumedMessage, type MockKafka } from '../kit/kafka.ts';
