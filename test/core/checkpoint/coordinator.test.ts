@@ -72,7 +72,8 @@ describe('checkpoint coordinator', () => {
       },
     };
     const seen: Array<number | undefined> = [];
-    const running = runJob(countingJob(recordingSource(1000, seen)), {
+    // A slow sink keeps records in flight when a checkpoint starts: it must wait for them.
+    const running = runJob(countingJob(recordingSource(1000, seen), collectSink<number>({ delayMs: 3 })), {
       env: testEnvironment(),
       maxInFlight: 100,
       inference: pool,
@@ -94,6 +95,20 @@ describe('checkpoint coordinator', () => {
       ],
     );
     assert.deepEqual(last.state['r/0']!.find(([, key]) => key === 'k0')?.[2], 167, 'the state of exactly the checkpointed records');
+    // Every checkpoint, also those taken mid-run, holds the state of exactly the records at or
+    // below its positions: none admitted while it was captured, none missing.
+    for (const checkpoint of saved) {
+      for (const { partition, offset } of checkpoint.positions) {
+        for (const k of [0, 1, 2]) {
+          // Record i is in partition i % 2 at offset ⌊i / 2⌋ with key k(i % 3).
+          let expected = 0;
+          for (let o = 0; o <= offset; o += 1) if ((2 * o + partition) % 3 === k) expected += 1;
+          const stored = checkpoint.state[`r/${partition}`]?.find(([, key]) => key === `k${k}`)?.[2];
+          assert.equal(stored ?? 0, expected, `checkpoint at r[${partition}]@${offset}, key k${k}`);
+        }
+      }
+    }
+    assert.ok(saved.length >= 3, 'checkpoints were taken mid-run, not only at the end');
   });
 
   it('restores state and skips what the checkpoint already covers when the source replays', async () => {
