@@ -1,0 +1,23 @@
+import { FeatureStoreError } from './errors.ts';
+
+/** A duration as milliseconds or text: `'500ms'`, `'30s'`, `'61m'`, `'1h'`, `'7d'`. */
+export type Duration = number | string;
+
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * Milliseconds of a {@link Duration}; throws a one-line {@link FeatureStoreError} on bad input.
+ *
+ * @example
+ * durationMs('1h');  // 3600000
+ * durationMs(1500);  // 1500
+ */
+export function durationMs(duration: Duration, what = 'duration'): number {
+  if (typeof duration === 'number') {
+    if (Number.isFinite(duration) && duration >= 0) return duration;
+  } else {
+    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(duration.trim());
+    if (match !== null) return Number(match[1]) * UNIT_MS[match[2]!]!;
+  }
+  throw new FeatureStoreError(`${what} must be a non-negative number of ms or text like '30s', '61m', '1h', '7d' (got ${JSON.stringify(duration)})`);
+}

@@ -1,0 +1,36 @@
+export {
+  eventWindow,
+  latest,
+  mostFrequent,
+  recentDistinct,
+  runningMean,
+  timeSince,
+  topCounts,
+  windowAvg,
+  windowCount,
+  windowSum,
+  type Aggregation,
+  type LatestState,
+  type MeanState,
+  type RecentDistinctState,
+  type TopCountsState,
+  type WindowState,
+} from './aggregations.ts';
+export { computeRows, streamingUpdater } from './computeRows.ts';
+export { durationMs, type Duration } from './duration.ts';
+export { FeatureStoreError } from './errors.ts';
+export {
+  coerceFeature,
+  featureView,
+  type FeatureContext,
+  type FeatureInfo,
+  type FeatureRow,
+  type FeatureSpec,
+  type FeatureType,
+  type FeatureValue,
+  type FeatureView,
+  type FeatureViewDefinition,
+  type FeatureViewInfo,
+  type StatesOf,
+  type ViewState,
+} from './featureView.ts';
