@@ -5,9 +5,13 @@ Run with Debian's Python (python3-torch, python3-onnx), normally through models/
 
     /usr/bin/python3 models/train.py --data models/data/train.csv --seed 7 --count 200000
 
-Writes, next to this file: fraud-v1.onnx (input `features` [batch,10] float32, output `score`
-[batch,1]), fraud-v1.json (metadata), TRAINING.md (the report) and fixtures/fraud-v1.json (input
-vectors with PyTorch's outputs, which the TypeScript test replays through onnxruntime-node).
+Writes the next version of the model registry models/fraud/ (see models/registry.py and
+models/TRAINING.md): N/model.onnx (input `features` [batch,10] float32, output `score` [batch,1]),
+then N/TRAINING.md (the report), N/fixtures.json (input vectors with PyTorch's outputs),
+N/holdout.csv (labelled test rows), and last N/manifest.json (tensors, training data sha256,
+metrics, reference histograms of every feature and of the score). Training is deterministic
+(fixed seeds, 2 threads): the same data gives a byte-identical model.onnx and the same manifest
+(`created` comes from --created or SOURCE_DATE_EPOCH when given).
 
 The split is by event time (the CSV is in stream order): the first 70% of rows train, the next
 15% pick the epoch (validation AUC), the last 15% are the held-out test set. A rules baseline is
@@ -23,8 +27,11 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from registry import BINS, MANIFEST_VERSION, next_version, reference_histogram, sha256_file, write_version
+from report import training_report
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-VERSION = "fraud-v1"
+NAME = "fraud"
 THRESHOLD = 0.7
 OPSET = 13
 
@@ -102,7 +109,9 @@ def main() -> None:
     parser.add_argument("--pos-weight", type=float, default=4.0,
                         help="loss weight of fraud rows; moderate so scores stay usable at threshold 0.7")
     parser.add_argument("--torch-seed", type=int, default=0)
-    parser.add_argument("--out-dir", default=HERE)
+    parser.add_argument("--registry", default=os.path.join(HERE, NAME), help="registry directory to add a version to")
+    parser.add_argument("--version", type=int, default=None, help="version number (default: the next free one)")
+    parser.add_argument("--created", default=None, help="ISO date recorded as `created` (default: SOURCE_DATE_EPOCH or today)")
     args = parser.parse_args()
 
     torch.set_num_threads(2)
@@ -162,17 +171,10 @@ def main() -> None:
     seconds = time.time() - started
     print(f"test AUC {test_auc:.4f} (rules {rules_auc:.4f}); best epoch {best_epoch}; {seconds:.0f} s")
 
-    out_dir = args.out_dir
-    os.makedirs(os.path.join(out_dir, "fixtures"), exist_ok=True)
-    onnx_path = os.path.join(out_dir, f"{VERSION}.onnx")
-    torch.onnx.export(
-        model, torch.zeros(1, len(feature_names)), onnx_path,
-        input_names=["features"], output_names=["score"],
-        dynamic_axes={"features": {0: "batch"}, "score": {0: "batch"}},
-        opset_version=OPSET, do_constant_folding=True,
-    )
-    import onnx
-    onnx.checker.check_model(onnx.load(onnx_path))
+    version = args.version if args.version is not None else next_version(args.registry)
+    if os.path.exists(os.path.join(args.registry, str(version))):
+        raise SystemExit(f"{args.registry}/{version} exists already: versions are immutable, pick another --version")
+    label = f"{NAME}@{version}"
 
     # Fixtures: held-out rows of both classes plus edge vectors, scored by PyTorch.
     rng = np.random.default_rng(args.torch_seed)
@@ -185,87 +187,95 @@ def main() -> None:
     ]).astype(np.float32)
     fixture_y = predict(model, torch.from_numpy(fixture_x))
     fixtures = {
-        "model": VERSION,
+        "model": label,
         "source": "PyTorch eval-mode outputs from models/train.py",
         "featureNames": feature_names,
         "cases": [{"features": [float(v) for v in row], "score": float(s)} for row, s in zip(fixture_x, fixture_y)],
     }
-    with open(os.path.join(out_dir, "fixtures", f"{VERSION}.json"), "w") as f:
-        json.dump(fixtures, f, indent=1)
-        f.write("\n")
 
-    created = datetime.date.today().isoformat()
-    fraud_share = float(y_all.mean())
-    metadata = {
-        "version": VERSION,
-        "file": f"{VERSION}.onnx",
-        "featureNames": feature_names,
-        "input": {"name": "features", "type": "float32", "shape": ["batch", len(feature_names)]},
-        "output": {"name": "score", "type": "float32", "shape": ["batch", 1]},
-        "threshold": THRESHOLD,
-        "trainedOn": {"generator": "jobs/fraud/transactions.ts", "seed": args.seed, "count": args.count,
-                      "rows": n, "fraudShare": round(fraud_share, 5)},
-        "split": {"kind": "event-time order", "train": train_end, "validation": val_end - train_end, "test": n - val_end},
-        "testAuc": round(test_auc, 4),
-        "rulesBaselineAuc": round(rules_auc, 4),
-        "testAveragePrecision": round(test_ap, 4),
-        "opset": OPSET,
-        "torch": torch.__version__,
-        "created": created,
+    # A labelled sample of the test rows (all classes kept, fraud over-sampled so AUC is stable on
+    # 1000 rows) for the "held-out AUC not worse than the current model" check of a hot swap.
+    holdout_rng = np.random.default_rng(args.torch_seed + 1)
+    fraud_test, legit_test = np.flatnonzero(y_test == 1), np.flatnonzero(y_test == 0)
+    n_fraud = min(300, len(fraud_test))
+    holdout_rows = np.sort(np.concatenate([
+        holdout_rng.choice(fraud_test, n_fraud, replace=False),
+        holdout_rng.choice(legit_test, 1000 - n_fraud, replace=False),
+    ]))
+    holdout = ",".join(feature_names + ["label"]) + "\n" + "".join(
+        ",".join(f"{float(v):.9g}" for v in x_test[i]) + f",{int(y_test[i])}\n" for i in holdout_rows)
+
+    # Reference distributions: the training rows as the model saw them, and its scores on them.
+    train_scores = predict(model, xt)
+    reference = {
+        "rows": len(x_train),
+        "bins": BINS,
+        "features": {name: reference_histogram(x_train[:, i]) for i, name in enumerate(feature_names)},
+        "score": reference_histogram(train_scores),
     }
-    with open(os.path.join(out_dir, f"{VERSION}.json"), "w") as f:
-        json.dump(metadata, f, indent=2)
-        f.write("\n")
 
-    report = f"""# Training report: {VERSION}
+    if args.created is not None:
+        created = args.created
+    elif "SOURCE_DATE_EPOCH" in os.environ:
+        created = datetime.datetime.fromtimestamp(int(os.environ["SOURCE_DATE_EPOCH"]), datetime.timezone.utc).date().isoformat()
+    else:
+        created = datetime.date.today().isoformat()
+    fraud_share = float(y_all.mean())
+    manifest = {
+        "manifestVersion": MANIFEST_VERSION,
+        "name": NAME,
+        "version": version,
+        "created": created,
+        "model": {"opset": OPSET},
+        "features": feature_names,
+        "inputs": [{"name": "features", "dtype": "float32", "shape": ["batch", len(feature_names)]}],
+        "outputs": [{"name": "score", "dtype": "float32", "shape": ["batch", 1]}],
+        "threshold": THRESHOLD,
+        "training": {
+            "dataSha256": sha256_file(args.data),
+            "rows": n,
+            "fraudShare": round(fraud_share, 5),
+            "generator": "jobs/fraud/transactions.ts",
+            "seed": args.seed,
+            "count": args.count,
+            "split": {"kind": "event-time order", "train": train_end, "validation": val_end - train_end, "test": n - val_end},
+            "epochs": args.epochs,
+            "bestEpoch": best_epoch,
+            "batchSize": args.batch_size,
+            "posWeight": args.pos_weight,
+            "torchSeed": args.torch_seed,
+            "torch": torch.__version__,
+        },
+        "metrics": {
+            "auc": round(test_auc, 4),
+            "averagePrecision": round(test_ap, 4),
+            "precision": round(precision, 4),
+            "recall": round(recall, 4),
+            "rulesBaselineAuc": round(rules_auc, 4),
+            "rulesBaselineAveragePrecision": round(rules_ap, 4),
+            "rulesBaselinePrecision": round(rules_precision, 4),
+            "rulesBaselineRecall": round(rules_recall, 4),
+        },
+        "reference": reference,
+    }
 
-Made by `models/retrain.sh` (backfill, then `models/train.py`) on {created}, {seconds:.0f} s on 2 CPU threads.
+    def export(path: str) -> None:
+        torch.onnx.export(
+            model, torch.zeros(1, len(feature_names)), path,
+            input_names=["features"], output_names=["score"],
+            dynamic_axes={"features": {0: "batch"}, "score": {0: "batch"}},
+            opset_version=OPSET, do_constant_folding=True,
+        )
+        import onnx
+        onnx.checker.check_model(onnx.load(path))
 
-## Data
-
-- {n} synthetic transactions from `TransactionGenerator` (seed {args.seed}), fraud share {100 * fraud_share:.2f}%.
-- Features: the ten of `jobs/fraud/features.ts`, computed by `jobs/fraud/backfill.ts` with the same
-  `computeFeatures`/`updateHistory` the streaming job runs, so there is no training/serving skew.
-  No scaling is learned: the features are already in [-5, 5] and the ONNX model takes them as is.
-- Split by event time (the stream order): train = first {train_end} rows, validation = next
-  {val_end - train_end} (picks the epoch), test = last {n - val_end} rows ({int(y_test.sum())} fraud).
-
-## Model
-
-The seed's `FraudDetectionModel`: Linear(10,64) → ReLU → Dropout(0.2) → Linear(64,32) → ReLU →
-Linear(32,1) → Sigmoid. Adam (lr 1e-3), batch {args.batch_size}, {args.epochs} epochs, best epoch by
-validation AUC ({best_epoch}), weighted BCE with fraud rows weighted {args.pos_weight:g}× (class imbalance;
-kept moderate so that scores stay meaningful at the job's threshold {THRESHOLD}). Exported to ONNX opset
-{OPSET}: input `features` [batch,10] float32, output `score` [batch,1].
-
-## Results on the held-out test rows
-
-| scorer | ROC AUC | average precision | flags at | precision | recall |
-| --- | --- | --- | --- | --- | --- |
-| model `{VERSION}` | **{test_auc:.4f}** | {test_ap:.4f} | score ≥ {THRESHOLD} | {precision:.3f} | {recall:.3f} |
-| rules baseline | {rules_auc:.4f} | {rules_ap:.4f} | ≥ 3 rules | {rules_precision:.3f} | {rules_recall:.3f} |
-
-Rules baseline: one point each for amount > 3× the user's running average, a country other than
-the user's usual one, 2+ transactions in the previous hour, card not present, and a merchant
-category with prior risk ≥ 0.7; the score is the number of points (0..5).
-
-## Caveats
-
-The data is synthetic: the fraud pattern is the one `jobs/fraud/transactions.ts` plants (bursts,
-large amounts, foreign country, risky categories, card not present, night hours, each noisy), so
-these figures show that the model learns that pattern through the shared feature code, not how it
-would do on real fraud.
-
-## Reproduce
-
-    bash models/retrain.sh          # backfill (seed {args.seed}, {args.count} transactions) + train
-
-`models/fixtures/{VERSION}.json` pins {len(fixture_y)} input vectors with PyTorch's outputs;
-`test/models/fraudModel.test.ts` checks the committed ONNX file reproduces them within 1e-4.
-"""
-    with open(os.path.join(out_dir, "TRAINING.md"), "w") as f:
-        f.write(report)
-    print(f"wrote {onnx_path}, {VERSION}.json, TRAINING.md, fixtures/{VERSION}.json")
+    report = training_report({**manifest, "model": {"opset": OPSET}}, seconds, int(y_test.sum()), len(fixture_y))
+    directory = write_version(args.registry, version, export, manifest, {
+        "TRAINING.md": report,
+        "fixtures.json": json.dumps(fixtures, indent=1) + "\n",
+        "holdout.csv": holdout,
+    })
+    print(f"wrote {label}: {directory}/model.onnx, manifest.json, TRAINING.md, fixtures.json, holdout.csv")
 
 
 if __name__ == "__main__":
