@@ -1,28 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DynamicBatcher, type BatchTimer } from '../../../runtime/serve/dynamicBatcher.ts';
-
-/** A timer that fires only when the test says so. */
-class ManualTimer implements BatchTimer {
-  readonly pending = new Map<number, { callback: () => void; ms: number }>();
-  #next = 0;
-
-  set(callback: () => void, ms: number): number {
-    this.#next += 1;
-    this.pending.set(this.#next, { callback, ms });
-    return this.#next;
-  }
-
-  clear(handle: unknown): void {
-    this.pending.delete(handle as number);
-  }
-
-  fireAll(): void {
-    const due = [...this.pending.values()];
-    this.pending.clear();
-    for (const { callback } of due) callback();
-  }
-}
+import { DynamicBatcher } from '../../../runtime/serve/dynamicBatcher.ts';
+import { ManualTimer } from './kit.ts';
 
 /** A fake model: the score of a row is the sum of its features; every call is recorded. */
 function summingModel() {
