@@ -84,3 +84,18 @@ describe('dynamic batching in the service', () => {
     assert.equal((await next).status, 200);
   });
 });
+
+describe('closing the service', () => {
+  it('answers the requests still waiting for their batch, then refuses connections', async () => {
+    const counting = new CountingPool(pool);
+    const timer = new ManualTimer();
+    const service = await startModelService({ model: MODEL_PATH, port: 0, pool: counting, maxBatch: 100, maxDelayMs: 5, timer });
+    const answers = [post(service, featureRows(1, 7), 1), post(service, featureRows(2, 8), 2)];
+    await until(() => service.queue().waiting === 2, 'both requests waiting');
+    // No timer fires: close() itself sends the waiting batch.
+    await service.close();
+    assert.deepEqual((await Promise.all(answers)).map((r) => r.status), [200, 200]);
+    assert.deepEqual(counting.calls, [3]);
+    await assert.rejects(fetch(`${service.url}/v2/health/ready`));
+  });
+});
