@@ -17,6 +17,7 @@ export {
   type WindowState,
 } from './aggregations.ts';
 export { computeRows, streamingUpdater } from './computeRows.ts';
+export { offlineStore, type LabelRow, type OfflineStore, type TrainingRow } from './offlineStore.ts';
 export { durationMs, type Duration } from './duration.ts';
 export { FeatureStoreError } from './errors.ts';
 export {
