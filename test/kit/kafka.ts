@@ -1,15 +1,14 @@
 /**
- * kafkajs helpers for integration tests against the mock cluster started by
- * {@link startMockKafka} (see the notes at the top of kafkaMock.ts for why
- * batches are large and max-waits are short).
+ * kafkajs helpers for integration tests against the real Kafka broker of kafkaBroker.ts:
+ * topics, producing, reading a topic back, and consumer settings that suit a test broker.
  *
  * @example
  * ```ts
- * const mock = await startMockKafka({ topics: [{ name: 'in', partitions: 2 }] });
- * await produceMessages(mock.brokers, 'in', [{ key: 'a', value: '1' }, { key: 'b', value: '2' }]);
- * const msgs = await consumeAll(mock.brokers, 'in', { expected: 2, timeoutMs: 10_000 });
+ * const { brokers } = await sharedKafka();
+ * const topic = await createTestTopic(brokers, 'in', 2);
+ * await produceMessages(brokers, topic, [{ key: 'a', value: '1' }, { key: 'b', value: '2' }]);
+ * const msgs = await consumeAll(brokers, topic, { expected: 2, timeoutMs: 10_000 });
  * assert.deepEqual(msgs.map((m) => m.value?.toString()).sort(), ['1', '2']);
- * await mock.stop();
  * ```
  */
 import { randomUUID } from 'node:crypto';
@@ -20,56 +19,39 @@ import {
   type CompressionTypes,
   type ConsumerConfig,
   type IHeaders,
-  type PartitionAssigner,
+  type ITopicConfig,
   type RecordMetadata,
 } from 'kafkajs';
 
-import { mockSafeAssigner as mockSafeAssignerImpl } from './mockSafeKafka.mjs';
+import type { KafkaClientSecurity } from './kafkaSecurity.ts';
 
-export type { MockKafka, MockKafkaOptions } from './kafkaMock.ts';
-export { startMockKafka } from './kafkaMock.ts';
-
-/**
- * kafkajs' round-robin assigner, except that the group leader waits before assigning. Works
- * around a race in the mock (librdkafka 2.0.2): it completes a rebalance as soon as the LEADER's
- * SyncGroup (carrying every assignment) arrives, and answers a follower's SyncGroup that comes
- * after that with INVALID_REQUEST, which kafkajs treats as fatal: the follower crashes for good
- * (CRASH event with restart=false). Without this, about 1 in 8 two-member rebalances lost a
- * consumer; with it, none in 45. Same protocol name as the stock assigner, so groups can mix.
- * Use it for any test with more than one consumer in a group (it is in TEST_CONSUMER_TIMINGS and
- * testConsumerConfig; `sluice` child processes get it through the mockSafeKafka.mjs preload).
- */
-export const mockSafeAssigner: PartitionAssigner = mockSafeAssignerImpl;
+export type { KafkaCluster, StartKafkaOptions } from './kafkaBroker.ts';
+export { sharedKafka, startKafka } from './kafkaBroker.ts';
 
 /**
- * Consumer settings for the mock; spread them into any kafkajs consumer config
- * in tests: `kafka.consumer({ groupId, ...TEST_CONSUMER_TIMINGS })`.
+ * Consumer timings for tests; spread them into any kafkajs consumer config:
+ * `kafka.consumer({ groupId, ...TEST_CONSUMER_TIMINGS })`.
  *
- * Its first join of an empty group waits a fixed ~3 s with no heartbeats, so
- * `sessionTimeout` must exceed 3000 ms or the mock expires the member and
- * never answers JoinGroup. Later rebalances wait `sessionTimeout - 1000` ms,
- * so 3500 gives ~2.5 s rebalances. `rebalanceTimeout` is not used by the mock
- * for waiting; kafkajs uses it (+5 s) as the JoinGroup request timeout, so it
- * must also exceed ~3 s. `partitionAssigners` is {@link mockSafeAssigner}.
+ * A member that dies (kill -9) is noticed after `sessionTimeout` (6 s; the kit's broker allows
+ * down to 0.5 s, but a busy two-core machine can stall a heartbeat for a second or more), and
+ * members rejoin a rebalance within one `heartbeatInterval`. `maxWaitTimeInMs` bounds how long an
+ * empty fetch waits, which is how quickly a consumer sees a new message on an idle topic.
  */
 export const TEST_CONSUMER_TIMINGS: Required<
-  Pick<ConsumerConfig, 'sessionTimeout' | 'heartbeatInterval' | 'rebalanceTimeout' | 'maxWaitTimeInMs' | 'partitionAssigners'>
+  Pick<ConsumerConfig, 'sessionTimeout' | 'heartbeatInterval' | 'rebalanceTimeout' | 'maxWaitTimeInMs'>
 > = {
-  sessionTimeout: 3500,
+  sessionTimeout: 6000,
   heartbeatInterval: 500,
-  rebalanceTimeout: 3500,
-  /** The mock answers an empty fetch only after the full max-wait. */
-  maxWaitTimeInMs: 50,
-  partitionAssigners: [mockSafeAssigner],
+  rebalanceTimeout: 10_000,
+  maxWaitTimeInMs: 100,
 };
 
 /**
- * A consumer config for tests against the mock: fast group timings, short
- * max-wait, the mock-safe assigner, no topic auto-creation.
+ * A consumer config for tests: test timings, no topic auto-creation.
  *
  * @example
  * ```ts
- * const consumer = createTestKafka(mock.brokers).consumer(testConsumerConfig('my-group'));
+ * const consumer = createTestKafka(brokers).consumer(testConsumerConfig('my-group'));
  * ```
  */
 export function testConsumerConfig(groupId: string, overrides: Partial<ConsumerConfig> = {}): ConsumerConfig {
@@ -81,6 +63,66 @@ export function testConsumerConfig(groupId: string, overrides: Partial<ConsumerC
   };
 }
 
+/**
+ * A topic name no other test uses: `prefix` plus a random suffix.
+ *
+ * @example
+ * ```ts
+ * uniqueTopic('fraud-in') // 'fraud-in-3f2a9c1b'
+ * ```
+ */
+export function uniqueTopic(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+/** A topic for {@link createTopics}. */
+export interface TestTopic {
+  name: string;
+  partitions: number;
+  /** Default: the broker's (1 on one node, 3 on three). */
+  replicationFactor?: number;
+  /** Topic settings, e.g. `{ 'cleanup.policy': 'compact' }`. */
+  config?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Creates topics and waits until each partition has a leader.
+ *
+ * @example
+ * ```ts
+ * await createTopics(brokers, [{ name: 'in', partitions: 4 }, { name: 'out', partitions: 4 }]);
+ * ```
+ */
+export async function createTopics(brokers: string[], topics: readonly TestTopic[], security: KafkaClientSecurity = {}): Promise<void> {
+  const admin = createTestKafka(brokers, { clientId: 'sluice-test-admin', security }).admin();
+  await admin.connect();
+  try {
+    const specs: ITopicConfig[] = topics.map((t) => ({
+      topic: t.name,
+      numPartitions: t.partitions,
+      ...(t.replicationFactor !== undefined ? { replicationFactor: t.replicationFactor } : {}),
+      ...(t.config !== undefined ? { configEntries: Object.entries(t.config).map(([name, value]) => ({ name, value })) } : {}),
+    }));
+    await admin.createTopics({ topics: specs, waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Creates one topic named {@link uniqueTopic}(prefix) and resolves with its name.
+ *
+ * @example
+ * ```ts
+ * const input = await createTestTopic(brokers, 'in', 4);
+ * ```
+ */
+export async function createTestTopic(brokers: string[], prefix: string, partitions: number): Promise<string> {
+  const name = uniqueTopic(prefix);
+  await createTopics(brokers, [{ name, partitions }]);
+  return name;
+}
+
 /** Options for {@link createTestKafka}. */
 export interface TestKafkaOptions {
   clientId?: string;
@@ -88,13 +130,23 @@ export interface TestKafkaOptions {
   logLevel?: logLevel;
   /** Retries per request before kafkajs gives up; default 5 (~ a few seconds). */
   retries?: number;
+  /** SASL or TLS options of a secured cluster (its `client` field). */
+  security?: KafkaClientSecurity;
 }
 
-/** A kafkajs client for tests: quiet, short timeouts, short retries. */
+/**
+ * A kafkajs client for tests: quiet, short timeouts, short retries.
+ *
+ * @example
+ * ```ts
+ * const admin = createTestKafka(cluster.brokers, { security: cluster.client }).admin();
+ * ```
+ */
 export function createTestKafka(brokers: string[], options: TestKafkaOptions = {}): Kafka {
   return new Kafka({
     clientId: options.clientId ?? 'sluice-test',
     brokers,
+    ...options.security,
     logLevel: options.logLevel ?? logLevel.NOTHING,
     connectionTimeout: 1000,
     requestTimeout: 5000,
@@ -116,28 +168,30 @@ export interface TestMessage {
 /** Options for {@link produceMessages}. */
 export interface ProduceOptions {
   /**
-   * Messages per `send()`. Each send becomes one record batch per partition,
-   * and the mock returns one batch per partition per fetch, so bigger is
-   * faster to consume. Default 10 000.
+   * Messages per `send()`. Each send becomes one record batch per partition, which the broker
+   * refuses above 1 MiB (`message.max.bytes`). Default 1000.
    */
   batchSize?: number;
+  /** An idempotent producer (exactly one copy per message even when a send is retried). Default false. */
+  idempotent?: boolean;
   /** Default -1 (all in-sync replicas). */
   acks?: -1 | 0 | 1;
   compression?: CompressionTypes;
   /** kafkajs retries per send; default 5. */
   retries?: number;
   clientId?: string;
+  /** SASL or TLS options of a secured cluster. */
+  security?: KafkaClientSecurity;
 }
 
 /**
- * Produces `messages` to `topic` in large batches and resolves once all are
- * acknowledged. Uses a fresh, non-idempotent producer (the mock does not
- * serve idempotence) that is disconnected afterwards.
+ * Produces `messages` to `topic` in batches and resolves once all are acknowledged. Uses a
+ * fresh producer that is disconnected afterwards.
  *
  * @returns the per-partition metadata of every send, in order.
  * @example
  * ```ts
- * await produceMessages(mock.brokers, 'in', Array.from({ length: 1000 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })));
+ * await produceMessages(brokers, 'in', Array.from({ length: 1000 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })));
  * ```
  */
 export async function produceMessages(
@@ -146,16 +200,18 @@ export async function produceMessages(
   messages: readonly TestMessage[],
   opts: ProduceOptions = {},
 ): Promise<RecordMetadata[]> {
-  const batchSize = opts.batchSize ?? 10_000;
+  const batchSize = opts.batchSize ?? 1000;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be >= 1, got ${batchSize}`);
   const kafka = createTestKafka(brokers, {
     clientId: opts.clientId ?? 'sluice-test-producer',
     ...(opts.retries !== undefined ? { retries: opts.retries } : {}),
+    ...(opts.security !== undefined ? { security: opts.security } : {}),
   });
   const producer = kafka.producer({
     createPartitioner: Partitioners.DefaultPartitioner,
     allowAutoTopicCreation: false,
-    idempotent: false,
+    idempotent: opts.idempotent ?? false,
+    ...(opts.idempotent === true ? { maxInFlightRequests: 1 } : {}),
   });
   await producer.connect();
   try {
@@ -197,13 +253,15 @@ export interface ConsumedMessage {
 export interface ConsumeAllOptions {
   /** Resolve once this many messages have arrived. */
   expected: number;
-  /** Give up after this long (includes the mock's ~3 s first group join). */
+  /** Give up after this long. */
   timeoutMs: number;
   /** Consumer group; default a fresh random one, so reading starts at the beginning. */
   groupId?: string;
   /** Default true. Only matters for a group without committed offsets. */
   fromBeginning?: boolean;
   clientId?: string;
+  /** SASL or TLS options of a secured cluster. */
+  security?: KafkaClientSecurity;
 }
 
 /** Thrown by {@link consumeAll} on timeout; carries what did arrive. */
@@ -228,11 +286,14 @@ export class ConsumeTimeoutError extends Error {
  *
  * @example
  * ```ts
- * const msgs = await consumeAll(mock.brokers, 'out', { expected: 100, timeoutMs: 15_000 });
+ * const msgs = await consumeAll(brokers, 'out', { expected: 100, timeoutMs: 15_000 });
  * ```
  */
 export async function consumeAll(brokers: string[], topic: string, opts: ConsumeAllOptions): Promise<ConsumedMessage[]> {
-  const kafka = createTestKafka(brokers, { clientId: opts.clientId ?? 'sluice-test-consumer' });
+  const kafka = createTestKafka(brokers, {
+    clientId: opts.clientId ?? 'sluice-test-consumer',
+    ...(opts.security !== undefined ? { security: opts.security } : {}),
+  });
   const consumer = kafka.consumer(testConsumerConfig(opts.groupId ?? `sluice-test-${randomUUID()}`));
   const received: ConsumedMessage[] = [];
   let done: () => void = () => {};

@@ -7,7 +7,7 @@
  * duplicates (at-least-once), and a reader of a group's committed offsets.
  *
  * @example
- * const job = spawnSluice(['run', 'jobs/fraud-detection.ts', '--brokers', mock.brokers.join(',')], { env: KAFKA_TEST_ENV });
+ * const job = spawnSluice(['run', 'jobs/fraud-detection.ts', '--brokers', kafka.brokers.join(',')], { env: KAFKA_TEST_ENV });
  * await job.waitForStderr(/assigned/, 15_000);
  * job.kill('SIGTERM');
  * assert.equal((await job.exited).code, 0);
@@ -20,7 +20,7 @@ import { createTestKafka, TEST_CONSUMER_TIMINGS, type ConsumedMessage } from './
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
- * Environment for a `sluice run` against the mock cluster: the consumer timings of
+ * Environment for a `sluice run` against the test broker: the consumer timings of
  * TEST_CONSUMER_TIMINGS (fast rebalances, short empty fetches) and frequent commits.
  */
 export const KAFKA_TEST_ENV: Readonly<Record<string, string>> = {
@@ -60,8 +60,7 @@ export function spawnSluice(args: readonly string[], options: { env?: Readonly<R
       for (const child of live) child.kill('SIGKILL');
     });
   }
-  // mockSafeKafka: every consumer in the child gets the assigner that librdkafka's mock needs.
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/kit/mockSafeKafka.mjs', 'runtime/cli.ts', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/cli.ts', ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

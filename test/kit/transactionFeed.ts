@@ -4,7 +4,7 @@
  * reads them back by position.
  *
  * @example
- * const feed = startTransactionFeed(mock.brokers, 'tx', { count: 20_000, perSecond: 5_000 });
+ * const feed = startTransactionFeed(kafka.brokers, 'tx', { count: 20_000, perSecond: 5_000 });
  * await feed.done;
  */
 import { Partitioners } from 'kafkajs';
@@ -16,7 +16,7 @@ export interface TransactionFeedOptions {
   count: number;
   /** Records per second; all at once when absent. */
   perSecond?: number;
-  /** Records per send (the mock serves one send's batch per fetch). Default 500. */
+  /** Records per send. Default 500. */
   batchSize?: number;
   seed?: number;
   /** kafkajs retries per send; raise it to ride out a broker outage. Default 5. */
