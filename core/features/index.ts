@@ -35,3 +35,5 @@ export {
   type StatesOf,
   type ViewState,
 } from './featureView.ts';
+export { formatSkewReport, skewCheck, type FeatureSkew, type SkewCheckOptions, type SkewReport } from './skewCheck.ts';
+export { featuresBackfill, featuresCheck, featuresTrainingSet, readJsonl, type CommandIo, type RowSink } from './commands.ts';
