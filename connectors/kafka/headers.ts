@@ -1,5 +1,6 @@
 import type { IHeaders } from 'kafkajs';
 import type { Envelope, TraceCarrier } from '../../core/record.ts';
+import { traceCarrier } from '../../core/traceContext.ts';
 
 /**
  * Kafka headers as text. A header repeated in one message keeps its last value; binary values
@@ -24,12 +25,17 @@ export function readHeaders(headers: IHeaders | undefined): Readonly<Record<stri
 /** The headers of every record that has none: one shared, frozen object, not one per record. */
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
-/** The W3C trace context a producer put in the headers, if any. */
+/**
+ * The W3C trace context a producer put in the headers, if it is valid. A malformed
+ * `traceparent` (wrong length, not lower-case hex, an all-zero id, version ff) is ignored, with
+ * its `tracestate`: the record starts a fresh trace and the bad header is not copied onto outputs.
+ *
+ * @example
+ * traceFromHeaders({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }) // { traceparent: '00-4bf9…-01' }
+ * traceFromHeaders({ traceparent: 'garbage' }) // undefined
+ */
 export function traceFromHeaders(headers: Readonly<Record<string, string>>): TraceCarrier | undefined {
-  const traceparent = headers.traceparent;
-  if (traceparent === undefined || traceparent === '') return undefined;
-  const tracestate = headers.tracestate;
-  return tracestate === undefined ? { traceparent } : { traceparent, tracestate };
+  return traceCarrier(headers.traceparent, headers.tracestate);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { JobStats } from '../../core/engine.ts';
+import type { JobStats } from '../../core/engine/engine.ts';
 import type { Instrumentation, InstrumentationEvents } from '../../core/instrumentation.ts';
 import { BucketHistogram, type HistogramCell } from './bucketHistogram.ts';
 import { partitionKey } from '../../core/partition.ts';
@@ -32,6 +32,7 @@ export class JobMetrics {
   readonly registry = new Registry();
   #stats: (() => JobStats) | undefined;
   #traced: () => number = () => 0;
+  #droppedSpans: () => Readonly<Record<string, number>> = () => ({});
   readonly #stageRecords = new Map<string, number>();
   readonly #deadLetters = new Map<string, { stage: string; count: number }>();
   readonly #sinkRecords = new Map<string, number>();
@@ -125,6 +126,17 @@ export class JobMetrics {
     new Counter({ name: 'sluice_source_partitions_revoked_total', help: 'Partitions revoked by rebalances.', registers, collect() { this.reset(); this.inc(rebalance.revoked); } });
     const traced = () => this.#traced();
     new Counter({ name: 'sluice_traced_records_total', help: 'Records sampled for tracing.', registers, collect() { this.reset(); this.inc(traced()); } });
+    const droppedSpans = () => this.#droppedSpans();
+    new Counter({
+      name: 'sluice_trace_spans_dropped_total',
+      help: 'Spans lost before reaching the trace backend: the export queue was full (queue_full) or the export failed (export_failed).',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [reason, count] of Object.entries(droppedSpans())) this.inc({ reason }, count);
+      },
+    });
 
     const lag = this.#lag;
     new Gauge({
@@ -194,6 +206,11 @@ export class JobMetrics {
   /** Reports how many records tracing sampled. */
   countTraced(read: () => number): void {
     this.#traced = read;
+  }
+
+  /** Reports spans lost on their way to the trace backend, by reason. */
+  countDroppedSpans(read: () => Readonly<Record<string, number>>): void {
+    this.#droppedSpans = read;
   }
 
   /** Listens to the job's events; returns the unsubscribe. */

@@ -7,19 +7,28 @@ import { describeError, SluiceError } from '../../core/errors.ts';
 export interface MetricsServer {
   /** The port it listens on (useful when asked for port 0). */
   readonly port: number;
+  /** The address it is bound to, as the socket reports it (`127.0.0.1`, `0.0.0.0`, `::`). */
+  readonly host: string;
+  /** `http://<bound address>:<port>/metrics`, for the start-up line. */
   readonly url: string;
   close(): Promise<void>;
 }
 
+/** Where `/metrics` listens unless told otherwise: this machine only. */
+export const DEFAULT_METRICS_HOST = '127.0.0.1';
+
 /**
- * Serves a registry in the Prometheus text format at `GET /metrics`.
+ * Serves a registry in the Prometheus text format at `GET /metrics`. Binds 127.0.0.1 unless
+ * `host` says otherwise: metrics name topics, models and keys' partitions, and are nobody
+ * else's business until the operator opens them up (`host: '0.0.0.0'`).
  *
  * @example
  * const server = await startMetricsServer(metrics.registry, { port: 9464 });
- * // curl http://localhost:9464/metrics
+ * // curl http://127.0.0.1:9464/metrics
  * await server.close();
  */
-export async function startMetricsServer(registry: Registry, options: { port: number; host?: string }): Promise<MetricsServer> {
+export async function startMetricsServer(registry: Registry, options: { port: number; host?: string | undefined }): Promise<MetricsServer> {
+  const bindHost = options.host === undefined || options.host.trim() === '' ? DEFAULT_METRICS_HOST : options.host.trim();
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -43,18 +52,20 @@ export async function startMetricsServer(registry: Registry, options: { port: nu
         new SluiceError(
           error.code === 'EADDRINUSE'
             ? `metrics port ${options.port} is already in use — pick another with --metrics-port`
-            : `cannot serve metrics on port ${options.port}: ${describeError(error)}`,
+            : `cannot serve metrics on ${bindHost} port ${options.port}: ${describeError(error)} — check --metrics-host and --metrics-port`,
           { cause: error },
         ),
       );
     });
-    server.listen(options.port, options.host, () => resolve());
+    server.listen(options.port, bindHost, () => resolve());
   });
-  const { port } = server.address() as AddressInfo;
-  const host = options.host === undefined || options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
+  const { port, address, family } = server.address() as AddressInfo;
+  // The address the socket really has, not a friendlier name: "0.0.0.0" tells the reader
+  // that every interface is open.
   return {
     port,
-    url: `http://${host}:${port}/metrics`,
+    host: address,
+    url: `http://${family === 'IPv6' ? `[${address}]` : address}:${port}/metrics`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

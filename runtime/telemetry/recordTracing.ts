@@ -3,6 +3,7 @@ import { parseTraceParent } from '@opentelemetry/core';
 import type { Instrumentation, InstrumentationEvents } from '../../core/instrumentation.ts';
 import type { Source, SourceContext } from '../../core/job.ts';
 import type { Envelope, SourceRecord, TraceCarrier } from '../../core/record.ts';
+import { validTraceparent } from '../../core/traceContext.ts';
 import { recordSampler, type SamplingPolicy } from './sampling.ts';
 
 /** What tracing remembers about one sampled record while it is in the job. */
@@ -29,17 +30,24 @@ interface RecordTrace {
  * `stage.done`, the batch wait from `batch.formed`, one inference span per batch from
  * `inference.done` built from the worker thread's own start/end times and thread id, the sink
  * produce span from `sink.written`, and a dead-letter span from `record.deadLettered`.
+ *
+ * Span attributes never hold record contents: positions, stage, sink and model names, batch
+ * sizes, and the record key unless `keysInSpans` is off (keys can be personal data). A
+ * dead-letter reason is kept to one line of {@link MAX_REASON_LENGTH} characters; Sluice's own
+ * reasons quote no record bytes, a job's own reasons are its business.
  */
 export class RecordTracing {
   readonly #tracer: Tracer;
   readonly #sample: (trace: TraceCarrier | undefined) => boolean;
   readonly #traces = new WeakMap<TraceCarrier, RecordTrace>();
   readonly #openWaits = new Set<RecordTrace>();
+  readonly #keysInSpans: boolean;
   #sampled = 0;
 
-  constructor(tracer: Tracer, policy: SamplingPolicy) {
+  constructor(tracer: Tracer, policy: SamplingPolicy, options: { keysInSpans?: boolean } = {}) {
     this.#tracer = tracer;
     this.#sample = recordSampler(policy);
+    this.#keysInSpans = options.keysInSpans ?? true;
   }
 
   /** Records that got a trace so far. */
@@ -106,7 +114,9 @@ export class RecordTracing {
   #begin<V>(record: SourceRecord<V>, sourceName: string): [SourceRecord<V>, RecordTrace] {
     this.#sampled += 1;
     const startedAt = performance.now();
-    const upstream = record.trace === undefined ? null : parseTraceParent(record.trace.traceparent);
+    // A malformed upstream traceparent (any source may set one) starts a fresh trace.
+    const valid = record.trace !== undefined && validTraceparent(record.trace.traceparent);
+    const upstream = valid ? parseTraceParent(record.trace!.traceparent) : null;
     let parent = ROOT_CONTEXT;
     if (upstream !== null) {
       if (record.trace?.tracestate !== undefined) upstream.traceState = createTraceState(record.trace.tracestate);
@@ -119,11 +129,11 @@ export class RecordTracing {
       'messaging.destination.partition.id': String(position.partition),
       'sluice.offset': position.offset,
     };
-    if (record.key !== undefined) attributes['sluice.key'] = record.key;
+    if (this.#keysInSpans && record.key !== undefined) attributes['sluice.key'] = record.key;
     const consume = this.#tracer.startSpan(`consume ${sourceName}`, { kind: SpanKind.CONSUMER, startTime: hr(startedAt), attributes }, parent);
     const spanContext = consume.spanContext();
     const carrier: TraceCarrier = { traceparent: `00-${spanContext.traceId}-${spanContext.spanId}-01` };
-    if (record.trace?.tracestate !== undefined) carrier.tracestate = record.trace.tracestate;
+    if (upstream !== null && record.trace?.tracestate !== undefined) carrier.tracestate = record.trace.tracestate;
     const state: RecordTrace = { context: trace.setSpan(ROOT_CONTEXT, consume), consume, lastEnd: startedAt, wait: undefined, batchedAt: 0 };
     this.#traces.set(carrier, state);
     return [{ ...record, trace: carrier }, state];
@@ -245,8 +255,18 @@ export class RecordTracing {
     if (state === undefined) return;
     const now = performance.now();
     this.#settle(state, now);
-    this.#span(state, 'dead-letter', now, now, { 'sluice.stage': stage, 'sluice.dead_letter.reason': reason }, SpanKind.INTERNAL, reason);
+    const shown = shortReason(reason);
+    this.#span(state, 'dead-letter', now, now, { 'sluice.stage': stage, 'sluice.dead_letter.reason': shown }, SpanKind.INTERNAL, shown);
   }
+}
+
+/** The longest dead-letter reason a span carries. */
+const MAX_REASON_LENGTH = 200;
+
+/** A reason as one line of at most {@link MAX_REASON_LENGTH} characters. */
+function shortReason(reason: string): string {
+  const line = reason.replace(/\s*\n\s*/g, ' ');
+  return line.length <= MAX_REASON_LENGTH ? line : `${line.slice(0, MAX_REASON_LENGTH - 1)}…`;
 }
 
 /** An epoch-ms reading (as worker threads report) on this thread's performance clock. */

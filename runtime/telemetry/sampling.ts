@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../../core/errors.ts';
 import type { TraceCarrier } from '../../core/record.ts';
+import { validTraceparent } from '../../core/traceContext.ts';
 
 /**
  * Which records get a trace. Decided once per record, at the source, before anything is
@@ -81,9 +82,15 @@ export function recordSampler(policy: SamplingPolicy, random: () => number = Mat
   };
 }
 
-/** The sampled flag of a W3C `traceparent` (`00-<trace>-<span>-<flags>`); undefined if malformed. */
+/**
+ * The sampled flag of a W3C `traceparent` (`00-<trace>-<span>-<flags>`); undefined if it breaks
+ * the W3C rules, so a malformed parent decides nothing and the ratio applies.
+ *
+ * @example
+ * parentSampled('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01') // true
+ */
 export function parentSampled(traceparent: string): boolean | undefined {
-  if (traceparent.length < 55 || traceparent.charCodeAt(2) !== 45 /* - */ || traceparent.charCodeAt(52) !== 45) return undefined;
+  if (!validTraceparent(traceparent)) return undefined;
   const flags = Number.parseInt(traceparent.slice(53, 55), 16);
   return Number.isNaN(flags) ? undefined : (flags & 1) === 1;
 }

@@ -1,10 +1,11 @@
-import type { RunningJob } from '../../core/engine.ts';
+import type { RunningJob } from '../../core/engine/engine.ts';
 import { Instrumentation } from '../../core/instrumentation.ts';
-import type { JobDefinition } from '../../core/job.ts';
+import type { Source } from '../../core/job.ts';
 import { JobMetrics, type PoolGauges } from './jobMetrics.ts';
 import { startMetricsServer, type MetricsServer } from './metricsServer.ts';
 import { RecordTracing } from './recordTracing.ts';
 import { samplesNothing, samplingPolicy, type SamplingPolicy } from './sampling.ts';
+import { maxQueueSize, type SpanCounts, type SpanDropReason } from './spanQueue.ts';
 import type { TracerSdk } from './tracerSdk.ts';
 
 export interface TelemetryOptions {
@@ -14,13 +15,23 @@ export interface TelemetryOptions {
   traceSample?: number | undefined;
   /** `--metrics-port`: serve `/metrics` there (0 picks a free port); no metrics when absent. */
   metricsPort?: number | undefined;
-  metricsHost?: string;
+  /**
+   * `--metrics-host`: the address `/metrics` listens on. Default `127.0.0.1` (this machine
+   * only); `0.0.0.0` (or `::`) serves every interface, for a Prometheus on another host.
+   */
+  metricsHost?: string | undefined;
+  /**
+   * Whether spans carry the record key (`sluice.key`). Default true; turn it off when keys
+   * are personal data (user ids, card numbers) that must not reach the trace backend.
+   */
+  keysInSpans?: boolean | undefined;
   /** The inference pool, for its utilisation and queue gauges. */
   pool?: PoolGauges | undefined;
   /** Defaults to process.env; the OpenTelemetry SDK itself always reads process.env. */
   env?: NodeJS.ProcessEnv;
   /** How long stop() waits for the last spans to be exported. */
   flushTimeoutMs?: number;
+  /** Where warnings go (one line each, no newline). Default: stderr, prefixed `sluice: `. */
   warn?: (message: string) => void;
 }
 
@@ -32,8 +43,10 @@ export interface Telemetry {
   readonly sampling: SamplingPolicy | undefined;
   readonly metrics: JobMetrics | undefined;
   readonly metricsServer: MetricsServer | undefined;
-  /** The job with per-record sampling in front of its source (the job itself when tracing is off). */
-  instrumentJob<In, Out>(job: JobDefinition<In, Out>): JobDefinition<In, Out>;
+  /** Spans ended, exported and dropped so far (undefined when tracing is off). */
+  readonly spans: SpanCounts | undefined;
+  /** The job's sources with per-record sampling in front (the sources themselves when tracing is off). */
+  instrumentSources(sources: Record<string, Source<unknown>>): Record<string, Source<unknown>>;
   /** Lets the metrics read the engine's counters. */
   attach(running: RunningJob): void;
   /** One line per part that is on, for the start-up banner. */
@@ -50,13 +63,14 @@ export interface Telemetry {
  *
  * @example
  * const telemetry = await startTelemetry({ jobName: job.name, traceSample: 0.01, metricsPort: 9464, pool });
- * const running = runJob(telemetry.instrumentJob(job), { ...options, instrumentation: telemetry.instrumentation });
+ * const running = runJob(job, { ...options, sources: telemetry.instrumentSources(sources), instrumentation: telemetry.instrumentation });
  * telemetry.attach(running);
  * await running.done;
  * await telemetry.stop();
  */
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
   const env = options.env ?? process.env;
+  const warn = options.warn ?? ((line: string) => process.stderr.write(`sluice: ${line}\n`));
   const instrumentation = new Instrumentation();
   const sampling = tracingWanted(options, env) ? samplingPolicy({ traceSample: options.traceSample, env }) : undefined;
   const tracingOn = sampling !== undefined && !samplesNothing(sampling);
@@ -66,8 +80,15 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   if (tracingOn) {
     // Loaded only when tracing is on: the SDK takes a few hundred ms to import.
     const { startTracerSdk } = await import('./tracerSdk.ts');
-    sdk = startTracerSdk({ serviceName: env.OTEL_SERVICE_NAME ?? options.jobName, env });
-    tracing = new RecordTracing(sdk.tracer, sampling);
+    const warned = new Set<SpanDropReason>();
+    const onDrop = (reason: SpanDropReason, spans: number) => {
+      // One line the first time, not one per span: the metric counts the rest.
+      if (warned.has(reason)) return;
+      warned.add(reason);
+      warn(dropWarning(reason, spans, env, sdk?.destination ?? 'the trace backend'));
+    };
+    sdk = await startTracerSdk({ serviceName: env.OTEL_SERVICE_NAME ?? options.jobName, env, onDrop });
+    tracing = new RecordTracing(sdk.tracer, sampling, { keysInSpans: options.keysInSpans ?? true });
     tracing.subscribe(instrumentation);
   }
 
@@ -80,8 +101,12 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       const traced = tracing;
       metrics.countTraced(() => traced.sampled);
     }
+    if (sdk !== undefined) {
+      const spans = sdk.spans;
+      metrics.countDroppedSpans(() => spans.dropped);
+    }
     try {
-      metricsServer = await startMetricsServer(metrics.registry, { port: options.metricsPort, ...(options.metricsHost === undefined ? {} : { host: options.metricsHost }) });
+      metricsServer = await startMetricsServer(metrics.registry, { port: options.metricsPort, host: options.metricsHost });
     } catch (error) {
       await sdk?.shutdown();
       throw error;
@@ -93,7 +118,10 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     sampling: tracingOn ? sampling : undefined,
     metrics,
     metricsServer,
-    instrumentJob: (job) => (tracing === undefined ? job : { ...job, source: (runEnv) => tracing.traceSource(job.source(runEnv)) }),
+    get spans() {
+      return sdk?.spans;
+    },
+    instrumentSources: (sources) => (tracing === undefined ? sources : Object.fromEntries(Object.entries(sources).map(([name, source]) => [name, tracing.traceSource(source)]))),
     attach: (running) => metrics?.attach(() => running.stats()),
     describe: () => {
       const lines: string[] = [];
@@ -111,7 +139,10 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
         });
         const outcome = await Promise.race([sdk.shutdown().then(() => 'flushed' as const, () => 'failed' as const), timedOut]);
         clearTimeout(timer);
-        if (outcome !== 'flushed') options.warn?.(`tracing: the last spans could not be exported to ${sdk.destination} (${outcome === 'timeout' ? `no answer within ${flushTimeoutMs} ms` : 'export failed'})`);
+        if (outcome !== 'flushed') warn(`tracing: the last spans could not be exported to ${sdk.destination} (${outcome === 'timeout' ? `no answer within ${flushTimeoutMs} ms` : 'export failed'})`);
+        const { created, dropped } = sdk.spans;
+        const lost = dropped.queue_full + dropped.export_failed;
+        if (lost > 0) warn(`tracing: ${lost} of ${created} spans were dropped (${dropped.queue_full} by the full export queue, ${dropped.export_failed} by failed exports)`);
       }
       await metricsServer?.close();
     },
@@ -124,6 +155,13 @@ function tracingWanted(options: TelemetryOptions, env: NodeJS.ProcessEnv): boole
   if (exporters === 'none') return false;
   if (options.traceSample !== undefined) return true;
   return [env.OTEL_EXPORTER_OTLP_ENDPOINT, env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, exporters, env.OTEL_TRACES_SAMPLER].some((v) => v !== undefined && v.trim() !== '');
+}
+
+function dropWarning(reason: SpanDropReason, spans: number, env: NodeJS.ProcessEnv, destination: string): string {
+  if (reason === 'queue_full') {
+    return `tracing: the span export queue is full (OTEL_BSP_MAX_QUEUE_SIZE=${maxQueueSize(env)}), spans are being dropped — lower the sample rate (--trace-sample) or raise OTEL_BSP_MAX_QUEUE_SIZE; sluice_trace_spans_dropped_total counts them`;
+  }
+  return `tracing: ${spans} spans could not be exported to ${destination} — is the collector reachable? sluice_trace_spans_dropped_total counts lost spans`;
 }
 
 function describePolicy(policy: SamplingPolicy): string {
