@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { defaultTextMapGetter, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
+import { defaultTextMapGetter, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Span, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 
 // Sluice's tracer SDK installs no global propagator (spans are parented explicitly), so the
@@ -13,7 +13,9 @@ export function defaultServeTracer(): Tracer {
 
 /**
  * Starts the server span of one request as a child of the caller's span when the request
- * carries a W3C `traceparent` (and `tracestate`), else as a new trace.
+ * carries a W3C `traceparent` (and `tracestate`), else as a new trace. A caller that did not
+ * sample its span (flags 00) gets no span here either: the caller decides, as parent-based
+ * samplers do (Sluice's SDK samples everything it is asked to start).
  *
  * @example
  * const span = startServerSpan(tracer, 'POST /v2/models/{model_name}/infer', request.headers, { 'url.path': '/v2/models/fraud-v1/infer' });
@@ -21,6 +23,8 @@ export function defaultServeTracer(): Tracer {
  */
 export function startServerSpan(tracer: Tracer, name: string, headers: IncomingHttpHeaders, attributes: Record<string, string | number>): Span {
   const parent = propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
+  const caller = trace.getSpanContext(parent);
+  if (caller !== undefined && (caller.traceFlags & TraceFlags.SAMPLED) === 0) return trace.wrapSpanContext(caller);
   return tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
 }
 

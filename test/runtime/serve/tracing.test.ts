@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOnSampler, BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { InferencePool } from '../../../runtime/inferencePool.ts';
 import { startModelService, type ModelService } from '../../../runtime/serve/modelService.ts';
 import { featureRows, inferBody, MODEL_PATH } from './kit.ts';
 
 const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+// Always-on, like Sluice's tracer SDK: the service itself must honour an unsampled caller.
+const provider = new BasicTracerProvider({ sampler: new AlwaysOnSampler(), spanProcessors: [new SimpleSpanProcessor(exporter)] });
 let pool: InferencePool;
 let service: ModelService;
 
@@ -62,5 +63,15 @@ describe('model service tracing', () => {
     assert.equal(span.attributes['http.response.status_code'], 400);
     // A client's mistake is not the server's error (OpenTelemetry's HTTP server convention).
     assert.equal(span.status.code, SpanStatusCode.UNSET);
+  });
+});
+
+describe('model service tracing, sampling', () => {
+  it('records no span when the caller did not sample its own (traceparent flags 00)', async () => {
+    exporter.reset();
+    const response = await fetch(`${service.url}/v2/models/fraud-v1/infer`, { method: 'POST', headers: { traceparent: `00-${TRACE_ID}-${CALLER_SPAN}-00` }, body: inferBody(featureRows(1), 1) });
+    assert.equal(response.status, 200);
+    await response.arrayBuffer();
+    assert.deepEqual(exporter.getFinishedSpans(), []);
   });
 });
