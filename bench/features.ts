@@ -1,0 +1,116 @@
+/**
+ * Feature store benchmark: online lookup latency (p50/p99 per call) at cache hit ratios 0, 90 and
+ * 99 %, materialization throughput to Redis, and the feature stage's throughput with and without
+ * materializing each micro-batch. Starts Debian's redis-server (the test kit) unless `--redis` or
+ * REDIS_URL points at one. Figures, not a test.
+ *
+ *   npm run bench:features
+ *   npm run bench:features -- --lookups 20000 --batch 1 --events 200000 --users 20000
+ */
+import { performance } from 'node:perf_hooks';
+import { setImmediate } from 'node:timers';
+import { parseArgs } from 'node:util';
+import { computeRows, streamingUpdater, type FeatureRow } from '../core/features/index.ts';
+import { onlineStore, redisUrl, type OnlineStore } from '../connectors/redis/index.ts';
+import { fraudFeatures } from '../jobs/fraud/featureView.ts';
+import { TransactionGenerator, type Transaction } from '../jobs/fraud/transactions.ts';
+import { startRedis, type TestRedis } from '../test/kit/redis.ts';
+
+const { values } = parseArgs({
+  options: {
+    redis: { type: 'string' },
+    lookups: { type: 'string', default: '5000' },
+    batch: { type: 'string', default: '1' },
+    events: { type: 'string', default: '50000' },
+    users: { type: 'string', default: '20000' },
+  },
+});
+const lookups = Number(values.lookups);
+const batchSize = Number(values.batch);
+const eventCount = Number(values.events);
+const users = Number(values.users);
+const MICRO_BATCH = 512;
+
+function percentile(sorted: Float64Array, p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function transactions(): Transaction[] {
+  const gen = new TransactionGenerator({ seed: 9, users });
+  return Array.from({ length: eventCount }, () => gen.next());
+}
+
+async function lookupLatency(url: string, entities: string[], hitRatio: number): Promise<{ p50: number; p99: number; hits: number }> {
+  // refreshMs decides what the cache may answer; 0 sends every lookup to Redis.
+  const store = await onlineStore({ url, refreshMs: hitRatio === 0 ? 0 : 3_600_000 });
+  try {
+    const hot = entities.slice(0, 1000);
+    await store.lookup(fraudFeatures, hot);
+    const warm = store.stats().lookup;
+    let cold = 1000;
+    const times = new Float64Array(lookups);
+    let seed = 12345;
+    const random = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    for (let i = 0; i < lookups; i++) {
+      const ask: string[] = [];
+      for (let j = 0; j < batchSize; j++) {
+        // A cold entity is one never looked up before (or any entity when nothing is cached).
+        if (hitRatio > 0 && random() < hitRatio) ask.push(hot[Math.floor(random() * hot.length)]!);
+        else ask.push(entities[cold++ % entities.length]!);
+      }
+      const start = performance.now();
+      await store.lookup(fraudFeatures, ask);
+      times[i] = performance.now() - start;
+    }
+    times.sort();
+    const stats = store.stats().lookup;
+    return { p50: percentile(times, 50), p99: percentile(times, 99), hits: (stats.cacheHits - warm.cacheHits) / (stats.entities - warm.entities) };
+  } finally {
+    await store.close();
+  }
+}
+
+async function materializeRate(store: OnlineStore, rows: FeatureRow[]): Promise<number> {
+  const start = performance.now();
+  for (let i = 0; i < rows.length; i += MICRO_BATCH) await store.materialize(rows.slice(i, i + MICRO_BATCH));
+  await store.flush();
+  return rows.length / ((performance.now() - start) / 1000);
+}
+
+async function featureStageRate(txs: Transaction[], store: OnlineStore | undefined): Promise<number> {
+  const update = streamingUpdater(fraudFeatures);
+  const start = performance.now();
+  for (let i = 0; i < txs.length; i += MICRO_BATCH) {
+    const rows = txs.slice(i, i + MICRO_BATCH).map((tx) => update(tx));
+    // As in a job: the write runs while the next micro-batch is computed (the materializer
+    // coalesces batches that arrive during a write); a checkpoint would await flush().
+    if (store !== undefined) void store.materialize(rows);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  if (store !== undefined) await store.flush();
+  return txs.length / ((performance.now() - start) / 1000);
+}
+
+let redis: TestRedis | undefined;
+const url = redisUrl(values.redis) ?? (redis = await startRedis()).url;
+try {
+  const txs = transactions();
+  const rows = computeRows(fraudFeatures, txs);
+  const store = await onlineStore({ url });
+  const materialized = await materializeRate(store, rows);
+  const entities = [...new Set(rows.map((r) => r.entity))];
+  console.log(`redis ${url}, ${rows.length} rows of ${entities.length} users, micro-batches of ${MICRO_BATCH}`);
+  console.log(`materialize: ${Math.round(materialized).toLocaleString('en-US')} rows/s (pipelined HSET, newest row per user per batch)`);
+  const without = await featureStageRate(txs, undefined);
+  const withStore = await featureStageRate(txs, store);
+  console.log(
+    `feature stage: ${Math.round(without).toLocaleString('en-US')} events/s without the online store, ${Math.round(withStore).toLocaleString('en-US')} with it (${((1 - withStore / without) * 100).toFixed(1)} % cost)`,
+  );
+  await store.close();
+  for (const ratio of [0, 0.9, 0.99]) {
+    const r = await lookupLatency(url, entities, ratio);
+    console.log(`lookup (${batchSize} entit${batchSize === 1 ? 'y' : 'ies'}/call) at ${Math.round(r.hits * 100)} % cache hits: p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms`);
+  }
+} finally {
+  await redis?.stop();
+}
