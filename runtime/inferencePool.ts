@@ -4,11 +4,15 @@ import { Piscina } from 'piscina';
 import { describeError, InferenceTimeoutError, ModelError, requirePositiveInteger } from '../core/errors.ts';
 import type { InferenceRequest, InferenceResult, InferenceService, ModelHandle } from '../core/inference.ts';
 import type { ScoreResult, ScoreTask } from './inferenceWorker.ts';
+import type { Clock } from '../core/clock.ts';
+import { BusyMeter } from './telemetry/busyMeter.ts';
 
 /** Options of the worker pool. */
 export interface InferencePoolOptions {
   /** Worker threads; each loads every model it is asked for once. */
   workers: number;
+  /** Times the workers' busy periods for {@link InferencePool.utilization}; tests pass a TestClock. */
+  clock?: Clock;
 }
 
 /**
@@ -30,9 +34,11 @@ export class InferencePool implements InferenceService {
   /** Batches inside a worker, timed-out ones included. */
   readonly #running = new Set<Promise<ScoreResult>>();
   readonly #warmUps: Promise<void>[] = [];
+  readonly #busy: BusyMeter;
 
   constructor(options: InferencePoolOptions) {
     this.workers = requirePositiveInteger('workers', options.workers);
+    this.#busy = new BusyMeter(this.workers, options.clock);
     this.#pool = new Piscina({
       filename: new URL('./inferenceWorker.ts', import.meta.url).href,
       minThreads: this.workers,
@@ -65,9 +71,13 @@ export class InferencePool implements InferenceService {
     return this.#pool.queueSize;
   }
 
-  /** Fraction of the pool's time spent running tasks since it started (0..1). */
+  /**
+   * Fraction of the workers' time spent running batches since the previous read (0..1): the
+   * metrics read it once per scrape, so it is the utilisation over the scrape interval.
+   * Measured here, not taken from piscina 5.3, whose `utilization` mixes seconds and ms.
+   */
   get utilization(): number {
-    return this.#pool.utilization;
+    return this.#busy.sample();
   }
 
   /** A handle on a model file. Throws ModelError at once when the file does not exist. */
@@ -103,15 +113,23 @@ export class InferencePool implements InferenceService {
   #createHandle(modelPath: string): ModelHandle {
     const pool = this.#pool;
     const running = this.#running;
+    const busy = this.#busy;
     return {
       path: modelPath,
       async run(request: InferenceRequest): Promise<InferenceResult> {
         const task: ScoreTask = { modelPath, features: request.features, rows: request.rows, columns: request.columns };
         // A late answer is dropped, not aborted: stopping a worker while onnxruntime computes
         // makes the process abort when the native call returns into the dead thread.
+        busy.begin();
         const scoring: Promise<ScoreResult> = pool.run(task, { transferList: [request.features.buffer as ArrayBuffer] });
         running.add(scoring);
-        void scoring.finally(() => running.delete(scoring)).catch(() => {});
+        // A timed-out batch keeps its worker busy until it really ends: count it until then.
+        void scoring
+          .finally(() => {
+            running.delete(scoring);
+            busy.end();
+          })
+          .catch(() => {});
         let timer: NodeJS.Timeout | undefined;
         const timedOut = new Promise<'timeout'>((resolve) => {
           timer = setTimeout(() => resolve('timeout'), request.timeoutMs);

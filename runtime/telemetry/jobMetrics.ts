@@ -7,7 +7,7 @@ import { partitionKey } from '../../core/partition.ts';
 /** What the metrics read from the inference worker pool at scrape time. */
 export interface PoolGauges {
   readonly workers: number;
-  /** Fraction of the pool's time spent running tasks (0..1). */
+  /** Fraction of the workers' time spent running tasks since the previous read (0..1); read once per scrape. */
   readonly utilization: number;
   /** Batches waiting for a free worker thread. */
   readonly queueSize: number;
@@ -174,7 +174,7 @@ export class JobMetrics {
     const pool = options.pool;
     if (pool !== undefined) {
       new Gauge({ name: 'sluice_worker_pool_threads', help: 'Inference worker threads.', registers, collect() { this.set(pool.workers); } });
-      new Gauge({ name: 'sluice_worker_pool_utilization', help: 'Fraction of the worker pool\'s time spent running batches since it started (0..1).', registers, collect() { this.set(pool.utilization); } });
+      new Gauge({ name: 'sluice_worker_pool_utilization', help: 'Fraction of the worker threads\' time spent running batches since the previous scrape (0..1).', registers, collect() { this.set(pool.utilization); } });
       new Gauge({ name: 'sluice_worker_pool_queue_size', help: 'Batches waiting for a free worker thread.', registers, collect() { this.set(pool.queueSize); } });
     }
 
