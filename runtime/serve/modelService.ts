@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Tracer } from '@opentelemetry/api';
-import { describeError, requirePositiveInteger, SluiceError } from '../../core/errors.ts';
+import { describeError, requireNonNegativeNumber, requirePositiveInteger, SluiceError } from '../../core/errors.ts';
 import type { InferenceService } from '../../core/inference.ts';
 import { InferencePool } from '../inferencePool.ts';
 import { DynamicBatcher, type BatchTimer } from './dynamicBatcher.ts';
@@ -63,20 +63,24 @@ export async function startModelService(options: ModelServiceOptions): Promise<M
   const model = resolveModel(options.model, options.name);
   const maxBodyBytes = requirePositiveInteger('maxBodyBytes', options.maxBodyBytes ?? 8 * 1024 * 1024);
   const timeoutMs = requirePositiveInteger('timeoutMs', options.timeoutMs ?? 10_000);
+  // Checked before any worker thread starts.
+  const maxBatch = requirePositiveInteger('maxBatch', options.maxBatch ?? 256);
+  const maxDelayMs = requireNonNegativeNumber('maxDelayMs', options.maxDelayMs ?? 2);
   const ownPool = options.pool === undefined ? new InferencePool({ workers: options.workers ?? 2 }) : undefined;
   const pool = options.pool ?? ownPool!;
   const tracer = options.tracer ?? defaultServeTracer();
   try {
     const handle = pool.model(model.path);
     await pool.ready?.();
-    const batcher: DynamicBatcher = new DynamicBatcher({
-      maxBatch: options.maxBatch ?? 256,
-      maxDelayMs: options.maxDelayMs ?? 2,
+    // The gauges are read at scrape time, when the batcher exists.
+    const metrics = new ServeMetrics(model.name, { waiting: () => batcher.waiting, running: () => batcher.running, poolQueue: () => pool.queueSize ?? 0 });
+    const batcher = new DynamicBatcher({
+      maxBatch,
+      maxDelayMs,
       ...(options.timer === undefined ? {} : { timer: options.timer }),
       score: (features, rows, columns) => handle.run({ features, rows, columns, timeoutMs }),
       onBatch: (batch) => metrics.observeBatch(batch),
     });
-    const metrics = new ServeMetrics(model.name, { waiting: () => batcher.waiting, running: () => batcher.running, poolQueue: () => pool.queueSize ?? 0 });
     const service = new ServiceRoutes(model, batcher, metrics, tracer, maxBodyBytes);
     const server = createServer((request, response) => service.handle(request, response));
     await new Promise<void>((resolve, reject) => {

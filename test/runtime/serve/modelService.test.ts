@@ -34,6 +34,14 @@ async function refused(response: Response, status: number, message: RegExp): Pro
   assert.equal(response.headers.get('x-model-version'), 'fraud-v1');
 }
 
+describe('model service: options', () => {
+  it('refuses options out of range with exact messages, before starting workers', async () => {
+    await assert.rejects(startModelService({ model: MODEL_PATH, port: 0, maxBatch: 0 }), /^InvalidOptionError: maxBatch must be a positive integer \(got 0\)$/);
+    await assert.rejects(startModelService({ model: MODEL_PATH, port: 0, maxDelayMs: -1 }), /maxDelayMs must be a non-negative number \(got -1\)/);
+    await assert.rejects(startModelService({ model: MODEL_PATH, port: 0, maxBodyBytes: 1.5 }), /maxBodyBytes must be a positive integer \(got 1.5\)/);
+  });
+});
+
 describe('model service: health and metadata', () => {
   it('binds 127.0.0.1 by default', () => {
     assert.match(service.url, /^http:\/\/127\.0\.0\.1:\d+$/);
