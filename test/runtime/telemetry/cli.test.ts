@@ -41,7 +41,7 @@ describe('sluice run --trace-sample / --metrics-port', () => {
       const { code, stderr } = await sluice(['run', JOB, '--workers', '1', '--trace-sample', '1', '--metrics-port', '0', '--no-progress']);
       assert.equal(code, 0, stderr);
       assert.match(stderr, /tracing: every record .* → http:\/\/127\.0\.0\.1:\d+\/v1\/traces \(otlp http\/json\)/);
-      assert.match(stderr, /metrics: http:\/\/localhost:\d+\/metrics/);
+      assert.match(stderr, /metrics: http:\/\/127\.0\.0\.1:\d+\/metrics/);
       const consumes = receiver.spans.filter((span) => span.name === 'consume numbers');
       assert.equal(consumes.length, 200);
       assert.equal(receiver.spans.filter((span) => span.name === 'decision').length, 200);

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULT_SAMPLE_RATIO, parentSampled, recordSampler, samplesNothing, samplingPolicy } from '../../../runtime/telemetry/sampling.ts';
-import { upstreamTrace } from './kit.ts';
+import type { TraceCarrier } from '../../../core/record.ts';
+
+/** A valid W3C trace context made from a number (as kit.ts has it, without loading the job kit). */
+function upstreamTrace(i: number, sampled = true): TraceCarrier {
+  const traceId = (0xabc00000 + i).toString(16).padStart(32, '0');
+  const spanId = (0xdef000 + i).toString(16).padStart(16, '0');
+  return { traceparent: `00-${traceId}-${spanId}-${sampled ? '01' : '00'}` };
+}
 
 /** A seeded generator (mulberry32), so the statistical checks are the same on every run. */
 function seeded(seed: number): () => number {
@@ -83,5 +90,8 @@ describe('recordSampler', () => {
     assert.equal(parentSampled('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-03'), true);
     assert.equal(parentSampled('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331'), undefined);
     assert.equal(parentSampled('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-zz'), undefined);
+    assert.equal(parentSampled(`00-${'0'.repeat(32)}-b7ad6b7169203331-01`), undefined, 'all-zero trace id');
+    assert.equal(parentSampled('ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'), undefined, 'version ff');
+    assert.equal(parentSampled('00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01'), undefined, 'upper case');
   });
 });
