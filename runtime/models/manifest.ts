@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { DriftColumn } from '../../core/drift/index.ts';
 import { ManifestError } from './errors.ts';
 
 /** The manifest format this code reads; models/registry.py writes the same number. */
@@ -56,7 +57,7 @@ export const manifestSchema = z
         dataSha256: sha256Schema,
         rows: z.number().int().positive(),
       })
-      .passthrough(),
+      .loose(),
     metrics: z.object({ auc: z.number().min(0).max(1) }).catchall(z.number()),
     reference: z.object({
       rows: z.number().int().positive(),
@@ -95,4 +96,19 @@ export function parseManifest(json: unknown, source: string): Manifest {
   const where = first!.path.length === 0 ? 'manifest' : first!.path.join('.');
   const more = rest.length === 0 ? '' : ` (and ${rest.length} more problem${rest.length === 1 ? '' : 's'})`;
   throw new ManifestError(`${source} is not a valid model manifest: ${where} ${first!.message}${more} — rewrite it with models/train.py`);
+}
+
+/**
+ * The drift columns of a manifest for `core/drift`'s DriftWindow: every feature in tensor column
+ * order, then `score`, so a row is the model's input row followed by its score.
+ *
+ * @example
+ * const window = new DriftWindow(driftColumns(model.manifest));
+ * window.add([...featureRow, score]);
+ */
+export function driftColumns(manifest: Manifest): DriftColumn[] {
+  return [
+    ...manifest.features.map((name) => ({ name, reference: manifest.reference.features[name]! })),
+    { name: 'score', reference: manifest.reference.score },
+  ];
 }
