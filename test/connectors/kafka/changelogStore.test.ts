@@ -1,20 +1,30 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
+import kafkajs from 'kafkajs';
 import { kafkaChangelogStore } from '../../../connectors/kafka/changelogStore.ts';
 import type { KafkaSettings } from '../../../core/job.ts';
-import { produceMessages, startMockKafka, type MockKafka } from '../../kit/kafka.ts';
+import { createTestKafka, createTopics, produceMessages, sharedKafka, TEST_CONSUMER_TIMINGS, type KafkaCluster } from '../../kit/kafka.ts';
 
-const tuning = { sessionTimeoutMs: 3500, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 3500, maxWaitMs: 50 };
+const tuning = {
+  sessionTimeoutMs: TEST_CONSUMER_TIMINGS.sessionTimeout,
+  heartbeatIntervalMs: TEST_CONSUMER_TIMINGS.heartbeatInterval,
+  rebalanceTimeoutMs: TEST_CONSUMER_TIMINGS.rebalanceTimeout,
+  maxWaitMs: TEST_CONSUMER_TIMINGS.maxWaitTimeInMs,
+};
 
 describe('Kafka changelog store', () => {
-  let kafka: MockKafka;
+  let kafka: KafkaCluster;
   let settings: KafkaSettings;
   before(async () => {
-    kafka = await startMockKafka({ topics: [{ name: 'input', partitions: 4 }, { name: 'state', partitions: 4 }, { name: 'wide', partitions: 8 }, { name: 'narrow', partitions: 4 }] });
+    // One broker per test file (process), so these names meet no other file's topics.
+    kafka = await sharedKafka();
+    await createTopics(kafka.brokers, [
+      { name: 'input', partitions: 4 },
+      { name: 'state', partitions: 4, config: { 'cleanup.policy': 'compact' } },
+      { name: 'wide', partitions: 8 },
+      { name: 'narrow', partitions: 4, config: { 'cleanup.policy': 'compact' } },
+    ]);
     settings = { brokers: kafka.brokers, groupId: 'changelog-test', clientId: 'changelog-test', start: 'earliest' };
-  });
-  after(async () => {
-    await kafka?.stop();
   });
 
   it('restores the newest complete state of a partition and ignores a checkpoint cut short', async () => {
@@ -47,5 +57,21 @@ describe('Kafka changelog store', () => {
     await assert.rejects(store.load([{ topic: 'wide', partition: 5 }]), {
       message: 'the changelog topic narrow has 4 partitions but wide has 8: recreate it with 8 partitions (cleanup.policy=compact)',
     });
+  });
+
+  it('creates a missing changelog topic on first use: compacted, with the input topic\'s partition count', async () => {
+    const store = kafkaChangelogStore({ settings, topic: 'created-on-use', tuning });
+    assert.deepEqual(await store.load([{ topic: 'wide', partition: 0 }]), []);
+    await store.close?.();
+    const admin = createTestKafka(kafka.brokers).admin();
+    await admin.connect();
+    try {
+      const [topic] = (await admin.fetchTopicMetadata({ topics: ['created-on-use'] })).topics;
+      assert.equal(topic?.partitions.length, 8);
+      const { resources } = await admin.describeConfigs({ resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: 'created-on-use', configNames: ['cleanup.policy'] }], includeSynonyms: false });
+      assert.equal(resources[0]?.configEntries.find((e) => e.configName === 'cleanup.policy')?.configValue, 'compact');
+    } finally {
+      await admin.disconnect();
+    }
   });
 });

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { CompletionTracker } from '../../../core/completion.ts';
 import type { DeadLetter, KafkaSettings } from '../../../core/job.ts';
 import type { Envelope } from '../../../core/record.ts';
 import { DEAD_LETTER_HEADERS, kafkaDeadLetterSink, kafkaSink } from '../../../connectors/kafka/index.ts';
-import { createTestKafka, startMockKafka, TEST_CONSUMER_TIMINGS, type MockKafka } from '../../kit/kafka.ts';
+import { createTestKafka, createTopics, sharedKafka, TEST_CONSUMER_TIMINGS, type KafkaCluster } from '../../kit/kafka.ts';
 import { consumeUntil } from '../../kit/sluiceProcess.ts';
 
 const tracker = new CompletionTracker();
@@ -29,25 +29,21 @@ function envelope<V>(value: V, extra: Partial<Envelope<V>> = {}): Envelope<V> {
 const header = (headers: Record<string, unknown>, name: string) => (headers[name] === undefined ? undefined : String(headers[name]));
 
 describe('kafkaSink', () => {
-  let kafka: MockKafka;
+  let kafka: KafkaCluster;
   let settings: KafkaSettings;
   const quiet = () => {};
   const lines: string[] = [];
 
   before(async () => {
-    kafka = await startMockKafka({
-      topics: [
-        { name: 'out', partitions: 4 },
-        { name: 'batched', partitions: 1 },
-        { name: 'outage', partitions: 1 },
-        { name: 'dead', partitions: 1 },
-      ],
-    });
+    // One broker per test file (process), so these names meet no other file's topics.
+    kafka = await sharedKafka();
+    await createTopics(kafka.brokers, [
+      { name: 'out', partitions: 4 },
+      { name: 'batched', partitions: 1 },
+      { name: 'outage', partitions: 1 },
+      { name: 'dead', partitions: 1 },
+    ]);
     settings = { brokers: kafka.brokers, groupId: 'unused', clientId: 'sink-test', start: 'earliest' };
-  });
-
-  after(async () => {
-    await kafka?.stop();
   });
 
   it('writes keyed records with traceparent and model-version headers', async () => {
@@ -71,35 +67,40 @@ describe('kafkaSink', () => {
     const sink = kafkaSink<number>({ settings, topic: 'batched', batchSize: 100, log: quiet });
     await sink.write(Array.from({ length: 250 }, (_, i) => envelope(i)));
     await sink.close!();
-    // The mock stores each produce request as one record batch and serves one per fetch.
+    // Kafka keeps each produce request's records as one record batch; kafkajs tells a message's
+    // batch by its (untyped) batchContext.firstOffset.
     const consumer = createTestKafka(kafka.brokers).consumer({ groupId: 'batched-reader', ...TEST_CONSUMER_TIMINGS });
-    const sizes: number[] = [];
+    const batches = new Map<string, number>();
     await consumer.connect();
     await consumer.subscribe({ topics: ['batched'], fromBeginning: true });
     const done = new Promise<void>((resolve) => {
       void consumer.run({
         eachBatch: async ({ batch }) => {
-          sizes.push(batch.messages.length);
-          if (sizes.reduce((a, b) => a + b, 0) >= 250) resolve();
+          for (const message of batch.messages) {
+            const first = (message as { batchContext?: { firstOffset?: string } }).batchContext?.firstOffset;
+            if (first === undefined) throw new Error('kafkajs no longer exposes batchContext.firstOffset');
+            batches.set(first, (batches.get(first) ?? 0) + 1);
+          }
+          if ([...batches.values()].reduce((a, b) => a + b, 0) >= 250) resolve();
         },
       });
     });
     await done;
     await consumer.disconnect();
-    assert.deepEqual(sizes, [100, 100, 50]);
+    assert.deepEqual([...batches.values()], [100, 100, 50]);
   });
 
   it('keeps retrying while the broker is down and resolves a write only once it is acknowledged', async (t) => {
     const sink = kafkaSink<number>({ settings, topic: 'outage', tuning: { deliveryTimeoutMs: 60_000 }, log: (line) => lines.push(line) });
     await sink.write([envelope(0)]); // connected
-    await kafka.setBrokerDown(1);
+    await kafka.kill(1);
     let written = false;
     const write = sink.write(Array.from({ length: 10 }, (_, i) => envelope(i + 1))).then(() => {
       written = true;
     });
     await new Promise((resolve) => setTimeout(resolve, 6000));
     assert.equal(written, false, 'a write resolved while the broker was down');
-    await kafka.setBrokerUp(1);
+    await kafka.restart(1);
     await write;
     await sink.close!();
     const got = await consumeUntil(kafka.brokers, 'outage', { until: (m) => m.length >= 11, timeoutMs: 15_000 });
