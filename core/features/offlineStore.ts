@@ -8,7 +8,8 @@ import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duc
 import { mkdir, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FeatureStoreError } from './errors.ts';
-import { coerceFeature, type FeatureInfo, type FeatureRow, type FeatureType, type FeatureValue, type FeatureViewInfo } from './featureView.ts';
+import { computeRows } from './computeRows.ts';
+import { coerceFeature, type FeatureInfo, type FeatureRow, type FeatureType, type FeatureValue, type FeatureView, type FeatureViewInfo } from './featureView.ts';
 
 /** One label: the entity (one key for every view, or one per entity kind), its event time, the label. */
 export interface LabelRow {
@@ -29,6 +30,8 @@ export interface OfflineStore {
   readonly dir: string;
   /** Appends rows of `view` as one new Parquet file; returns its path (undefined for no rows). */
   append(view: FeatureViewInfo, rows: readonly FeatureRow[]): Promise<string | undefined>;
+  /** Computes `view` over a history of `events` with the streaming `update` and appends the rows. */
+  backfill<E, S>(events: Iterable<E>, view: FeatureView<E, S>): Promise<FeatureRow[]>;
   /** The stored rows of `view` by event time, one per (entity, event time): the last appended wins. */
   rows(view: FeatureViewInfo): Promise<FeatureRow[]>;
   /** Labels joined with each view's features as of the label's event time. */
@@ -106,39 +109,46 @@ export async function offlineStore(options: { dir: string }): Promise<OfflineSto
     return values;
   };
 
+  const append = (view: FeatureViewInfo, rows: readonly FeatureRow[]): Promise<string | undefined> =>
+    serial(async () => {
+      if (rows.length === 0) return undefined;
+      const viewDir = join(dir, view.name);
+      await mkdir(viewDir, { recursive: true });
+      let fileNo = nextFile.get(view.name);
+      if (fileNo === undefined) {
+        const existing = await files(view);
+        fileNo = existing.length === 0 ? 1 : Number(/\d+/.exec(existing.at(-1)!)![0]) + 1;
+      }
+      nextFile.set(view.name, fileNo + 1);
+      await db.run(`CREATE OR REPLACE TEMP TABLE staging (__entity VARCHAR, __event_time BIGINT, __file BIGINT, __row BIGINT, ${columns(view)})`);
+      const appender = await db.createAppender('staging');
+      rows.forEach((row, i) => {
+        if (row.view !== view.name) throw new FeatureStoreError(`row of view ${row.view} appended to view ${view.name}: append each view's rows separately`);
+        appender.appendVarchar(row.entity);
+        appender.appendBigInt(BigInt(row.eventTime));
+        appender.appendBigInt(BigInt(fileNo));
+        appender.appendBigInt(BigInt(i));
+        for (const f of view.features) appendValue(appender, f, row.values[f.name]);
+        appender.endRow();
+      });
+      appender.closeSync();
+      const name = `part-${String(fileNo).padStart(6, '0')}.parquet`;
+      const temp = join(viewDir, `.${name}.tmp`);
+      await db.run(`COPY staging TO ${literal(temp)} (FORMAT parquet)`);
+      // Readers glob part-*.parquet: a file appears whole or not at all.
+      await rename(temp, join(viewDir, name));
+      await db.run('DROP TABLE staging');
+      return join(viewDir, name);
+    });
+
   return {
     dir,
-    append: (view, rows) =>
-      serial(async () => {
-        if (rows.length === 0) return undefined;
-        const viewDir = join(dir, view.name);
-        await mkdir(viewDir, { recursive: true });
-        let fileNo = nextFile.get(view.name);
-        if (fileNo === undefined) {
-          const existing = await files(view);
-          fileNo = existing.length === 0 ? 1 : Number(/\d+/.exec(existing.at(-1)!)![0]) + 1;
-        }
-        nextFile.set(view.name, fileNo + 1);
-        await db.run(`CREATE OR REPLACE TEMP TABLE staging (__entity VARCHAR, __event_time BIGINT, __file BIGINT, __row BIGINT, ${columns(view)})`);
-        const appender = await db.createAppender('staging');
-        rows.forEach((row, i) => {
-          if (row.view !== view.name) throw new FeatureStoreError(`row of view ${row.view} appended to view ${view.name}: append each view's rows separately`);
-          appender.appendVarchar(row.entity);
-          appender.appendBigInt(BigInt(row.eventTime));
-          appender.appendBigInt(BigInt(fileNo));
-          appender.appendBigInt(BigInt(i));
-          for (const f of view.features) appendValue(appender, f, row.values[f.name]);
-          appender.endRow();
-        });
-        appender.closeSync();
-        const name = `part-${String(fileNo).padStart(6, '0')}.parquet`;
-        const temp = join(viewDir, `.${name}.tmp`);
-        await db.run(`COPY staging TO ${literal(temp)} (FORMAT parquet)`);
-        // Readers glob part-*.parquet: a file appears whole or not at all.
-        await rename(temp, join(viewDir, name));
-        await db.run('DROP TABLE staging');
-        return join(viewDir, name);
-      }),
+    append,
+    async backfill(events, view) {
+      const rows = computeRows(view, events);
+      await append(view, rows);
+      return rows;
+    },
 
     rows: (view) =>
       serial(async () => {

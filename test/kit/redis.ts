@@ -32,6 +32,7 @@ export interface TestRedis {
 }
 
 const running = new Set<ChildProcess>();
+const dirs = new Set<string>();
 let exitHookInstalled = false;
 
 function installExitHook(): void {
@@ -40,6 +41,7 @@ function installExitHook(): void {
   // A test that fails before its `after` hook must not leave servers behind.
   process.on('exit', () => {
     for (const child of running) child.kill('SIGKILL');
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 }
 
@@ -101,6 +103,7 @@ export async function startRedis(): Promise<TestRedis> {
   const binary = redisServerPath();
   installExitHook();
   const dir = mkdtempSync(join(tmpdir(), 'sluice-redis-'));
+  dirs.add(dir);
   const port = await freePort();
   let child: ChildProcess | undefined;
 
@@ -123,6 +126,7 @@ export async function startRedis(): Promise<TestRedis> {
       stopped = true;
       await stopChild(child, 'SIGTERM');
       rmSync(dir, { recursive: true, force: true });
+      dirs.delete(dir);
     },
     async kill() {
       await stopChild(child, 'SIGKILL');

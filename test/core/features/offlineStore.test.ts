@@ -84,3 +84,13 @@ test('Parquet holds fraud rows bit for bit, and training rows equal streaming ro
     for (const name of fraudFeatures.featureNames) assert.ok(Object.is(r.values[name], rows[i]!.values[name]), `label ${i} ${name}`);
   });
 });
+
+test('backfill computes a view over history with the streaming update and stores the rows', async (t) => {
+  const store = await offlineStore({ dir: tempDir(t) });
+  t.after(() => store.close());
+  const gen = new TransactionGenerator({ seed: 8 });
+  const txs = Array.from({ length: 500 }, () => gen.next());
+  const rows = await store.backfill(txs, fraudFeatures);
+  assert.deepEqual(rows, computeRows(fraudFeatures, txs));
+  assert.deepEqual(await store.rows(fraudFeatures), rows);
+});
