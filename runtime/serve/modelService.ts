@@ -11,7 +11,7 @@ import { ServiceRoutes } from './serviceRoutes.ts';
 import { defaultServeTracer } from './serveTracing.ts';
 
 export interface ModelServiceOptions {
-  /** The model to serve: an .onnx file (see resolveModel). */
+  /** The model to serve: an .onnx file, a registry directory or a pinned `dir@N` (see resolveModel). */
   model: string;
   /** The name in the URL; defaults to the file name without `.onnx`. */
   name?: string;
@@ -60,7 +60,7 @@ export interface ModelService {
  * await service.close();
  */
 export async function startModelService(options: ModelServiceOptions): Promise<ModelService> {
-  const model = resolveModel(options.model, options.name);
+  const model = await resolveModel(options.model, options.name);
   const maxBodyBytes = requirePositiveInteger('maxBodyBytes', options.maxBodyBytes ?? 8 * 1024 * 1024);
   const timeoutMs = requirePositiveInteger('timeoutMs', options.timeoutMs ?? 10_000);
   // Checked before any worker thread starts.

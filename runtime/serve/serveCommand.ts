@@ -4,7 +4,7 @@ import { startModelService, type ModelService } from './modelService.ts';
 
 /** Everything `sluice serve` was told. */
 export interface ServeOptions {
-  /** An .onnx file. */
+  /** An .onnx file, a model registry directory (`models/fraud`) or a pinned version (`models/fraud@1`). */
   model: string;
   name?: string;
   port?: number;

@@ -91,10 +91,13 @@ export class ServiceRoutes {
       this.#checkModel(route);
       const parsed = parseInferenceRequest(await readBody(request, this.maxBodyBytes), this.model);
       span.setAttribute('sluice.request.rows', parsed.rows);
-      const { scores, modelVersion, batch } = await this.batcher.submit(parsed.features, parsed.rows, parsed.columns);
-      span.setAttributes({ 'sluice.model.version': modelVersion, 'sluice.batch.rows': batch.rows, 'sluice.batch.requests': batch.requests });
+      const { scores, batch } = await this.batcher.submit(parsed.features, parsed.rows, parsed.columns);
+      // The service serves one fixed file, so its resolved version (a registry number or the
+      // file's metadata) names what scored; the worker only knows the file.
+      const version = this.model.version;
+      span.setAttributes({ 'sluice.model.version': version, 'sluice.batch.rows': batch.rows, 'sluice.batch.requests': batch.requests });
       status = 200;
-      sendJson(response, 200, inferenceResponse(this.model, modelVersion, scores, parsed.id), { [VERSION_HEADER]: modelVersion });
+      sendJson(response, 200, inferenceResponse(this.model, version, scores, parsed.id), this.#headers);
     } catch (error) {
       status = this.#error(response, error);
       message = describeError(error);

@@ -25,13 +25,13 @@ interface ErrorBody {
 }
 
 /** Every refusal is a 4xx with the protocol's one-line `{"error"}` body. */
-async function refused(response: Response, status: number, message: RegExp): Promise<void> {
+async function refused(response: Response, status: number, message: RegExp, version = 'fraud-v1'): Promise<void> {
   const body = (await response.json()) as ErrorBody;
   assert.equal(response.status, status, body.error);
   assert.deepEqual(Object.keys(body), ['error']);
   assert.match(body.error, message);
   assert.doesNotMatch(body.error, /\n/);
-  assert.equal(response.headers.get('x-model-version'), 'fraud-v1');
+  assert.equal(response.headers.get('x-model-version'), version);
 }
 
 describe('model service: options', () => {
@@ -147,5 +147,23 @@ describe('model service: malformed requests get a 4xx and the service stays up',
     assert.match(text, /sluice_serve_request_duration_seconds_count\{model="fraud-v1",endpoint="infer"\} [1-9]\d*/);
     assert.match(text, /sluice_serve_batch_rows_bucket\{le="512",model="fraud-v1"\} [1-9]\d*/);
     assert.match(text, /sluice_serve_queue_depth\{stage="batch",model="fraud-v1"\} 0/);
+  });
+});
+
+describe('model service: a registry version', () => {
+  it('serves models/fraud@1 as model "fraud" version "1", scoring like fraud-v1', async (t) => {
+    const registry = await startModelService({ model: 'models/fraud@1', port: 0, pool, maxDelayMs: 0 });
+    t.after(() => registry.close());
+    const metadata = (await (await fetch(`${registry.url}/v2/models/fraud`)).json()) as { name: string; versions: string[] };
+    assert.deepEqual([metadata.name, metadata.versions], ['fraud', ['1']]);
+    const features = featureRows(5, 3);
+    const response = await fetch(`${registry.url}/v2/models/fraud/versions/1/infer`, { method: 'POST', body: inferBody(features, 5) });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('x-model-version'), '1');
+    const body = (await response.json()) as { model_name: string; model_version: string; outputs: { data: number[] }[] };
+    assert.deepEqual([body.model_name, body.model_version], ['fraud', '1']);
+    // Version 1 of the registry is fraud-v1 retrained byte-identical.
+    assert.deepEqual(body.outputs[0]!.data, await directScores(pool, features, 5));
+    await refused(await fetch(`${registry.url}/v2/models/fraud/versions/2/ready`), 404, /has no version "2" — this service serves version "1"/, '1');
   });
 });
