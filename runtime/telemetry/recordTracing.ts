@@ -1,10 +1,11 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, createTraceState, type Attributes, type Context, type HrTime, type Link, type Span, type Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, createTraceState, type Attributes, type Context, type Link, type Span, type Tracer } from '@opentelemetry/api';
 import { parseTraceParent } from '@opentelemetry/core';
 import type { Instrumentation, InstrumentationEvents } from '../../core/instrumentation.ts';
 import type { Source, SourceContext } from '../../core/job.ts';
 import type { Envelope, SourceRecord, TraceCarrier } from '../../core/record.ts';
 import { validTraceparent } from '../../core/traceContext.ts';
 import { recordSampler, type SamplingPolicy } from './sampling.ts';
+import { fromEpoch, hr, shortReason } from './spanFields.ts';
 
 /** What tracing remembers about one sampled record while it is in the job. */
 interface RecordTrace {
@@ -33,7 +34,7 @@ interface RecordTrace {
  *
  * Span attributes never hold record contents: positions, stage, sink and model names, batch
  * sizes, and the record key unless `keysInSpans` is off (keys can be personal data). A
- * dead-letter reason is kept to one line of {@link MAX_REASON_LENGTH} characters; Sluice's own
+ * dead-letter reason is kept to one line of 200 characters; Sluice's own
  * reasons quote no record bytes, a job's own reasons are its business.
  */
 export class RecordTracing {
@@ -258,29 +259,4 @@ export class RecordTracing {
     const shown = shortReason(reason);
     this.#span(state, 'dead-letter', now, now, { 'sluice.stage': stage, 'sluice.dead_letter.reason': shown }, SpanKind.INTERNAL, shown);
   }
-}
-
-/** The longest dead-letter reason a span carries. */
-const MAX_REASON_LENGTH = 200;
-
-/** A reason as one line of at most {@link MAX_REASON_LENGTH} characters. */
-function shortReason(reason: string): string {
-  const line = reason.replace(/\s*\n\s*/g, ' ');
-  return line.length <= MAX_REASON_LENGTH ? line : `${line.slice(0, MAX_REASON_LENGTH - 1)}…`;
-}
-
-/** An epoch-ms reading (as worker threads report) on this thread's performance clock. */
-function fromEpoch(epochMs: number): number {
-  return Math.min(epochMs - performance.timeOrigin, performance.now());
-}
-
-/**
- * A performance.now() reading as an absolute HrTime. Converted here, with one fixed origin,
- * rather than by the SDK: it re-derives the offset from Date.now() for every span, and that
- * millisecond jitter would put a stage before the one it follows.
- */
-function hr(performanceMs: number): HrTime {
-  const epochMs = performance.timeOrigin + performanceMs;
-  const seconds = Math.floor(epochMs / 1000);
-  return [seconds, Math.round((epochMs - seconds * 1000) * 1e6)];
 }
