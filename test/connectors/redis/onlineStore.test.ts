@@ -32,7 +32,8 @@ function latestRows(rows: readonly FeatureRow[]): Map<string, FeatureRow> {
 const noTtl: FeatureViewInfo = { ...fraudFeatures, features: fraudFeatures.features.map((f) => ({ ...f, ttlMs: Number.POSITIVE_INFINITY })) };
 
 async function open(t: { after(fn: () => Promise<void>): void }, clock: TestClock, extra: Partial<Parameters<typeof onlineStore>[0]> = {}): Promise<OnlineStore> {
-  const store = await onlineStore({ url: redis.url, clock, maxReconnectDelayMs: 50, ...extra });
+  // A generous command timeout: these tests check values, not timeouts, on a loaded machine.
+  const store = await onlineStore({ url: redis.url, clock, maxReconnectDelayMs: 50, commandTimeoutMs: 5000, ...extra });
   t.after(() => store.close());
   return store;
 }

@@ -30,7 +30,7 @@ test('Redis killed mid-run and restarted: lookups fall back to cache and default
     Array.from({ length: 6000 }, () => gen.next()),
   );
   const clock = new TestClock(rows[0]!.eventTime);
-  const store = await onlineStore({ url: redis.url, clock, maxReconnectDelayMs: 50, commandTimeoutMs: 200 });
+  const store = await onlineStore({ url: redis.url, clock, maxReconnectDelayMs: 50, commandTimeoutMs: 1000 });
   t.after(() => store.close());
   const feed = async (from: number, to: number): Promise<boolean[]> => {
     const results: boolean[] = [];
@@ -50,7 +50,7 @@ test('Redis killed mid-run and restarted: lookups fall back to cache and default
   await redis.kill();
   const started = Date.now();
   const during = await store.lookup(fraudFeatures, [...before, 'never-seen']);
-  assert.ok(Date.now() - started < 2000, 'a lookup with Redis down answers within the command timeout');
+  assert.ok(Date.now() - started < 3000, 'a lookup with Redis down answers within the command timeout');
   const statuses = during.flatMap((u) => Object.values(u.values).map((v) => v.status));
   assert.equal(statuses.includes('fresh'), false, 'nothing is fresh while Redis is down');
   assert.ok(statuses.filter((s) => s === 'cached').length >= before.length, 'last known values come from the cache');
