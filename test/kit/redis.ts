@@ -29,6 +29,10 @@ export interface TestRedis {
   kill(): Promise<void>;
   /** Starts a new server on the same port (after kill or stop); it starts empty. */
   restart(): Promise<void>;
+  /** SIGSTOP: the server keeps its connections and data but answers nothing (a slow Redis). */
+  freeze(): void;
+  /** SIGCONT after {@link freeze}. */
+  thaw(): void;
 }
 
 const running = new Set<ChildProcess>();
@@ -86,6 +90,7 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
 async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
   if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
+  child.kill('SIGCONT'); // a frozen server would never act on SIGTERM
   child.kill(signal);
   await exited;
 }
@@ -130,6 +135,12 @@ export async function startRedis(): Promise<TestRedis> {
     },
     async kill() {
       await stopChild(child, 'SIGKILL');
+    },
+    freeze() {
+      child?.kill('SIGSTOP');
+    },
+    thaw() {
+      child?.kill('SIGCONT');
     },
     async restart() {
       await stopChild(child, 'SIGKILL');

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { TestClock } from '../../../core/clock.ts';
+import type { FeatureRow } from '../../../core/features/index.ts';
+import { onlineStore } from '../../../connectors/redis/index.ts';
+import { fraudFeatures } from '../../../jobs/fraud/featureView.ts';
+import { startRedis, type TestRedis } from '../../kit/redis.ts';
+
+let redis: TestRedis;
+before(async () => {
+  redis = await startRedis();
+});
+after(() => redis.stop());
+
+function row(entity: string, eventTime: number, amountLog: number): FeatureRow {
+  return { view: fraudFeatures.name, entity, eventTime, values: { amount_log: amountLog, tx_count_1h: amountLog } };
+}
+
+test('a slow Redis (frozen): lookups give up after the command timeout and serve the cache as cached', async (t) => {
+  const clock = new TestClock(1_000_000);
+  const store = await onlineStore({ url: redis.url, clock, commandTimeoutMs: 300, cacheTtlMs: 24 * 3_600_000 });
+  t.after(() => store.close());
+  t.after(() => redis.thaw());
+  assert.equal(await store.materialize([row('slow', clock.now(), 0.5)]), true);
+  await store.lookup(fraudFeatures, ['slow']);
+  redis.freeze();
+  clock.advance(1000);
+  const started = Date.now();
+  const [u] = await store.lookup(fraudFeatures, ['slow']);
+  const took = Date.now() - started;
+  assert.ok(took >= 250 && took < 3000, `gave up after ${took} ms`);
+  assert.deepEqual(u!.values.amount_log, { value: 0.5, status: 'cached', ageMs: 1000 });
+  clock.advance(3_600_000); // past tx_count_1h's TTL: even the cache must not serve it
+  const [later] = await store.lookup(fraudFeatures, ['slow']);
+  assert.equal(later!.values.tx_count_1h!.status, 'default');
+  assert.equal(later!.values.tx_count_1h!.reason, 'expired');
+  assert.equal(later!.values.amount_log!.status, 'cached');
+  assert.equal(store.stats().lookup.redisFailures, 2);
+  redis.thaw();
+});
+
+test('while Redis is down the buffer keeps the newest row per entity, and drops the least recently updated when full', async (t) => {
+  const clock = new TestClock(2_000_000);
+  const store = await onlineStore({ url: redis.url, clock, maxPending: 3, maxReconnectDelayMs: 50, commandTimeoutMs: 1000 });
+  t.after(() => store.close());
+  await redis.kill();
+  t.after(() => redis.restart());
+  await store.materialize([row('a', 10, 0.1), row('b', 10, 0.1), row('c', 10, 0.1)]);
+  await store.materialize([row('a', 20, 0.2), row('a', 5, 0.05)]); // newer a kept, older ignored
+  await store.materialize([row('d', 10, 0.1)]); // full: b (least recently updated) is dropped
+  const stats = store.stats().materialize;
+  assert.equal(stats.pending, 3);
+  assert.equal(stats.rowsDropped, 1);
+  assert.equal(stats.rowsWritten, 0);
+
+  await redis.restart();
+  const deadline = Date.now() + 15_000;
+  while (!(await store.flush())) {
+    assert.ok(Date.now() < deadline, 'the buffer drains once Redis is back');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  clock.set(30);
+  const got = await store.lookup(fraudFeatures, ['a', 'b', 'c', 'd']);
+  assert.deepEqual(
+    got.map((u) => [u.entity, u.eventTime, u.values.amount_log!.value]),
+    [
+      ['a', 20, Math.fround(0.2)],
+      ['b', null, 0],
+      ['c', 10, Math.fround(0.1)],
+      ['d', 10, Math.fround(0.1)],
+    ],
+  );
+});
