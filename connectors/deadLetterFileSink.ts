@@ -8,8 +8,8 @@ import { jsonlFileSink } from './jsonlFileSink.ts';
  * @example
  * deadLetter: () => deadLetterFileSink('.sluice/fraud-detection/dead-letters.jsonl')
  */
-export function deadLetterFileSink(path: string): Sink<DeadLetter> & { readonly path: string } {
-  return jsonlFileSink<DeadLetter>({ path, format: (record) => describeDeadLetter(record.value) });
+export function deadLetterFileSink(path: string, mode: 'overwrite' | 'append' = 'overwrite'): Sink<DeadLetter> & { readonly path: string } {
+  return jsonlFileSink<DeadLetter>({ path, mode, format: (record) => describeDeadLetter(record.value) });
 }
 
 /** A dead letter as a JSON-ready object. */
@@ -21,6 +21,8 @@ export function describeDeadLetter(letter: DeadLetter): Record<string, unknown> 
     partition: letter.partition,
     offset: letter.offset,
     key: letter.key ?? null,
+    // The key's own bytes when they are not text (a Kafka key need not be UTF-8).
+    ...(letter.originalKey === undefined ? {} : { originalKey: encodeOriginal(letter.originalKey) }),
     original: encodeOriginal(letter.original),
     at: new Date(letter.at).toISOString(),
   };

@@ -9,21 +9,24 @@ export interface JsonlFileSinkOptions<T> {
   filter?: (value: T) => boolean;
   /** What to write per record; the value itself by default. */
   format?: (record: Envelope<T>) => unknown;
+  /** `overwrite` starts the file afresh (the default); `append` adds to what an earlier run wrote. */
+  mode?: 'overwrite' | 'append';
 }
 
 /**
- * Appends each record as one JSON line. A write counts as done once the file stream accepted
- * the bytes (flushed to the OS on close).
+ * Writes each record as one JSON line, to a new file or appended to an existing one. A write
+ * counts as done once the file stream accepted the bytes (flushed to the OS on close).
  *
  * @example
- * jsonlFileSink({ path: 'out/flagged.jsonl', filter: (d: Decision) => d.flagged })
+ * jsonlFileSink({ path: 'out/flagged.jsonl', filter: (d: Decision) => d.flagged, mode: 'append' })
  */
-export function jsonlFileSink<T>(options: JsonlFileSinkOptions<T>): Sink<T> & { readonly path: string } {
+export function jsonlFileSink<T>(options: JsonlFileSinkOptions<T>): Sink<T> & { readonly path: string; readonly mode: 'overwrite' | 'append' } {
+  const mode = options.mode ?? 'overwrite';
   let stream: WriteStream | undefined;
   const open = () => {
     if (stream === undefined) {
       mkdirSync(dirname(options.path), { recursive: true });
-      stream = createWriteStream(options.path, { flags: 'a' });
+      stream = createWriteStream(options.path, { flags: mode === 'append' ? 'a' : 'w' });
     }
     return stream;
   };
@@ -31,6 +34,7 @@ export function jsonlFileSink<T>(options: JsonlFileSinkOptions<T>): Sink<T> & { 
   return {
     name: `file:${options.path}`,
     path: options.path,
+    mode,
     async write(records) {
       let text = '';
       for (const record of records) {

@@ -55,6 +55,26 @@ export class CompletionTracker {
     return this.#partitions.get(partitionKey(topic, partition))?.pending ?? 0;
   }
 
+  /**
+   * Resolves true once no record of the partition is open, or false after `timeoutMs`: a source
+   * awaits it before committing a revoked partition. Event-driven, no polling.
+   */
+  whenDrained(topic: string, partition: number, timeoutMs: number): Promise<boolean> {
+    const progress = this.#partitions.get(partitionKey(topic, partition));
+    if (progress === undefined || progress.pending === 0) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        progress.drainWaiters.delete(done);
+        resolve(false);
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      progress.drainWaiters.add(done);
+    });
+  }
+
   /** Records open across all partitions. */
   get totalPending(): number {
     let total = 0;
@@ -92,6 +112,8 @@ class PartitionProgress {
   /** Absolute index of `#offsets[0]` (the arrays are compacted from the front). */
   #base = 0;
   #lastOffset: number | undefined = undefined;
+  /** Called once when `pending` reaches 0. */
+  readonly drainWaiters = new Set<() => void>();
 
   constructor(topic: string, partition: number) {
     this.topic = topic;
@@ -117,6 +139,10 @@ class PartitionProgress {
   finish(slot: number): void {
     this.#finished[slot - this.#base] = true;
     this.pending -= 1;
+    if (this.pending === 0 && this.drainWaiters.size > 0) {
+      for (const waiter of this.drainWaiters) waiter();
+      this.drainWaiters.clear();
+    }
     while (this.#head < this.#offsets.length && this.#finished[this.#head]) {
       this.committable = this.#offsets[this.#head];
       this.#head += 1;

@@ -57,3 +57,19 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+/**
+ * A job operator threw on a record. Says which stage, which record (by position) and what to do.
+ */
+export class StageError extends SluiceError {
+  readonly stage: string;
+
+  constructor(stage: string, position: { topic: string; partition: number; offset: number } | undefined, cause: unknown) {
+    const where = position === undefined ? '' : ` on ${position.topic}[${position.partition}]@${position.offset}`;
+    super(
+      `stage "${stage}" failed${where}: ${describeError(cause).split('\n')[0]} — fix the operator, or give it { onError: 'dead-letter' } to send such records to the dead-letter sink`,
+      { cause },
+    );
+    this.stage = stage;
+  }
+}

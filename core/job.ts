@@ -1,39 +1,8 @@
-import type { OperatorFunction } from 'rxjs';
-import type { Clock } from './clock.ts';
-import { InvalidOptionError, JobDefinitionError } from './errors.ts';
-import type { Envelope, SourceRecord } from './record.ts';
-import type { KeyedStateStore } from './state/keyedState.ts';
-import type { InferenceService } from './inference.ts';
 import type { Instrumentation } from './instrumentation.ts';
-import type { CheckpointPart } from './checkpoint/coordinator.ts';
+import type { Envelope, SourceRecord } from './record.ts';
 
-/**
- * A job: where records come from, what happens to them (an RxJS operator graph over
- * envelopes), and where they go. Sources and sinks are factories so the same job file runs on
- * embedded connectors or on Kafka, chosen by the command line.
- */
-export interface JobDefinition<In, Out> {
-  readonly name: string;
-  readonly source: (env: RunEnvironment) => Source<In>;
-  readonly pipeline: (ctx: JobContext) => OperatorFunction<Envelope<In>, Envelope<Out>>;
-  readonly sink: (env: RunEnvironment) => Sink<Out>;
-  /** Where bad records go; defaults to a JSONL file under the working directory's `.sluice/`. */
-  readonly deadLetter?: (env: RunEnvironment) => Sink<DeadLetter>;
-  /** Describes an output record in the closing summary (e.g. "flagged"): counted when true. */
-  readonly countAs?: { label: string; test: (value: Out) => boolean };
-}
-
-/** What the command line decided about this run; job factories read it to pick connectors. */
-export interface RunEnvironment {
-  /** Set when running on Kafka (`--brokers` or KAFKA_BROKERS); undefined means embedded connectors. */
-  readonly kafka: KafkaSettings | undefined;
-  /** Topic names chosen on the command line; a job falls back to its own defaults. */
-  readonly topics: { readonly input?: string; readonly output?: string; readonly deadLetter?: string };
-  /** `--set name=value` options a job may read (counts, rates, file paths). */
-  readonly settings: Readonly<Record<string, string>>;
-  readonly workers: number;
-  readonly clock: Clock;
-}
+// The contracts between the engine and its connectors: what a source and a sink must do. Job
+// authors do not implement these; they declare inputs and outputs (see defineJob.ts).
 
 /** How to reach Kafka, from the command line or the environment. */
 export interface KafkaSettings {
@@ -43,36 +12,6 @@ export interface KafkaSettings {
   readonly clientId: string;
   /** Where a group with no committed offset starts. */
   readonly start: 'earliest' | 'latest';
-}
-
-/** What a pipeline may use: keyed state, the dead-letter route, inference, the clock. */
-export interface JobContext {
-  readonly jobName: string;
-  /** The run's environment: settings, Kafka or embedded, worker count. */
-  readonly env: RunEnvironment;
-  readonly state: KeyedStateStore;
-  readonly clock: Clock;
-  readonly inference: InferenceService;
-  readonly instrumentation: Instrumentation;
-  /**
-   * Sends a record to the dead-letter sink with a reason instead of passing it on. The record
-   * counts as done once the dead letter is written.
-   */
-  deadLetter(record: Envelope<unknown>, reason: string, stage: string, options?: DeadLetterOptions): void;
-  /**
-   * Puts a stateful operator (windows, watermarks) into the job's checkpoints under a name that
-   * stays the same across restarts. Keyed state from `ctx.state` is always included.
-   */
-  checkpointed(name: string, part: CheckpointPart): void;
-}
-
-/** How a record goes to the dead-letter sink. */
-export interface DeadLetterOptions {
-  /**
-   * The record also goes on to the sink (with a safe default, say): the caller has retained its
-   * ticket, and the summary does not count it as dropped.
-   */
-  readonly alsoOutput?: boolean;
 }
 
 /** Produces records into a job. `run` resolves when the source is exhausted or told to stop. */
@@ -144,52 +83,11 @@ export interface DeadLetter {
   readonly partition: number;
   readonly offset: number;
   readonly key: string | undefined;
+  /** The key's original bytes when the source read them (kept even when they are not UTF-8). */
+  readonly originalKey?: Uint8Array | undefined;
   /** The record's original bytes, base64-free: a Uint8Array, or undefined when none were read. */
   readonly original: Uint8Array | undefined;
   /** The record's value at the stage it failed, when it was not the raw input. */
   readonly value: unknown;
   readonly at: number;
-}
-
-/**
- * Declares a job. Checks its shape now, so a wrong job file fails with one readable message.
- *
- * @example
- * export default defineJob({
- *   name: 'double',
- *   source: () => generatorSource({ count: 10, make: (i) => i }),
- *   pipeline: () => mapValue((n: number) => n * 2),
- *   sink: () => consoleSink(),
- * });
- */
-export function defineJob<In, Out>(definition: JobDefinition<In, Out>): JobDefinition<In, Out> {
-  const problems: string[] = [];
-  if (typeof definition !== 'object' || definition === null) throw new JobDefinitionError('defineJob() needs an object with name, source, pipeline and sink');
-  if (typeof definition.name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(definition.name)) problems.push('`name` must be a non-empty string of letters, digits, ".", "_" or "-"');
-  for (const field of ['source', 'pipeline', 'sink'] as const) {
-    if (typeof definition[field] !== 'function') problems.push(`\`${field}\` must be a function (got ${typeof definition[field]})`);
-  }
-  if (definition.deadLetter !== undefined && typeof definition.deadLetter !== 'function') problems.push('`deadLetter` must be a function when given');
-  if (problems.length > 0) throw new JobDefinitionError(`invalid job definition: ${problems.join('; ')}`);
-  return definition;
-}
-
-/** Tells a job definition apart from anything else a job file might export. */
-export function isJobDefinition(value: unknown): value is JobDefinition<unknown, unknown> {
-  return typeof value === 'object' && value !== null && 'pipeline' in value && 'source' in value && 'sink' in value;
-}
-
-/**
- * A numeric job setting (`--set name=value`), or `fallback` when it is not set. A value that is
- * not a number is an InvalidOptionError naming the setting.
- *
- * @example
- * const count = numberSetting(env, 'count', 500_000);
- */
-export function numberSetting(env: RunEnvironment, name: string, fallback: number): number {
-  const text = env.settings[name];
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value)) throw new InvalidOptionError(`--set ${name}=${text}: expected a number`);
-  return value;
 }

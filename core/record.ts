@@ -31,6 +31,8 @@ export interface Envelope<V> {
   readonly receivedAt: number;
   /** The raw bytes the source read, kept for dead letters. */
   readonly original: Uint8Array | undefined;
+  /** The raw key bytes when the source read them (Kafka), so a dead letter keeps them even when they are not UTF-8. */
+  readonly originalKey?: Uint8Array | undefined;
   /** Completion handle: the record is done when its ticket is released. */
   readonly ticket: Ticket;
 }
@@ -44,6 +46,7 @@ export interface SourceRecord<V> {
   headers?: Record<string, string>;
   trace?: TraceCarrier | undefined;
   original?: Uint8Array | undefined;
+  originalKey?: Uint8Array | undefined;
 }
 
 /**
@@ -62,6 +65,7 @@ export function withValue<A, B>(record: Envelope<A>, value: B): Envelope<B> {
     trace: record.trace,
     receivedAt: record.receivedAt,
     original: record.original,
+    originalKey: record.originalKey,
     ticket: record.ticket,
   };
 }

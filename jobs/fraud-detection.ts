@@ -1,87 +1,53 @@
 /**
- * Real-time fraud detection, the seed's job: transactions in, per-user features from keyed
- * state, micro-batched ONNX scoring on the worker pool, a decision out.
+ * Real-time fraud detection: transactions in, per-user features from keyed state, micro-batched
+ * ONNX scoring on the worker pool, a decision out for every transaction.
  *
- *   npm start                                          # synthetic transactions, flagged ones to out/
+ *   npm start                                                   # 500,000 generated transactions
  *   sluice run jobs/fraud-detection.ts --set count=2000000 --workers 2
- *   sluice run jobs/fraud-detection.ts --set input=transactions.jsonl --set output=out/alerts.jsonl
- *   sluice produce --brokers localhost:9092 --count 1000000            # then, on Kafka:
- *   sluice run jobs/fraud-detection.ts --brokers localhost:9092         # transactions → fraud-decisions
- *
- * Settings (--set name=value): count, rate (events/s), users, fraudRatio, seed (synthetic
- * source); input (a JSONL file instead); output (file of flagged decisions); threshold; batch
- * (records per model call, 512; 1 scores one at a time).
- * With --brokers it reads --input-topic (default `transactions`), writes every decision to
- * --output-topic (`fraud-decisions`) and dead letters to --dead-letter-topic (`fraud-dead-letters`).
+ *   sluice run jobs/fraud-detection.ts --input transactions=tx.jsonl --output decisions=-
+ *   sluice produce jobs/fraud-detection.ts --brokers localhost:9092 --count 1000000
+ *   sluice run jobs/fraud-detection.ts --brokers localhost:9092  # transactions → fraud-decisions
  */
 import { fileURLToPath } from 'node:url';
-import { pipe } from 'rxjs';
-import { defineJob, numberSetting, type RunEnvironment, type Source } from '../core/index.ts';
-import { deadLetterFileSink, generatorSource, jsonDecoder, jsonlFileSink, jsonlFileSource } from '../connectors/index.ts';
-import { kafkaDeadLetterSink, kafkaSink, kafkaSource } from '../connectors/kafka/index.ts';
-import { infer, mapValue, microBatch } from '../operators/index.ts';
+import { defineJob, input, output, setting } from 'sluice';
+import { infer, map } from 'sluice/operators';
 import { decide, FRAUD_THRESHOLD, type FraudDecision } from './fraud/decision.ts';
-import { FEATURE_COUNT } from './fraud/features.ts';
-import { parseTransaction, TransactionGenerator, type Transaction } from './fraud/transactions.ts';
+import { parseTransaction, TransactionGenerator } from './fraud/transactions.ts';
 import { userFeatures } from './fraud/userFeatures.ts';
 
-const MODEL = fileURLToPath(new URL('../models/fraud-v1.onnx', import.meta.url));
-
-export default defineJob<Transaction, FraudDecision>({
+export default defineJob({
   name: 'fraud-detection',
-  source: (env) => transactionSource(env),
-  pipeline: (ctx) => {
-    const threshold = numberSetting(ctx.env, 'threshold', FRAUD_THRESHOLD);
-    return pipe(
-      userFeatures(ctx),
-      microBatch({ maxSize: numberSetting(ctx.env, 'batch', 512), maxWaitMs: 5 }),
-      infer(ctx, {
-        model: ctx.env.settings.model ?? MODEL,
-        columns: FEATURE_COUNT,
-        features: (featured) => featured.features,
-        // The seed's safe default: when the model cannot answer, flag for review.
-        fallbackScore: 1,
-        timeoutMs: 2000,
-        output: (featured, prediction) => ({ tx: featured.tx, prediction }),
-      }),
-      mapValue(({ tx, prediction }) => decide(tx, prediction, threshold), ctx, 'decision'),
-    );
+  description: 'scores every card transaction with the fraud model and flags the risky ones',
+  settings: {
+    threshold: setting.number(FRAUD_THRESHOLD, 'score at or above which a transaction is flagged', { min: 0, max: 1 }),
+    model: setting.string(fileURLToPath(new URL('../models/fraud-v1.onnx', import.meta.url)), 'the ONNX model file'),
+    batch: setting.integer(512, 'most transactions per model call (1 scores one at a time)', { min: 1 }),
+    count: setting.integer(500_000, 'transactions the generator makes', { min: 0 }),
+    rate: setting.number(0, 'generated transactions per second (0: as fast as the job takes them)', { min: 0 }),
+    users: setting.integer(5000, 'card holders in the generated stream', { min: 1 }),
+    fraudRatio: setting.number(0.015, 'share of generated transactions that are fraud', { min: 0, max: 0.5 }),
+    seed: setting.integer(42, 'seed of the generated stream'),
   },
-  // On Kafka every decision is written (keyed by user, with model-version and traceparent
-  // headers); embedded, only the flagged ones go to a file.
-  sink: (env) =>
-    env.kafka === undefined
-      ? jsonlFileSink<FraudDecision>({ path: env.settings.output ?? 'out/fraud-alerts.jsonl', filter: (decision) => decision.flagged })
-      : kafkaSink<FraudDecision>({ settings: env.kafka, topic: env.topics.output ?? 'fraud-decisions' }),
-  deadLetter: (env) =>
-    env.kafka === undefined
-      ? deadLetterFileSink('.sluice/fraud-detection/dead-letters.jsonl')
-      : kafkaDeadLetterSink({ settings: env.kafka, topic: env.topics.deadLetter ?? 'fraud-dead-letters' }),
+  inputs: { transactions: input('transactions', { parse: parseTransaction }, { key: (tx) => tx.userId, time: (tx) => tx.timestamp }) },
+  outputs: { decisions: output<FraudDecision>('fraud-decisions') },
+  deadLetters: 'fraud-dead-letters',
+  generate: (settings) => {
+    const generator = new TransactionGenerator({ seed: settings.seed, users: settings.users, fraudRatio: settings.fraudRatio });
+    return { transactions: { count: settings.count, make: () => generator.next(), ratePerSecond: settings.rate > 0 ? settings.rate : undefined } };
+  },
+  pipeline: ({ transactions }, { settings }) =>
+    transactions.pipe(
+      userFeatures(),
+      infer({
+        model: settings.model,
+        features: (featured) => featured.features,
+        output: (featured, prediction) => ({ tx: featured.tx, prediction }),
+        // The tutorial's safe default: when the model cannot answer, flag for review.
+        fallback: { score: 1 },
+        timeoutMs: 2000,
+        batch: { maxSize: settings.batch },
+      }),
+      map(({ tx, prediction }) => decide(tx, prediction, settings.threshold), { stage: 'decision' }),
+    ),
   countAs: { label: 'flagged', test: (decision) => decision.flagged },
 });
-
-/** Kafka with `--brokers`; otherwise synthetic transactions, or a JSONL file with `--set input=path`. */
-function transactionSource(env: RunEnvironment): Source<Transaction> {
-  const key = (tx: Transaction) => tx.userId;
-  const timestamp = (tx: Transaction) => tx.timestamp;
-  if (env.kafka !== undefined) {
-    return kafkaSource({ settings: env.kafka, topic: env.topics.input ?? 'transactions', decode: jsonDecoder(parseTransaction), timestamp });
-  }
-  if (env.settings.input !== undefined) {
-    return jsonlFileSource({ path: env.settings.input, decode: jsonDecoder(parseTransaction), key, timestamp });
-  }
-  const generator = new TransactionGenerator({
-    seed: numberSetting(env, 'seed', 42),
-    users: numberSetting(env, 'users', 5000),
-    fraudRatio: numberSetting(env, 'fraudRatio', 0.015),
-  });
-  return generatorSource({
-    name: 'synthetic-transactions',
-    count: numberSetting(env, 'count', 500_000),
-    ratePerSecond: env.settings.rate === undefined ? undefined : numberSetting(env, 'rate', 0),
-    partitions: 4,
-    make: () => generator.next(),
-    key,
-    timestamp,
-  });
-}

@@ -2,143 +2,74 @@
  * Per-merchant statistics per 1-minute event-time window: transaction count, fraud-flag rate and
  * amount percentiles (p50/p95), over an out-of-order stream. Late transactions within the
  * allowed lateness update their window (a new line with a higher `firing`); later ones go to a
- * side output file.
+ * side output.
  *
- *   node bin/sluice.mjs run jobs/merchant-windows.ts
+ *   sluice run jobs/merchant-windows.ts                                   # out/merchant-windows.jsonl
  *   sluice run jobs/merchant-windows.ts --set count=2000000 --set allowedLatenessMs=60000
- *   sluice run jobs/merchant-windows.ts --set input=transactions.jsonl   # keyed by merchant, event time from the record
+ *   sluice run jobs/merchant-windows.ts --input transactions=tx.jsonl      # keyed by merchant
  *
- * Output: out/merchant-windows.jsonl (one line per window firing; upsert by merchant + window,
- * the highest `firing` wins) and out/merchant-windows-late.jsonl (the side output).
+ * Output `windows`: one line per window firing (upsert by merchant + window, the highest
+ * `firing` wins); output `late`: the transactions too late for any window.
  */
-import { pipe, type OperatorFunction } from 'rxjs';
-import { defineJob, numberSetting, type JobContext, type RunEnvironment, type Source } from '../core/index.ts';
-import type { Envelope } from '../core/record.ts';
-import { generatorSource, jsonDecoder, jsonlFileSource } from '../connectors/index.ts';
-import { keyBy } from '../operators/index.ts';
-import { TumblingEventTimeWindows } from '../operators/windows/tumblingWindows.ts';
-import { windowAggregate } from '../operators/windows/windowAggregate.ts';
-import { WindowOperator } from '../operators/windows/windowOperator.ts';
-import type { LateRecord, WindowOutput, WindowResult } from '../operators/windows/windowOutput.ts';
+import { defineJob, input, output, setting } from 'sluice';
+import { keyBy, map, split, TumblingEventTimeWindows, windowAggregate, isWindowResult } from 'sluice/operators';
 import { parseTransaction, TransactionGenerator, type Transaction } from './fraud/transactions.ts';
-import { merchantStats, type MerchantAccumulator, type MerchantStats } from './merchants/merchantStats.ts';
+import { merchantStats } from './merchants/merchantStats.ts';
 import { OutOfOrder } from './merchants/outOfOrder.ts';
-import { windowFileSink } from './merchants/windowFileSink.ts';
+import { describeLate, describeWindow, type LateLine, type WindowLine } from './merchants/windowLines.ts';
 
-/** What the pipeline emits: window results and, told apart by `kind`, the late side output. */
-export type MerchantWindowOutput = WindowOutput<MerchantStats, Transaction>;
-
-/** Event-time knobs of the job, each a `--set name=value`. */
-export interface MerchantWindowSettings {
-  windowMs: number;
-  maxOutOfOrdernessMs: number;
-  idleTimeoutMs: number;
-  allowedLatenessMs: number;
-}
-
-export const DEFAULT_MERCHANT_WINDOW_SETTINGS: MerchantWindowSettings = {
-  windowMs: 60_000,
-  maxOutOfOrdernessMs: 5_000,
-  idleTimeoutMs: 10_000,
-  allowedLatenessMs: 30_000,
-};
-
-/**
- * The job's operator graph, with its window operator (the state a checkpoint snapshots).
- *
- * @example
- * const { windows, pipeline } = merchantWindows(ctx, DEFAULT_MERCHANT_WINDOW_SETTINGS);
- */
-export function merchantWindows(
-  ctx: JobContext,
-  settings: MerchantWindowSettings,
-): { windows: WindowOperator<Transaction, MerchantAccumulator, MerchantStats>; pipeline: OperatorFunction<Envelope<Transaction>, Envelope<MerchantWindowOutput>> } {
-  const windows = new WindowOperator({
-    assigner: new TumblingEventTimeWindows(settings.windowMs),
-    aggregate: merchantStats(),
-    watermarks: { maxOutOfOrdernessMs: settings.maxOutOfOrdernessMs, idleTimeoutMs: settings.idleTimeoutMs, clock: ctx.clock },
-    allowedLatenessMs: settings.allowedLatenessMs,
-    timestamp: (tx) => tx.timestamp,
-  });
-  // Checkpoints cover the windows; results not yet written hold a checkpoint back.
-  ctx.checkpointed('merchant-windows', { snapshot: (scopes) => windows.snapshot(scopes), restore: (snapshot) => windows.restore(snapshot as ReturnType<typeof windows.snapshot>), quiescent: () => windows.pendingResults === 0 });
-  // The source is keyed (and partitioned) by merchant, so each merchant's windows live in one partition's scope.
-  return { windows, pipeline: pipe(keyBy((tx: Transaction) => tx.merchantId), windowAggregate(windows)) };
-}
-
-export default defineJob<Transaction, MerchantWindowOutput>({
+export default defineJob({
   name: 'merchant-windows',
-  source: (env) => merchantSource(env),
-  pipeline: (ctx) => merchantWindows(ctx, windowSettings(ctx.env)).pipeline,
-  sink: (env) =>
-    windowFileSink<MerchantStats, Transaction>({
-      results: env.settings.out ?? 'out/merchant-windows.jsonl',
-      late: env.settings.late ?? 'out/merchant-windows-late.jsonl',
-      formatResult: describeWindow,
-      formatLate: describeLate,
-    }),
-  countAs: { label: 'windows', test: (output) => output.kind === 'window' },
+  description: 'per-merchant transaction statistics per event-time window, with late data',
+  settings: {
+    windowMs: setting.integer(60_000, 'window length (ms of event time)', { min: 1 }),
+    maxOutOfOrdernessMs: setting.integer(5_000, 'how far behind the newest event time a record may arrive and still be on time', { min: 0 }),
+    idleTimeoutMs: setting.integer(10_000, 'a partition without records for this long stops holding the watermark back', { min: 1 }),
+    allowedLatenessMs: setting.integer(30_000, 'how long after a window closed late records still update it', { min: 0 }),
+    count: setting.integer(300_000, 'transactions the generator makes', { min: 0 }),
+    rate: setting.number(0, 'generated transactions per second (0: as fast as the job takes them)', { min: 0 }),
+    users: setting.integer(5000, 'card holders in the generated stream', { min: 1 }),
+    fraudRatio: setting.number(0.015, 'share of generated transactions that are fraud', { min: 0, max: 0.5 }),
+    seed: setting.integer(42, 'seed of the generated stream'),
+    meanGapMs: setting.number(2, 'mean event-time gap between generated transactions', { min: 0.001 }),
+    stragglerRatio: setting.number(0.003, 'share of generated transactions that arrive 5–90 s late', { min: 0, max: 1 }),
+  },
+  // Keyed (and, on Kafka, partitioned) by merchant, so a merchant's windows live in one partition.
+  inputs: { transactions: input('transactions', { parse: parseTransaction }, { key: (tx) => tx.merchantId, time: (tx) => tx.timestamp }) },
+  outputs: { windows: output<WindowLine>('merchant-windows'), late: output<LateLine>('merchant-windows-late') },
+  generate: (settings) => ({
+    transactions: { count: settings.count, make: syntheticTransactions(settings), ratePerSecond: settings.rate > 0 ? settings.rate : undefined },
+  }),
+  pipeline: ({ transactions }, { settings }) => {
+    const windowed = transactions.pipe(
+      keyBy((tx) => tx.merchantId),
+      windowAggregate({
+        assigner: new TumblingEventTimeWindows(settings.windowMs),
+        aggregate: merchantStats(),
+        maxOutOfOrdernessMs: settings.maxOutOfOrdernessMs,
+        idleTimeoutMs: settings.idleTimeoutMs,
+        allowedLatenessMs: settings.allowedLatenessMs,
+      }),
+    );
+    const [results, late] = split(windowed, isWindowResult);
+    return { windows: results.pipe(map(describeWindow)), late: late.pipe(map(describeLate)) };
+  },
+  countAs: { label: 'windows', test: (line) => 'windowStart' in line },
 });
 
-/** One line of out/merchant-windows.jsonl. */
-export function describeWindow(result: WindowResult<MerchantStats>): Record<string, unknown> {
-  return {
-    merchantId: result.key,
-    windowStart: new Date(result.start).toISOString(),
-    windowEnd: new Date(result.end).toISOString(),
-    firing: result.firing,
-    ...result.result,
-  };
-}
-
-/** One line of out/merchant-windows-late.jsonl. */
-export function describeLate(late: LateRecord<Transaction>): Record<string, unknown> {
-  return { reason: late.reason, message: late.message, merchantId: late.key ?? null, eventTime: late.timestamp, watermark: late.watermark, transaction: late.value };
-}
-
-/** Synthetic transactions, shuffled out of event-time order; or a JSONL file with `--set input=path`. */
-function merchantSource(env: RunEnvironment): Source<Transaction> {
-  const key = (tx: Transaction) => tx.merchantId;
-  const timestamp = (tx: Transaction) => tx.timestamp;
-  if (env.settings.input !== undefined) {
-    return jsonlFileSource({ path: env.settings.input, decode: jsonDecoder(parseTransaction), key, timestamp });
-  }
-  const next = syntheticTransactions(env);
-  return generatorSource({
-    name: 'synthetic-transactions',
-    count: numberSetting(env, 'count', 300_000),
-    ratePerSecond: env.settings.rate === undefined ? undefined : numberSetting(env, 'rate', 0),
-    partitions: 4,
-    make: next,
-    key,
-    timestamp,
-  });
-}
-
 /**
- * The embedded stream: the fraud job's synthetic transactions (`--set seed, users, fraudRatio,
- * meanGapMs`), shuffled out of event-time order — about 2 s of disorder from a shuffling buffer,
- * and `stragglerRatio` (0.3 %) of them 5–90 s late. The same settings give the same sequence.
+ * The embedded stream: the fraud job's synthetic transactions, shuffled out of event-time order —
+ * about 2 s of disorder from a shuffling buffer, and `stragglerRatio` of them 5–90 s late. The
+ * same settings give the same sequence.
  */
-export function syntheticTransactions(env: RunEnvironment): () => Transaction {
-  const meanGapMs = Math.max(numberSetting(env, 'meanGapMs', 2), 0.001);
-  const seed = numberSetting(env, 'seed', 42);
-  const generator = new TransactionGenerator({ seed, users: numberSetting(env, 'users', 5000), fraudRatio: numberSetting(env, 'fraudRatio', 0.015), meanGapMs });
+export function syntheticTransactions(settings: { seed: number; users: number; fraudRatio: number; meanGapMs: number; stragglerRatio: number }): () => Transaction {
+  const { meanGapMs, seed } = settings;
+  const generator = new TransactionGenerator({ seed, users: settings.users, fraudRatio: settings.fraudRatio, meanGapMs });
   const shuffled = new OutOfOrder(() => generator.next(), {
     seed: seed + 1,
     buffer: Math.max(1, Math.round(2_000 / meanGapMs)),
-    stragglerRatio: numberSetting(env, 'stragglerRatio', 0.003),
+    stragglerRatio: settings.stragglerRatio,
     stragglerDelay: [Math.round(5_000 / meanGapMs), Math.round(90_000 / meanGapMs)],
   });
   return () => shuffled.next();
-}
-
-function windowSettings(env: RunEnvironment): MerchantWindowSettings {
-  const d = DEFAULT_MERCHANT_WINDOW_SETTINGS;
-  return {
-    windowMs: numberSetting(env, 'windowMs', d.windowMs),
-    maxOutOfOrdernessMs: numberSetting(env, 'maxOutOfOrdernessMs', d.maxOutOfOrdernessMs),
-    idleTimeoutMs: numberSetting(env, 'idleTimeoutMs', d.idleTimeoutMs),
-    allowedLatenessMs: numberSetting(env, 'allowedLatenessMs', d.allowedLatenessMs),
-  };
 }

@@ -1,20 +1,19 @@
 import type { OperatorFunction } from 'rxjs';
-import type { JobContext } from '../core/job.ts';
 import type { Envelope } from '../core/record.ts';
-import { recordOperator } from './internal/recordOperator.ts';
+import { operate, type StageOptions } from './internal/operate.ts';
 
 /**
- * Dead-letter routing: a record for which `check` returns a reason goes to the dead-letter sink
- * with that reason; the others pass on unchanged.
+ * Sends a record to the dead-letter sink when `check` gives a reason, and passes the others on.
  *
  * @example
- * pipe(deadLetterWhen(ctx, 'validate', (tx: Transaction) => (tx.amount < 0 ? 'negative amount' : undefined)))
+ * transactions.pipe(deadLetterWhen((tx) => (tx.amount > 1e7 ? `amount ${tx.amount} is beyond any card limit` : undefined)))
  */
-export function deadLetterWhen<A>(ctx: JobContext, stage: string, check: (value: A, record: Envelope<A>) => string | undefined): OperatorFunction<Envelope<A>, Envelope<A>> {
-  return recordOperator<Envelope<A>, Envelope<A>>(() => ({
+export function deadLetterWhen<A>(check: (value: A, record: Envelope<A>) => string | undefined, options?: StageOptions): OperatorFunction<Envelope<A>, Envelope<A>> {
+  return operate<Envelope<A>, Envelope<A>>('deadLetterWhen', options, ({ ctx, stage }) => ({
     next: (record, emit) => {
       const reason = check(record.value, record);
       if (reason === undefined) emit(record);
+      else if (ctx === undefined) throw new Error(reason);
       else ctx.deadLetter(record, reason, stage);
     },
   }));

@@ -2,7 +2,7 @@ import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeError, JobDefinitionError } from '../core/errors.ts';
-import { isJobDefinition, type JobDefinition } from '../core/job.ts';
+import { isJob, type Job } from '../core/defineJob.ts';
 
 /**
  * Loads a job file (TypeScript or JavaScript) and returns the job it exports as default (or as
@@ -11,7 +11,7 @@ import { isJobDefinition, type JobDefinition } from '../core/job.ts';
  * @example
  * const job = await loadJob('jobs/fraud-detection.ts');
  */
-export async function loadJob(path: string): Promise<JobDefinition<unknown, unknown>> {
+export async function loadJob(path: string): Promise<Job> {
   const absolute = resolve(path);
   try {
     await access(absolute);
@@ -26,9 +26,9 @@ export async function loadJob(path: string): Promise<JobDefinition<unknown, unkn
     throw new JobDefinitionError(`job file ${path} could not be loaded: ${firstLine(describeError(error))} — fix the file and run again`, { cause: error });
   }
   const candidate = module.default ?? module.job;
-  if (!isJobDefinition(candidate)) {
+  if (!isJob(candidate)) {
     const exported = Object.keys(module).join(', ') || 'nothing';
-    throw new JobDefinitionError(`job file ${path} does not export a job (it exports: ${exported}) — add \`export default defineJob({ name, source, pipeline, sink })\``);
+    throw new JobDefinitionError(`job file ${path} does not export a job (it exports: ${exported}) — add \`export default defineJob({ name, inputs, outputs, pipeline })\``);
   }
   return candidate;
 }

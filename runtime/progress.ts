@@ -1,4 +1,4 @@
-import type { JobStats } from '../core/engine.ts';
+import type { JobStats } from '../core/engine/engine.ts';
 
 /**
  * One line of live progress: throughput since the last line, latency percentiles, in flight.
@@ -24,11 +24,12 @@ export function formatProgress(stats: JobStats, previous: { in: number; elapsedM
 /** The closing summary, a few aligned lines. */
 export function formatSummary(jobName: string, stats: JobStats, countLabel: string | undefined): string {
   const seconds = stats.elapsedMs / 1000;
+  const active = stats.activeMs / 1000;
   const lines = [
     `job ${jobName} finished in ${seconds.toFixed(1)} s`,
     `  events      ${number(stats.in)} in, ${number(stats.out)} out, ${number(stats.deadLettered)} dead-lettered, ${number(stats.dropped)} done without output (filtered, in windows)`,
-    `  throughput  ${number(seconds > 0 ? stats.in / seconds : 0)} events/s`,
-    `  latency     p50 ${ms(stats.latency.p50)}, p95 ${ms(stats.latency.p95)}, p99 ${ms(stats.latency.p99)}, max ${ms(stats.latency.max)}`,
+    `  throughput  ${number(active > 0 ? stats.in / active : 0)} events/s over the active ${active.toFixed(2)} s (first record in → last record done)`,
+    `  latency     p50 ${ms(stats.latency.p50)}, p95 ${ms(stats.latency.p95)}, p99 ${ms(stats.latency.p99)}, max ${ms(stats.latency.max)} (admission → written)`,
     `  in flight   peak ${number(stats.peakInFlight)}`,
   ];
   if (stats.checkpoints > 0 || stats.skipped > 0) lines.push(`  checkpoints ${number(stats.checkpoints)} taken, ${number(stats.skipped)} replayed records skipped`);

@@ -1,82 +1,100 @@
-import { runJob, type JobStats, type RunningJob } from '../core/engine.ts';
-import { describeError, InvalidOptionError, SluiceError } from '../core/errors.ts';
-import type { KafkaSettings, RunEnvironment } from '../core/job.ts';
-import { systemClock } from '../core/clock.ts';
-import { deadLetterFileSink } from '../connectors/deadLetterFileSink.ts';
-import { FileCheckpointStore } from '../core/checkpoint/fileCheckpointStore.ts';
 import type { CheckpointOptions } from '../core/checkpoint/coordinator.ts';
+import { FileCheckpointStore } from '../core/checkpoint/fileCheckpointStore.ts';
+import { runJob, type JobStats, type RunningJob } from '../core/engine/engine.ts';
+import { describeError, InvalidOptionError, SluiceError } from '../core/errors.ts';
+import type { KafkaSettings } from '../core/job.ts';
+import { resolveSettings } from '../core/settings.ts';
 import { kafkaChangelogStore } from '../connectors/kafka/changelogStore.ts';
-import { InferencePool } from './inferencePool.ts';
+import { bindIO, type BindingOptions } from './bindIO.ts';
+import { LazyInference } from './lazyInference.ts';
 import { loadJob } from './loadJob.ts';
 import { formatProgress, formatSummary } from './progress.ts';
 import { startTelemetry, type Telemetry } from './telemetry/telemetry.ts';
+import { typecheckJob } from './typecheck.ts';
 
 /** Everything `sluice run` was told. */
-export interface RunOptions {
+export interface RunOptions extends Omit<BindingOptions, 'settings'> {
   jobPath: string;
   workers: number;
   maxInFlight: number;
   kafka: KafkaSettings | undefined;
-  topics: RunEnvironment['topics'];
+  /** `--set name=value` texts, checked against the job's declared settings. */
   settings: Record<string, string>;
   /** Checkpoints to local disk or, on Kafka, to a changelog topic; undefined runs without. */
   checkpoints:
     | { kind: 'directory'; directory: string; intervalMs: number }
     | { kind: 'changelog'; topic: string; intervalMs: number }
     | undefined;
+  /** `--drain`: a stop fires open windows instead of keeping them for the restart. */
+  drain: boolean;
   /** 'auto' shows a live line on a terminal and a line every few seconds otherwise. */
   progress: 'auto' | 'off';
   /** `--trace-sample`: share of records traced; undefined leaves it to the OTEL_* variables. */
   traceSample?: number | undefined;
   /** `--metrics-port`: serve Prometheus metrics; undefined serves none. */
   metricsPort?: number | undefined;
+  /** `--metrics-host`: the address the metrics server binds (127.0.0.1 by default). */
+  metricsHost?: string | undefined;
+  /** `--no-trace-keys`: spans do not carry record keys. */
+  traceKeys?: boolean;
+  /** Type-check the job file before it starts (cached; `--no-typecheck` skips it). */
+  typecheck?: boolean;
 }
 
-/** Where the command writes; tests pass their own. */
+/** Where the command writes; tests pass their own. Records go to stdout only through a `-` output. */
 export interface RunOutput {
-  out: (text: string) => void;
   err: (text: string) => void;
   isTTY: boolean;
 }
 
 const processOutput: RunOutput = {
-  out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
   isTTY: process.stderr.isTTY === true,
 };
 
 /**
- * Runs a job file until its source ends or SIGTERM/SIGINT arrives, then drains, flushes,
- * commits and prints a summary. Returns the process exit code; failures become one readable
- * line, not a stack trace.
+ * Runs a job file until its inputs end or SIGTERM/SIGINT arrives, then drains, flushes,
+ * commits and prints a summary on stderr (stdout is left to the job's records). Returns the
+ * process exit code; failures become one readable line, not a stack trace.
  *
  * @example
  * process.exitCode = await runCommand({ jobPath: 'jobs/fraud-detection.ts', workers: 2, maxInFlight: 20_000, ... });
  */
 export async function runCommand(options: RunOptions, output: RunOutput = processOutput): Promise<number> {
-  let pool: InferencePool | undefined;
+  let inference: LazyInference | undefined;
   let telemetry: Telemetry | undefined;
   let running: RunningJob | undefined;
-  const signals = new SignalHandler(() => running?.stop(), output);
+  const signals = new SignalHandler(() => running?.stop({ drain: options.drain }), output);
   try {
+    if (options.typecheck === true) {
+      const problems = typecheckJob(options.jobPath);
+      if (problems.length > 0) {
+        output.err(`sluice: ${options.jobPath} has type errors — fix them, or run with --no-typecheck:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
+        return 1;
+      }
+    }
     const job = await loadJob(options.jobPath);
-    pool = new InferencePool({ workers: options.workers });
-    const env: RunEnvironment = { kafka: options.kafka, topics: options.topics, settings: options.settings, workers: options.workers, clock: systemClock };
-    const deadLetterSink = job.deadLetter?.(env) ?? deadLetterFileSink(`.sluice/${job.name}/dead-letters.jsonl`);
+    const settings = resolveSettings(job.settings, options.settings);
+    const binding = bindIO(job, { ...options, settings });
     const checkpoints = checkpointOptions(options, output);
+    inference = new LazyInference({ workers: options.workers });
     telemetry = await startTelemetry({
       jobName: job.name,
       traceSample: options.traceSample,
       metricsPort: options.metricsPort,
-      pool,
+      metricsHost: options.metricsHost,
+      keysInSpans: options.traceKeys ?? true,
+      pool: inference,
       warn: (line) => output.err(`sluice: ${line}\n`),
     });
-    for (const line of telemetry.describe()) output.err(`${line}\n`);
-    running = runJob(telemetry.instrumentJob(job), {
-      env,
+    for (const line of [...binding.describe, ...telemetry.describe()]) output.err(`${line}\n`);
+    running = runJob(job, {
+      sources: telemetry.instrumentSources(binding.sources),
+      sinks: binding.sinks,
+      deadLetterSink: binding.deadLetterSink,
+      settings,
       maxInFlight: options.maxInFlight,
-      inference: pool,
-      deadLetterSink,
+      inference,
       instrumentation: telemetry.instrumentation,
       ...(checkpoints === undefined ? {} : { checkpoints }),
     });
@@ -88,18 +106,24 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
     } finally {
       progress.stop();
     }
-    output.out(formatSummary(job.name, stats, job.countAs?.label) + '\n');
-    if ('path' in deadLetterSink && stats.deadLettered > 0) output.out(`  dead letters ${String(deadLetterSink.path)}\n`);
+    output.err(formatSummary(job.name, stats, job.countAs?.label) + '\n');
+    const deadLetterPath = (binding.deadLetterSink as { path?: unknown }).path;
+    if (typeof deadLetterPath === 'string' && stats.deadLettered > 0) output.err(`  dead letters ${deadLetterPath}\n`);
     return 0;
   } catch (error) {
-    output.err(`sluice: ${error instanceof SluiceError ? error.message : `unexpected error: ${describeError(error)}`}\n`);
-    if (!(error instanceof SluiceError) && error instanceof Error && error.stack !== undefined) output.err(`${error.stack}\n`);
+    output.err(`sluice: ${oneLine(error)}\n`);
     return 1;
   } finally {
     signals.dispose();
     await telemetry?.stop();
-    await pool?.close();
+    await inference?.close();
   }
+}
+
+/** Any failure as one line: Sluice's own errors say what to do; anything else is named as unexpected. */
+export function oneLine(error: unknown): string {
+  if (error instanceof SluiceError) return error.message.split('\n')[0]!;
+  return `unexpected error: ${describeError(error).split('\n')[0]} (run with SLUICE_DEBUG=1 for the stack)${process.env.SLUICE_DEBUG === '1' && error instanceof Error ? `\n${error.stack ?? ''}` : ''}`;
 }
 
 function checkpointOptions(options: RunOptions, output: RunOutput): CheckpointOptions | undefined {

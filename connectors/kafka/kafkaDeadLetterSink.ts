@@ -35,7 +35,8 @@ export function kafkaDeadLetterSink(options: KafkaDeadLetterSinkOptions): Sink<D
     topic: options.topic,
     ...(options.tuning === undefined ? {} : { tuning: options.tuning }),
     ...(options.log === undefined ? {} : { log: options.log }),
-    key: (record) => record.value.key,
+    // The key's own bytes when the source kept them, so a key that is not UTF-8 survives byte for byte.
+    key: (record) => (record.value.originalKey === undefined ? record.value.key : Buffer.from(record.value.originalKey.buffer, record.value.originalKey.byteOffset, record.value.originalKey.byteLength)),
     encode: (record) => (record.value.original === undefined ? null : Buffer.from(record.value.original.buffer, record.value.original.byteOffset, record.value.original.byteLength)),
     headers: deadLetterHeaders,
   });

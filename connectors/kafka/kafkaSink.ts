@@ -12,8 +12,8 @@ export interface KafkaSinkOptions<T> {
   topic: string;
   /** The message value; default the record's value as JSON. */
   encode?: (record: Envelope<T>) => Buffer | string | null;
-  /** The message key (it picks the partition); default the record's key. */
-  key?: (record: Envelope<T>) => string | undefined;
+  /** The message key (it picks the partition); default the record's key. Bytes are written as they are. */
+  key?: (record: Envelope<T>) => string | Buffer | undefined;
   /** Message headers; default `traceparent` (and `tracestate`) and `model-version` when known. */
   headers?: (record: Envelope<T>) => Record<string, string>;
   /** Most messages per produce request. Default 1000. */

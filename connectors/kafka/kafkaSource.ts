@@ -24,6 +24,8 @@ export interface KafkaSourceOptions<T> {
   decode?: (bytes: Uint8Array) => T;
   /** Event time of a value; default the Kafka record's timestamp. */
   timestamp?: (value: T) => number;
+  /** The record key from its value; default the Kafka message key. */
+  key?: (value: T) => string;
   /** Overrides of the client timings (otherwise defaults and SLUICE_KAFKA_* variables). */
   tuning?: Partial<KafkaTuning>;
   /**
@@ -364,20 +366,22 @@ class KafkaSource<T> implements Source<T> {
   #admit(ctx: SourceContext<T>, topic: string, partition: number, offset: number, message: KafkaMessage): Promise<void> | undefined {
     const headers = readHeaders(message.headers);
     const key = message.key === null ? undefined : message.key.toString('utf8');
+    const originalKey = message.key ?? undefined;
     const position = { topic, partition, offset };
     const trace = headers.traceparent === undefined ? undefined : traceFromHeaders(headers);
     const bytes = message.value;
     if (bytes === null) {
-      return ctx.deadLetter({ key, value: undefined, position, headers, trace, timestamp: Number(message.timestamp) }, 'record has no value (a tombstone)');
+      return ctx.deadLetter({ key, originalKey, value: undefined, position, headers, trace, timestamp: Number(message.timestamp) }, 'record has no value (a tombstone)');
     }
     let value: T;
     try {
       value = this.#decode(bytes);
     } catch (error) {
-      return ctx.deadLetter({ key, value: undefined, position, headers, trace, original: bytes, timestamp: Number(message.timestamp) }, describeError(error));
+      return ctx.deadLetter({ key, originalKey, value: undefined, position, headers, trace, original: bytes, timestamp: Number(message.timestamp) }, describeError(error));
     }
     const record: SourceRecord<T> = {
-      key,
+      key: this.#options.key === undefined ? key : this.#options.key(value),
+      originalKey,
       value,
       timestamp: this.#options.timestamp === undefined ? Number(message.timestamp) : this.#options.timestamp(value),
       position,

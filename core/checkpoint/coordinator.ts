@@ -1,3 +1,4 @@
+import type { SchedulerLike, Subscription } from 'rxjs';
 import type { CompletionTracker } from '../completion.ts';
 import { describeError, requirePositiveInteger } from '../errors.ts';
 import type { InFlightBudget } from '../flowControl.ts';
@@ -17,6 +18,8 @@ export interface CheckpointOptions {
   readonly intervalMs: number;
   /** Where restore and failure lines go; stderr by default. */
   readonly log?: (line: string) => void;
+  /** The job's scheduler, when its timers run in virtual time (the test driver); a real interval otherwise. */
+  readonly scheduler?: SchedulerLike;
 }
 
 /** A stateful operator the checkpoint covers; `quiescent` says it holds no unwritten output. */
@@ -56,6 +59,7 @@ export class CheckpointCoordinator {
   readonly #owned = new Map<string, { topic: string; partition: number }>();
   readonly #needsFull = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
+  #scheduled: Subscription | undefined;
   #gate: Promise<void> | undefined;
   #running: Promise<void> | undefined;
   #skipped = 0;
@@ -188,7 +192,16 @@ export class CheckpointCoordinator {
   }
 
   start(): void {
-    this.#timer = setInterval(() => void this.checkpoint(), this.#options.intervalMs);
+    const { scheduler, intervalMs } = this.#options;
+    if (scheduler !== undefined) {
+      const checkpoint = () => void this.checkpoint();
+      this.#scheduled = scheduler.schedule(function tick() {
+        checkpoint();
+        this.schedule(undefined, intervalMs);
+      }, intervalMs);
+      return;
+    }
+    this.#timer = setInterval(() => void this.checkpoint(), intervalMs);
     this.#timer.unref();
   }
 
@@ -196,6 +209,8 @@ export class CheckpointCoordinator {
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#scheduled?.unsubscribe();
+    this.#scheduled = undefined;
     await this.#running;
   }
 

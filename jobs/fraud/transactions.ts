@@ -17,19 +17,27 @@ export interface Transaction {
   isFraud?: boolean;
 }
 
+/** Above any card's limit: a larger amount is a broken record, not a purchase. */
+export const MAX_TRANSACTION_AMOUNT = 1_000_000;
+/** Event times a transaction may carry: 2000-01-01 up to 2100-01-01 (UTC), in ms. */
+export const EARLIEST_TIMESTAMP = Date.UTC(2000, 0, 1);
+export const LATEST_TIMESTAMP = Date.UTC(2100, 0, 1);
+
 /**
- * The wire schema of a transaction. Unknown keys are dropped; `amount` and `timestamp` must be
- * finite (zod 4 rejects NaN and ±Infinity for `z.number()`), `amount` non-negative.
+ * The wire schema of a transaction, with sane bounds: a schema-valid but absurd value (an amount
+ * of 1e308, a timestamp in the year 33,000) would poison the user's keyed state, so it is a dead
+ * letter instead. Unknown keys are dropped; numbers must be finite (zod 4 rejects NaN and
+ * ±Infinity for `z.number()`).
  */
 export const transactionSchema = z.object({
-  id: z.string().min(1),
-  userId: z.string().min(1),
-  amount: z.number().nonnegative(),
-  merchantId: z.string().min(1),
-  merchantCategory: z.string().min(1),
-  country: z.string().min(1),
+  id: z.string().min(1).max(128),
+  userId: z.string().min(1).max(128),
+  amount: z.number().nonnegative().max(MAX_TRANSACTION_AMOUNT),
+  merchantId: z.string().min(1).max(128),
+  merchantCategory: z.string().min(1).max(64),
+  country: z.string().min(2).max(3),
   cardPresent: z.boolean(),
-  timestamp: z.number().nonnegative(),
+  timestamp: z.number().int().min(EARLIEST_TIMESTAMP).max(LATEST_TIMESTAMP),
   isFraud: z.boolean().optional(),
 });
 

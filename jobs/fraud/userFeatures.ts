@@ -1,5 +1,4 @@
 import { pipe, type OperatorFunction } from 'rxjs';
-import type { JobContext } from '../../core/job.ts';
 import type { Envelope } from '../../core/record.ts';
 import { valueState } from '../../core/state/keyedState.ts';
 import { keyBy } from '../../operators/keyBy.ts';
@@ -25,22 +24,21 @@ export const userHistory = valueState<UserHistory>('user-history', { ttlMs: WEEK
  * cannot disagree.
  *
  * @example
- * pipeline: (ctx) => pipe(userFeatures(ctx), microBatch({ maxSize: 512, maxWaitMs: 5 }), ...)
+ * transactions.pipe(userFeatures(), infer({ ... }))
  */
-export function userFeatures(ctx: JobContext): OperatorFunction<Envelope<Transaction>, Envelope<FeaturedTransaction>> {
+export function userFeatures(): OperatorFunction<Envelope<Transaction>, Envelope<FeaturedTransaction>> {
   return pipe(
     keyBy((tx: Transaction) => tx.userId),
     withState(
-      ctx,
       userHistory,
-      (tx, state) => {
+      (tx: Transaction, state) => {
         const history = state.get() ?? emptyHistory();
         // Features see only the user's past; then the transaction joins it.
         const features = computeFeatures(tx, history);
         state.update(updateHistory(history, tx));
         return { tx, features };
       },
-      'features',
+      { stage: 'features' },
     ),
   );
 }

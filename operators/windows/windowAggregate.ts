@@ -1,44 +1,75 @@
-import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import { Observable, type OperatorFunction, type Subscription } from 'rxjs';
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { operatorContext } from '../../core/engine/operatorContext.ts';
+import { StageError } from '../../core/errors.ts';
 import type { Envelope } from '../../core/record.ts';
-import type { WindowOperator } from './windowOperator.ts';
+import { systemClock } from '../../core/clock.ts';
+import type { TimestampExtractor } from '../../core/time/timestampExtractor.ts';
+import type { StageOptions } from '../internal/operate.ts';
+import type { AggregateFunction } from './aggregateFunction.ts';
+import type { WindowAssigner } from './windowAssigner.ts';
+import { WindowOperator, type WindowOperatorSnapshot } from './windowOperator.ts';
 import type { WindowOutput } from './windowOutput.ts';
 
-export interface WindowAggregateOptions {
-  /** Runs the idle-partition timers; tests pass a TestScheduler to run in virtual time. */
-  scheduler?: SchedulerLike;
+/** What a windowed aggregation is: which windows, how records fold, and how late they may be. */
+export interface WindowAggregateOptions<T, Acc, R> {
+  /** Which windows a record belongs to: `new TumblingEventTimeWindows(60_000)`, sliding or sessions. */
+  readonly assigner: WindowAssigner;
+  /** Folds records into each window's accumulator; `merge` is needed for sessions. */
+  readonly aggregate: AggregateFunction<T, Acc, R>;
+  /** How far behind the newest event time of its partition a record may arrive and still be on time. Default 0. */
+  readonly maxOutOfOrdernessMs?: number;
+  /** A partition with no record for this long (processing time) stops holding the watermark back. */
+  readonly idleTimeoutMs?: number;
+  /** How long after the watermark passed a window's end late records still update it. Default 0. */
+  readonly allowedLatenessMs?: number;
+  /** Event time of a value; the record's event time by default. */
+  readonly timestamp?: TimestampExtractor<T>;
+  /** Runs the idle timers; the job's scheduler by default (tests may pass a TestScheduler). */
+  readonly scheduler?: SchedulerLike;
 }
 
 /**
- * Keyed event-time windows in a pipe: records in, window results out — and, in the same
- * stream with `kind: 'late'`, the side output of records too late for any window. Route the side
- * output with {@link routeLate} (to the dead-letter route or a callback), or keep both kinds and
- * let a sink split them. The window state lives in the {@link WindowOperator} you pass, so a
- * checkpoint can snapshot it; use one operator instance per pipeline.
- *
- * Besides records, processing time drives it: when a source partition goes idle, a timer on
- * `scheduler` advances the watermark so windows still fire. At the end of the input every open
- * window fires (unless the operator was made with `atEnd: 'keep'`).
+ * Keyed event-time windows: records in, window results out — and, in the same stream with
+ * `kind: 'late'`, the side output of records too late for any window (route it with `routeLate`).
+ * The windows are part of every checkpoint under the stage's name. At the real end of a bounded
+ * input (or a `--drain` stop) every open window fires; a stop that will be resumed keeps them in
+ * the checkpoint instead, so a restart continues them exactly.
  *
  * @example
- * const windows = new WindowOperator({
- *   assigner: new TumblingEventTimeWindows(60_000),
- *   aggregate: reducing((a: number, b: number) => a + b),
- *   watermarks: { maxOutOfOrdernessMs: 5_000, idleTimeoutMs: 30_000, clock: ctx.clock },
- *   allowedLatenessMs: 10_000,
- * });
- * pipe(
- *   keyBy((tx: Transaction) => tx.merchantId),
- *   mapValue((tx) => tx.amount),
- *   windowAggregate(windows),
- *   routeLate((late) => ctx.deadLetter(late, late.value.message, 'windows')),
+ * transactions.pipe(
+ *   keyBy((tx) => tx.merchantId),
+ *   windowAggregate({ assigner: new TumblingEventTimeWindows(60_000), aggregate: merchantStats(),
+ *                     maxOutOfOrdernessMs: 5_000, idleTimeoutMs: 10_000, allowedLatenessMs: 30_000 }),
  * )
  */
-export function windowAggregate<T, Acc, R>(windows: WindowOperator<T, Acc, R>, options: WindowAggregateOptions = {}): OperatorFunction<Envelope<T>, Envelope<WindowOutput<R, T>>> {
-  const scheduler = options.scheduler ?? asyncScheduler;
-  // Not built on recordOperator: the idle timer runs outside `next`, and its errors must still
-  // reach the subscriber rather than escape as an uncaught exception.
+export function windowAggregate<T, Acc, R>(options: WindowAggregateOptions<T, Acc, R> | WindowOperator<T, Acc, R>, stageOptions?: StageOptions): OperatorFunction<Envelope<T>, Envelope<WindowOutput<R, T>>> {
+  // Not built on `operate`: the idle timer runs outside `next`, and its errors must still reach
+  // the subscriber rather than escape as an uncaught exception.
   return (source) =>
     new Observable<Envelope<WindowOutput<R, T>>>((subscriber) => {
+      const ctx = operatorContext();
+      const stage = ctx?.uniqueStage(stageOptions?.stage ?? 'windows') ?? stageOptions?.stage ?? 'windows';
+      const given = options instanceof WindowOperator ? undefined : options;
+      const scheduler = given?.scheduler ?? ctx?.scheduler ?? asyncScheduler;
+      const windows =
+        given === undefined
+          ? (options as WindowOperator<T, Acc, R>)
+          : new WindowOperator<T, Acc, R>({
+              assigner: given.assigner,
+              aggregate: given.aggregate,
+              watermarks: { maxOutOfOrdernessMs: given.maxOutOfOrdernessMs ?? 0, idleTimeoutMs: given.idleTimeoutMs, clock: ctx?.clock ?? (given.scheduler === undefined ? systemClock : { now: () => scheduler.now() }) },
+              allowedLatenessMs: given.allowedLatenessMs ?? 0,
+              ...(given.timestamp === undefined ? {} : { timestamp: given.timestamp }),
+            });
+      // Windows checkpoint themselves; results not yet written hold a checkpoint back.
+      ctx?.checkpointed(stage, {
+        snapshot: (scopes) => windows.snapshot(scopes),
+        restore: (snapshot) => windows.restore(snapshot as WindowOperatorSnapshot),
+        quiescent: () => windows.pendingResults === 0,
+        dropScope: (scope) => windows.dropScope(scope),
+      });
+      const fail = (error: unknown, record?: Envelope<T>) => subscriber.error(new StageError(stage, record?.position, error));
       const emit = (output: Envelope<WindowOutput<R, T>>) => subscriber.next(output);
       let timer: Subscription | undefined;
       const arm = () => {
@@ -51,7 +82,7 @@ export function windowAggregate<T, Acc, R>(windows: WindowOperator<T, Acc, R>, o
             windows.onProcessingTime(emit);
             arm();
           } catch (error) {
-            subscriber.error(error);
+            fail(error);
           }
         }, delay);
       };
@@ -61,7 +92,7 @@ export function windowAggregate<T, Acc, R>(windows: WindowOperator<T, Acc, R>, o
             windows.process(record, emit);
             arm();
           } catch (error) {
-            subscriber.error(error);
+            fail(error, record);
           }
         },
         error: (error: unknown) => subscriber.error(error),
@@ -69,10 +100,10 @@ export function windowAggregate<T, Acc, R>(windows: WindowOperator<T, Acc, R>, o
           timer?.unsubscribe();
           timer = undefined;
           try {
-            windows.finish(emit);
+            windows.finish(emit, ctx?.atEnd());
             subscriber.complete();
           } catch (error) {
-            subscriber.error(error);
+            fail(error);
           }
         },
       });

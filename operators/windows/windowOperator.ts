@@ -144,9 +144,12 @@ export class WindowOperator<T, Acc, R> implements Snapshottable<WindowOperatorSn
     return at === undefined ? undefined : Math.max(0, at - this.#watermarks.clock.now());
   }
 
-  /** The input ended: with `atEnd: 'fire'`, every open window fires and the state is cleared. */
-  finish(emit: Emit<R, T>): void {
-    if (this.#atEnd === 'keep') return;
+  /**
+   * The input ended: with `fire` (the operator's `atEnd` unless told) every open window fires and
+   * the state is cleared; with `keep` they stay for a checkpoint to resume.
+   */
+  finish(emit: Emit<R, T>, atEnd: 'fire' | 'keep' = this.#atEnd): void {
+    if (atEnd === 'keep') return;
     this.#fireTimers(this.#timers.popDue(Infinity), emit, undefined);
     this.#state.clear();
   }

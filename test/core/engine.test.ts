@@ -1,14 +1,26 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { pipe } from 'rxjs';
-import { defineJob, type Sink, type Source } from '../../core/job.ts';
 import { collectSink } from '../../connectors/collectSink.ts';
 import { generatorSource } from '../../connectors/generatorSource.ts';
-import { filterValue } from '../../operators/filterValue.ts';
-import { mapValue } from '../../operators/mapValue.ts';
-import { tryMap } from '../../operators/tryMap.ts';
+import { defineJob, input, output } from '../../core/index.ts';
+import type { Sink, Source } from '../../core/job.ts';
+import { filter, map } from '../../operators/index.ts';
 import type { InferencePool } from '../../runtime/inferencePool.ts';
 import { runTestJob, startTestJob, testPool } from '../kit/jobs.ts';
+
+const anything = { parse: (value: unknown) => value as number };
+
+/** A job of numbers through `body`. */
+function numbersJob(name: string, body: (numbers: import('../../core/streams.ts').Stream<number>) => import('../../core/streams.ts').Stream<number>) {
+  return defineJob({
+    name,
+    inputs: { numbers: input('numbers', anything) },
+    outputs: { out: output<number>('out') },
+    pipeline: ({ numbers }) => body(numbers),
+  });
+}
+
+const numbers = (count: number): Record<string, Source<unknown>> => ({ numbers: generatorSource({ name: 'numbers', count, make: (i) => i }) });
 
 describe('engine', () => {
   let pool: InferencePool;
@@ -22,24 +34,23 @@ describe('engine', () => {
     let maxEmittedAhead = 0;
     let written = 0;
     const budget = 64;
-    const job = defineJob<number, number>({
-      name: 'slow-sink',
-      source: () => generatorSource({ count: 5000, make: (i) => i }),
-      pipeline: () =>
-        mapValue((n, record) => {
+    const job = numbersJob('slow-sink', (s) =>
+      s.pipe(
+        map((n, record) => {
           // The source may only be `budget` records ahead of what the sink has finished.
           maxEmittedAhead = Math.max(maxEmittedAhead, record.position.offset + 1 - written);
           return n;
         }),
-      sink: () => ({
-        name: 'counting-slow',
-        write: async (records) => {
-          await sink.write(records);
-          written += records.length;
-        },
-      }),
-    });
-    const { stats } = await runTestJob(job, { inference: pool, maxInFlight: budget });
+      ),
+    );
+    const counting: Sink<unknown> = {
+      name: 'counting-slow',
+      write: async (records) => {
+        await sink.write(records as never);
+        written += records.length;
+      },
+    };
+    const { stats } = await runTestJob(job, { sources: numbers(5000), sinks: { out: counting }, maxInFlight: budget });
     assert.equal(stats.out, 5000);
     assert.deepEqual(sink.values, Array.from({ length: 5000 }, (_, i) => i), 'every record, in order');
     assert.ok(stats.peakInFlight <= budget, `peak in flight ${stats.peakInFlight} > ${budget}`);
@@ -48,39 +59,72 @@ describe('engine', () => {
   });
 
   it('counts filtered records as done and dead letters as dead-lettered: in = out + dead + filtered', async () => {
-    const sink = collectSink<number>();
-    const job = defineJob<number, number>({
-      name: 'routes',
-      source: () => generatorSource({ count: 1000, make: (i) => i }),
-      pipeline: (ctx) =>
-        pipe(
-          filterValue((n) => n % 10 !== 0),
-          tryMap(ctx, 'check', (n) => {
+    const job = numbersJob('routes', (s) =>
+      s.pipe(
+        filter((n) => n % 10 !== 0),
+        map(
+          (n) => {
             if (n % 7 === 0) throw new Error(`${n} is a multiple of 7`);
             return n;
-          }),
+          },
+          { stage: 'check', onError: 'dead-letter' },
         ),
-      sink: () => sink,
-    });
-    const { stats, deadLetters } = await runTestJob(job, { inference: pool });
+      ),
+    );
+    const { stats, deadLetters } = await runTestJob(job, { sources: numbers(1000) });
     assert.equal(stats.in, 1000);
     assert.equal(stats.dropped, 100);
     assert.equal(stats.deadLettered, deadLetters.length);
+    // Multiples of 7 that are not multiples of 10 (those were filtered first).
+    assert.equal(deadLetters.length, Array.from({ length: 1000 }, (_, n) => n).filter((n) => n % 7 === 0 && n % 10 !== 0).length);
     assert.equal(stats.out + stats.deadLettered + stats.dropped, stats.in);
     assert.equal(deadLetters[0]!.reason, '7 is a multiple of 7');
     assert.equal(deadLetters[0]!.stage, 'check');
     assert.equal(stats.inFlight, 0);
   });
 
-  it('stops on request: the source stops fetching, everything taken is drained and written', async () => {
-    const sink = collectSink<number>({ delayMs: 1 });
-    const job = defineJob<number, number>({
-      name: 'endless',
-      source: () => generatorSource({ count: Infinity, make: (i) => i }),
-      pipeline: () => mapValue((n) => n),
-      sink: () => sink,
+  it('an operator that throws ends the job at once with one line naming the stage and the record', async () => {
+    const job = numbersJob('throws', (s) =>
+      s.pipe(
+        map(
+          (n) => {
+            if (n === 1234) throw new TypeError('cannot read amount of undefined');
+            return n;
+          },
+          { stage: 'features' },
+        ),
+      ),
+    );
+    const started = performance.now();
+    const { running } = startTestJob(job, { sources: { numbers: generatorSource({ name: 'numbers', count: Infinity, make: (i) => i }) }, maxInFlight: 5000 });
+    await assert.rejects(running.done, (error: Error) => {
+      assert.equal(
+        error.message,
+        `stage "features" failed on numbers[0]@1234: cannot read amount of undefined — fix the operator, or give it { onError: 'dead-letter' } to send such records to the dead-letter sink`,
+      );
+      assert.ok(!error.message.includes('\n'), 'one line');
+      return true;
     });
-    const { running } = startTestJob(job, { inference: pool, maxInFlight: 200 });
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed < 1000, `the job took ${elapsed.toFixed(0)} ms to fail (it waited for records that never finish)`);
+  });
+
+  it('an error thrown while building the pipeline is one line naming the job', async () => {
+    const job = defineJob({
+      name: 'bad-pipeline',
+      inputs: { numbers: input('numbers', anything) },
+      outputs: { out: output<number>('out') },
+      pipeline: () => {
+        throw new Error('the threshold table is empty');
+      },
+    });
+    await assert.rejects(runTestJob(job, { sources: numbers(10) }), { message: 'job bad-pipeline: pipeline() failed: the threshold table is empty' });
+  });
+
+  it('stops on request: the source stops fetching, everything taken is drained and written', async () => {
+    const job = numbersJob('endless', (s) => s.pipe(map((n) => n)));
+    const sink = collectSink<number>({ delayMs: 1 });
+    const { running } = startTestJob(job, { sources: { numbers: generatorSource({ count: Infinity, make: (i) => i }) }, sinks: { out: sink as Sink<unknown> }, maxInFlight: 200 });
     await new Promise((resolve) => setTimeout(resolve, 100));
     running.stop();
     const stats = await running.done;
@@ -89,19 +133,14 @@ describe('engine', () => {
     assert.deepEqual(sink.values, Array.from({ length: stats.in }, (_, i) => i));
   });
 
-  it('fails with one message naming the sink when a sink write fails', async () => {
-    const failing: Sink<number> = { name: 'broken', write: async () => Promise.reject(new Error('disk full')) };
-    const job = defineJob<number, number>({
-      name: 'failing-sink',
-      source: () => generatorSource({ count: 10, make: (i) => i }),
-      pipeline: () => mapValue((n) => n),
-      sink: () => failing,
-    });
-    await assert.rejects(runTestJob(job, { inference: pool }), { message: 'sink "broken" failed: disk full' });
+  it('fails with one message naming the output when a sink write fails', async () => {
+    const failing: Sink<unknown> = { name: 'broken', write: async () => Promise.reject(new Error('disk full')) };
+    const job = numbersJob('failing-sink', (s) => s.pipe(map((n) => n)));
+    await assert.rejects(runTestJob(job, { sources: numbers(10), sinks: { out: failing } }), { message: 'output out (broken) failed: disk full' });
   });
 
   it('sends what a source cannot decode to the dead-letter sink with the original bytes', async () => {
-    const source: Source<number> = {
+    const source: Source<unknown> = {
       name: 'bytes',
       async run(ctx) {
         ctx.emit({ value: 1, position: { topic: 'b', partition: 0, offset: 0 } });
@@ -109,12 +148,29 @@ describe('engine', () => {
         ctx.emit({ value: 2, position: { topic: 'b', partition: 0, offset: 2 } });
       },
     };
-    const sink = collectSink<number>();
-    const job = defineJob<number, number>({ name: 'decode', source: () => source, pipeline: () => mapValue((n) => n), sink: () => sink });
-    const { stats, deadLetters } = await runTestJob(job, { inference: pool });
-    assert.deepEqual(sink.values, [1, 2]);
+    const job = numbersJob('decode', (s) => s.pipe(map((n) => n)));
+    const { stats, deadLetters, outputs } = await runTestJob(job, { sources: { numbers: source } });
+    assert.deepEqual(outputs.out!.values, [1, 2]);
     assert.equal(stats.deadLettered, 1);
+    assert.equal(deadLetters[0]!.reason, 'malformed JSON');
     assert.equal(Buffer.from(deadLetters[0]!.original!).toString(), '{oops');
     assert.equal(deadLetters[0]!.offset, 1);
+  });
+
+  it('starts no model pool for a job without infer', async () => {
+    const job = numbersJob('no-model', (s) => s.pipe(map((n) => n + 1)));
+    const inference = { workers: 1, model: () => assert.fail('the pool was asked for a model') };
+    const { stats } = await runTestJob(job, { sources: numbers(10), inference });
+    assert.equal(stats.out, 10);
+  });
+
+  it('refuses an input read twice, with a line that says what to do', async () => {
+    const job = defineJob({
+      name: 'twice',
+      inputs: { numbers: input('numbers', anything) },
+      outputs: { a: output<number>('a'), b: output<number>('b') },
+      pipeline: ({ numbers }) => ({ a: numbers, b: numbers }),
+    });
+    await assert.rejects(runTestJob(job, { sources: numbers(10) }), /input "numbers" is used by two branches/);
   });
 });

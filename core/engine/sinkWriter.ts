@@ -1,5 +1,5 @@
-import type { Sink } from './job.ts';
-import type { Envelope } from './record.ts';
+import type { Sink } from '../job.ts';
+import type { Envelope } from '../record.ts';
 
 /**
  * Feeds a sink one write at a time, in arrival order, gathering whatever arrives while a write

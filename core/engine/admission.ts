@@ -1,0 +1,122 @@
+import type { CheckpointCoordinator } from '../checkpoint/coordinator.ts';
+import type { CompletionTracker } from '../completion.ts';
+import type { InFlightBudget } from '../flowControl.ts';
+import type { Instrumentation } from '../instrumentation.ts';
+import type { SourceContext } from '../job.ts';
+import type { Envelope, SourceRecord } from '../record.ts';
+
+/** What admission needs from the engine. */
+export interface AdmissionParts {
+  readonly budget: InFlightBudget;
+  readonly tracker: CompletionTracker;
+  readonly instrumentation: Instrumentation;
+  readonly signal: AbortSignal;
+  /** The checkpoint coordinator once checkpoints run; undefined without checkpoints. */
+  readonly checkpoints: () => CheckpointCoordinator | undefined;
+  readonly deadLetter: (record: Envelope<unknown>, reason: string, stage: string) => void;
+  readonly clock: { now(): number };
+}
+
+/**
+ * The door between sources and the job: a record gets in only when the in-flight budget has
+ * room and no checkpoint is being captured, and gets its completion ticket on the way in. A
+ * record offered after the job was told to stop is not taken (it was never tracked, so it is
+ * not committed and a restart reads it again).
+ */
+export class Admission {
+  readonly #parts: AdmissionParts;
+  #in = 0;
+  #firstInAt: number | undefined;
+
+  constructor(parts: AdmissionParts) {
+    this.#parts = parts;
+  }
+
+  /** Records taken in so far. */
+  get admitted(): number {
+    return this.#in;
+  }
+
+  /** When the first record came in (performance.now()), for throughput over the active span. */
+  get firstInAt(): number | undefined {
+    return this.#firstInAt;
+  }
+
+  /** The context one source runs with. */
+  door<T>(next: (record: Envelope<T>) => void): SourceContext<T> {
+    const { budget, tracker, instrumentation, signal, checkpoints } = this.#parts;
+    const enterPipeline = next as (envelope: Envelope<unknown>) => void;
+    const dead = (envelope: Envelope<unknown>) => this.#parts.deadLetter(envelope, deadReasons.get(envelope) ?? 'undecodable', 'decode');
+    const deadReasons = new WeakMap<Envelope<unknown>, string>();
+    return {
+      emit: (record) => this.#offer(record, enterPipeline),
+      deadLetter: (record, reason) =>
+        this.#offer(record, (envelope) => {
+          deadReasons.set(envelope, reason);
+          dead(envelope);
+        }),
+      signal,
+      committable: (topic, partition) => {
+        const coordinator = checkpoints();
+        return coordinator === undefined ? tracker.committable(topic, partition) : coordinator.committable(topic, partition);
+      },
+      pending: (topic, partition) => tracker.pending(topic, partition),
+      drained: (topic, partition, timeoutMs) => tracker.whenDrained(topic, partition, timeoutMs),
+      forget: (topic, partition) => tracker.forget(topic, partition),
+      assigned: async (partitions) => checkpoints()?.assign(partitions),
+      revoked: (partitions) => checkpoints()?.revoke(partitions),
+      get checkpointing() {
+        return checkpoints() !== undefined;
+      },
+      requestCheckpoint: () => checkpoints()?.request(),
+      onBackpressure: (listener) => budget.listen(listener),
+      maxInFlight: budget.capacity,
+      instrumentation,
+    };
+  }
+
+  /** Admits a record now, or returns the promise to wait on (and admits it when that resolves). */
+  #offer(record: SourceRecord<unknown>, enter: (envelope: Envelope<unknown>) => void): Promise<void> | undefined {
+    const { budget, signal } = this.#parts;
+    if (signal.aborted) return undefined;
+    const gate = this.#parts.checkpoints()?.gate;
+    if (gate !== undefined) return this.#until(gate).then(() => this.#offer(record, enter));
+    if (budget.isFull) return this.#until(budget.whenAvailable()).then(() => this.#offer(record, enter));
+    if (this.#parts.checkpoints()?.skip(record.position) === true) return undefined;
+    enter(this.#admit(record));
+    return undefined;
+  }
+
+  /** Waits for `ready`, or for the stop signal: a stopping job takes no more records. */
+  #until(ready: Promise<void>): Promise<void> {
+    const { signal } = this.#parts;
+    if (signal.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const onAbort = () => resolve();
+      signal.addEventListener('abort', onAbort, { once: true });
+      ready.then(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+  }
+
+  #admit<V>(record: SourceRecord<V>): Envelope<V> {
+    this.#parts.budget.take();
+    this.#in += 1;
+    const receivedAt = performance.now();
+    this.#firstInAt ??= receivedAt;
+    return {
+      key: record.key,
+      value: record.value,
+      timestamp: record.timestamp ?? this.#parts.clock.now(),
+      position: record.position,
+      headers: record.headers ?? {},
+      trace: record.trace,
+      receivedAt,
+      original: record.original,
+      originalKey: record.originalKey,
+      ticket: this.#parts.tracker.track(record.position),
+    };
+  }
+}

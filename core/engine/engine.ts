@@ -1,0 +1,345 @@
+import { asyncScheduler, Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { CheckpointCoordinator, type CheckpointOptions, type CheckpointPart } from '../checkpoint/coordinator.ts';
+import { systemClock, type Clock } from '../clock.ts';
+import { CompletionTracker } from '../completion.ts';
+import type { Job } from '../defineJob.ts';
+import { describeError, SluiceError } from '../errors.ts';
+import { InFlightBudget } from '../flowControl.ts';
+import type { InferenceService } from '../inference.ts';
+import { Instrumentation } from '../instrumentation.ts';
+import type { DeadLetter, Sink, Source } from '../job.ts';
+import type { LatencySummary } from '../latency.ts';
+import type { Envelope } from '../record.ts';
+import { MemoryStateBackend, type StateBackend } from '../state/backend.ts';
+import { KeyedStateStore } from '../state/keyedState.ts';
+import type { Stream } from '../streams.ts';
+import { Admission } from './admission.ts';
+import { withOperatorContext, type OperatorContext } from './operatorContext.ts';
+import { Outputs } from './output.ts';
+
+/** How to run a job: everything the runtime decided. */
+export interface EngineOptions {
+  /** One source per declared input, by input name. */
+  readonly sources: Readonly<Record<string, Source<unknown>>>;
+  /** One sink per declared output, by output name. */
+  readonly sinks: Readonly<Record<string, Sink<unknown>>>;
+  readonly deadLetterSink: Sink<DeadLetter>;
+  /** The job's settings, resolved (see `resolveSettings`). */
+  readonly settings: Readonly<Record<string, unknown>>;
+  /** Records allowed inside the job at once (taken from the sources, not yet done). */
+  readonly maxInFlight: number;
+  /** The model pool; a job that never calls `infer` never touches it. */
+  readonly inference?: InferenceService;
+  readonly stateBackend?: StateBackend;
+  readonly instrumentation?: Instrumentation;
+  /** Runs every timer of the job (batch waits, idle watermarks, checkpoints); virtual in tests. */
+  readonly scheduler?: SchedulerLike;
+  /** Processing time for state TTL and idleness; the scheduler's time when a scheduler is given. */
+  readonly clock?: Clock;
+  /** Most records per sink write. */
+  readonly sinkBatchSize?: number;
+  /** How long a stop may take to drain before it gives up with an error. */
+  readonly drainTimeoutMs?: number;
+  /** Consistent checkpoints of state and positions; restored on start. Off when absent. */
+  readonly checkpoints?: CheckpointOptions;
+}
+
+/** Live counters of a running job. */
+export interface JobStats {
+  readonly in: number;
+  readonly out: number;
+  readonly deadLettered: number;
+  /** Records done without output (filtered, folded into windows). */
+  readonly dropped: number;
+  readonly inFlight: number;
+  readonly peakInFlight: number;
+  /** Replayed records skipped because the restored checkpoint already reflects them. */
+  readonly skipped: number;
+  readonly checkpoints: number;
+  /** Output records for which the job's `countAs` test was true. */
+  readonly counted: number;
+  readonly elapsedMs: number;
+  /** From the first record in to the last record done (written, dead-lettered or dropped): what throughput is measured over. */
+  readonly activeMs: number;
+  /** From each record's admission to its write (processing latency). */
+  readonly latency: LatencySummary;
+}
+
+/** How a stop treats operators that hold records (windows). */
+export interface StopOptions {
+  /** Fire every open window before stopping (Flink's `stop --drain`), instead of keeping them for the restart. */
+  readonly drain?: boolean;
+}
+
+/** A job that is running. */
+export interface RunningJob {
+  /** Resolves with the final stats once the job drained and closed; rejects if it failed. */
+  readonly done: Promise<JobStats>;
+  /** Stops fetching, drains what is in flight, flushes sinks, commits. Safe to call twice. */
+  stop(options?: StopOptions): void;
+  stats(): JobStats;
+  /** The stages of the operator graph, in the order they subscribed (sink first). */
+  stages(): string[];
+  readonly instrumentation: Instrumentation;
+  readonly state: KeyedStateStore;
+}
+
+/**
+ * Runs a job: its sources → its operator graph → its sinks, with the in-flight budget between
+ * them, completion tracking for commits, a dead-letter route and, when asked, checkpoints.
+ *
+ * @example
+ * const running = runJob(job, { sources: { transactions: source }, sinks: { decisions: sink }, deadLetterSink, settings: {}, maxInFlight: 10_000 });
+ * process.once('SIGTERM', () => running.stop());
+ * const stats = await running.done;
+ */
+export function runJob(job: Job, options: EngineOptions): RunningJob {
+  return new Engine(job, options).start();
+}
+
+class Engine {
+  readonly #job: Job;
+  readonly #options: EngineOptions;
+  readonly #budget: InFlightBudget;
+  readonly #tracker: CompletionTracker;
+  readonly #instrumentation: Instrumentation;
+  readonly #state: KeyedStateStore;
+  readonly #scheduler: SchedulerLike;
+  readonly #clock: Clock;
+  readonly #stopping = new AbortController();
+  readonly #parts = new Map<string, CheckpointPart>();
+  readonly #stages = new Map<string, number>();
+  readonly #stageNames: string[] = [];
+  readonly #admission: Admission;
+  readonly #outputs: Outputs;
+  readonly #startedAt = performance.now();
+  #checkpoints: CheckpointCoordinator | undefined;
+  #done = 0;
+  #lastDoneAt: number | undefined;
+  #failure: unknown;
+  #onFailure: (() => void) | undefined;
+  /** Set by stop(): what operators holding records do at the end. */
+  #atEnd: 'fire' | 'keep' = 'fire';
+
+  constructor(job: Job, options: EngineOptions) {
+    this.#job = job;
+    this.#options = options;
+    this.#budget = new InFlightBudget(options.maxInFlight);
+    this.#tracker = new CompletionTracker(() => {
+      this.#done += 1;
+      this.#lastDoneAt = performance.now();
+      this.#budget.give();
+    });
+    this.#instrumentation = options.instrumentation ?? new Instrumentation();
+    this.#scheduler = options.scheduler ?? asyncScheduler;
+    this.#clock = options.clock ?? (options.scheduler === undefined ? systemClock : { now: () => this.#scheduler.now() });
+    this.#state = new KeyedStateStore(options.stateBackend ?? new MemoryStateBackend(), this.#clock);
+    const countAs = job.countAs?.test;
+    this.#outputs = new Outputs({
+      sinks: options.sinks,
+      deadLetterSink: options.deadLetterSink,
+      instrumentation: this.#instrumentation,
+      sinkBatchSize: options.sinkBatchSize ?? 1000,
+      countAs,
+      fail: (error) => this.#fail(error),
+    });
+    this.#admission = new Admission({
+      budget: this.#budget,
+      tracker: this.#tracker,
+      instrumentation: this.#instrumentation,
+      signal: this.#stopping.signal,
+      checkpoints: () => this.#checkpoints,
+      deadLetter: (record, reason, stage) => this.#outputs.deadLetter(record, reason, stage),
+      clock: this.#clock,
+    });
+  }
+
+  start(): RunningJob {
+    const done = this.#run();
+    return {
+      done,
+      stop: (options) => this.#stop(options),
+      stats: () => this.#stats(),
+      stages: () => [...this.#stageNames],
+      instrumentation: this.#instrumentation,
+      state: this.#state,
+    };
+  }
+
+  #stop(options: StopOptions = {}): void {
+    if (this.#stopping.signal.aborted) return;
+    // A stop that a checkpoint will resume keeps open windows; with nothing to resume from, or
+    // when told to drain, they fire now (their results would be lost otherwise).
+    this.#atEnd = options.drain === true || this.#options.checkpoints === undefined ? 'fire' : 'keep';
+    this.#stopping.abort();
+  }
+
+  #fail(error: unknown): void {
+    if (this.#failure === undefined) this.#failure = error;
+    this.#stop();
+    this.#onFailure?.();
+  }
+
+  async #run(): Promise<JobStats> {
+    const subscriptions: Subscription[] = [];
+    let begin!: () => void;
+    const started = new Promise<void>((resolve) => (begin = resolve));
+    const completed = this.#subscribe(started, subscriptions);
+    try {
+      // Models load in every worker before the first record, so its latency is not a session start.
+      await this.#options.inference?.ready?.();
+      if (this.#options.checkpoints !== undefined) {
+        // Restore after the operators registered their state and before the first record, so
+        // state and positions move together.
+        const scheduled = this.#options.scheduler === undefined ? this.#options.checkpoints : { ...this.#options.checkpoints, scheduler: this.#scheduler };
+        this.#checkpoints = new CheckpointCoordinator(scheduled, { budget: this.#budget, tracker: this.#tracker, state: this.#state.backend, parts: this.#parts });
+        await this.#checkpoints.restore();
+        this.#checkpoints.start();
+      }
+    } catch (error) {
+      this.#fail(error);
+    }
+    if (this.#failure === undefined) begin();
+    else this.#stopping.abort();
+    // A failure ends the wait at once: records stuck in a failed stage will never complete.
+    const failed = new Promise<void>((resolve) => (this.#onFailure = resolve));
+    if (this.#failure !== undefined) this.#onFailure?.();
+    await Promise.race([completed, failed]);
+    for (const subscription of subscriptions) subscription.unsubscribe();
+
+    await this.#outputs.drain();
+    // A failed job does not wait for records that will never finish: it stops at once, and
+    // commits only what was done (a restart reads the rest again).
+    if (this.#failure === undefined) await this.#awaitDrained();
+    await this.#outputs.flush();
+    if (this.#checkpoints !== undefined) {
+      await this.#checkpoints.stop();
+      // A last checkpoint of the drained job, so a restart does not replay what was finished.
+      if (this.#failure === undefined) await this.#checkpoints.checkpoint();
+    }
+    for (const source of Object.values(this.#options.sources)) await source.close?.();
+    await this.#checkpoints?.close();
+    await this.#outputs.close();
+    if (this.#failure !== undefined) throw this.#failure;
+    return this.#stats();
+  }
+
+  /** Builds the operator graph with the job's context lent to its operators, and subscribes every output. */
+  #subscribe(started: Promise<void>, subscriptions: Subscription[]): Promise<void> {
+    const inputs: Record<string, Stream<unknown>> = {};
+    for (const [name, source] of Object.entries(this.#options.sources)) inputs[name] = this.#input(name, source, started);
+    let remaining = 0;
+    return new Promise<void>((resolve) => {
+      withOperatorContext(this.#context(), () => {
+        let streams: Record<string, Stream<unknown>>;
+        try {
+          streams = this.#job.build(inputs, this.#options.settings);
+        } catch (error) {
+          this.#fail(error instanceof SluiceError ? error : new SluiceError(`job ${this.#job.name}: pipeline() failed: ${describeError(error).split('\n')[0]}`, { cause: error }));
+          resolve();
+          return;
+        }
+        const entries = Object.entries(streams);
+        remaining = entries.length;
+        for (const [name, stream] of entries) {
+          const writer = this.#outputs.writer(name);
+          subscriptions.push(
+            stream.subscribe({
+              next: (record) => writer.push(record),
+              error: (error: unknown) => {
+                this.#fail(error);
+                resolve();
+              },
+              complete: () => {
+                remaining -= 1;
+                if (remaining === 0) resolve();
+              },
+            }),
+          );
+        }
+      });
+    });
+  }
+
+  /** One input's stream: its source starts when the job is ready, and only once. */
+  #input(name: string, source: Source<unknown>, started: Promise<void>): Stream<unknown> {
+    let subscribed = false;
+    return new Observable<Envelope<unknown>>((subscriber) => {
+      if (subscribed) {
+        subscriber.error(new SluiceError(`input "${name}" is used by two branches of the pipeline; read it once (split a stream with filter() on each branch of one pipe)`));
+        return;
+      }
+      subscribed = true;
+      const door = this.#admission.door<unknown>((record) => subscriber.next(record));
+      started.then(() =>
+        source.run(door).then(
+          () => subscriber.complete(),
+          (error: unknown) => subscriber.error(error instanceof SluiceError ? error : new SluiceError(`input ${name} (${source.name}) failed: ${describeError(error)}`, { cause: error })),
+        ),
+      );
+    });
+  }
+
+  #context(): OperatorContext {
+    const outputs = this.#outputs;
+    const inference = this.#options.inference;
+    return {
+      jobName: this.#job.name,
+      state: this.#state,
+      scheduler: this.#scheduler,
+      clock: this.#clock,
+      instrumentation: this.#instrumentation,
+      get inference(): InferenceService {
+        if (inference === undefined) throw new SluiceError('this run has no model pool: infer() needs `sluice run` or testDriver()');
+        return inference;
+      },
+      deadLetter: (record, reason, stage, options) => outputs.deadLetter(record, reason, stage, options),
+      checkpointed: (name, part) => {
+        if (this.#parts.has(name)) throw new SluiceError(`two stateful operators are checkpointed as "${name}": give each a stage name of its own`);
+        this.#parts.set(name, part);
+      },
+      atEnd: () => this.#atEnd,
+      uniqueStage: (base) => {
+        const seen = (this.#stages.get(base) ?? 0) + 1;
+        this.#stages.set(base, seen);
+        const stage = seen === 1 ? base : `${base}-${seen}`;
+        this.#stageNames.push(stage);
+        return stage;
+      },
+    };
+  }
+
+  async #awaitDrained(): Promise<void> {
+    const timeoutMs = this.#options.drainTimeoutMs ?? 60_000;
+    const drained = this.#budget.whenEmpty();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const outcome = await Promise.race([drained.then(() => 'drained' as const), timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      const open = [...this.#tracker.partitions()].filter((p) => p.pending > 0).map((p) => `${p.topic}[${p.partition}]: ${p.pending}`);
+      this.#fail(new SluiceError(`job did not drain within ${timeoutMs} ms; records still open: ${open.join(', ')}`));
+    }
+  }
+
+  #stats(): JobStats {
+    const outputs = this.#outputs;
+    const firstIn = this.#admission.firstInAt;
+    return {
+      in: this.#admission.admitted,
+      out: outputs.out,
+      deadLettered: outputs.deadLettered,
+      dropped: this.#done - outputs.out - (outputs.deadLettered - outputs.deadLetteredWithOutput),
+      inFlight: this.#budget.used,
+      peakInFlight: this.#budget.peak,
+      skipped: this.#checkpoints?.skipped ?? 0,
+      checkpoints: this.#checkpoints?.taken ?? 0,
+      counted: outputs.counted,
+      elapsedMs: performance.now() - this.#startedAt,
+      activeMs: firstIn === undefined || this.#lastDoneAt === undefined ? 0 : Math.max(0, this.#lastDoneAt - firstIn),
+      latency: outputs.latency.summary(),
+    };
+  }
+}

@@ -1,0 +1,143 @@
+import { InvalidArgumentError, Option } from 'commander';
+import { InvalidOptionError } from '../core/errors.ts';
+import type { RunOptions } from './runCommand.ts';
+
+/** What commander parses for `run`. */
+export interface RunFlags {
+  workers: number;
+  maxInFlight: number;
+  brokers?: string;
+  group?: string;
+  start: 'earliest' | 'latest';
+  input: Record<string, string>;
+  output: Record<string, string>;
+  topic: Record<string, string>;
+  inputTopic?: string;
+  outputTopic?: string;
+  deadLetterTopic?: string;
+  append: boolean;
+  set: Record<string, string>;
+  checkpointDir?: string;
+  checkpointInterval: number;
+  changelogTopic?: string;
+  checkpoints: boolean;
+  drain: boolean;
+  traceSample?: number;
+  traceKeys: boolean;
+  metricsPort?: number;
+  metricsHost?: string;
+  progress: boolean;
+  typecheck: boolean;
+}
+
+/** The options of `sluice run`, in the order `--help` and docs/cli.md list them. */
+export function runOptions(): Option[] {
+  return [
+    new Option('-s, --set <name=value>', "a job setting (repeatable); `sluice run <job> --help` lists the job's settings").argParser(collectPair('--set')).default({}),
+    new Option('-i, --input <name=file>', 'read an input from a JSONL file instead of its generator (repeatable; without --brokers)').argParser(collectPair('--input')).default({}),
+    new Option('-o, --output <name=file>', 'write an output to a JSONL file, `-` for stdout or `none` (repeatable; default out/<topic>.jsonl; without --brokers)').argParser(collectPair('--output')).default({}),
+    new Option('--append', 'append to output and dead-letter files instead of starting them afresh').default(false),
+    new Option('-w, --workers <n>', 'inference worker threads (started only when the job has a model)').default(2).env('SLUICE_WORKERS').argParser(positiveInteger),
+    new Option('--max-in-flight <n>', 'records inside the job at once; the source pauses when full').default(20_000).env('SLUICE_MAX_IN_FLIGHT').argParser(positiveInteger),
+    new Option('-b, --brokers <list>', 'Kafka bootstrap brokers (host:port,...): inputs and outputs become Kafka topics').env('KAFKA_BROKERS'),
+    new Option('-g, --group <id>', 'Kafka consumer group (default: sluice-<job file name>)').env('SLUICE_GROUP_ID'),
+    new Option('--start <position>', 'where a new consumer group starts').choices(['earliest', 'latest']).default('earliest').env('SLUICE_START'),
+    new Option('-t, --topic <name=topic>', 'read or write a logical input or output on another Kafka topic (repeatable)').argParser(collectPair('--topic')).default({}),
+    new Option('--input-topic <topic>', 'the Kafka topic of the job\'s only input (shorthand for --topic)').env('SLUICE_INPUT_TOPIC'),
+    new Option('--output-topic <topic>', 'the Kafka topic of the job\'s only output (shorthand for --topic)').env('SLUICE_OUTPUT_TOPIC'),
+    new Option('--dead-letter-topic <topic>', 'Kafka topic for records that cannot be processed (default: the job\'s, <name>-dead-letters)').env('SLUICE_DEAD_LETTER_TOPIC'),
+    new Option('--checkpoint-dir <dir>', 'checkpoint keyed and window state with the source positions here, and restore from it on start').env('SLUICE_CHECKPOINT_DIR'),
+    new Option('--checkpoint-interval <ms>', 'milliseconds between checkpoints').default(5000).env('SLUICE_CHECKPOINT_INTERVAL').argParser(positiveInteger),
+    new Option('--changelog-topic <topic>', 'with --brokers: the topic that keeps each partition\'s state (default: <group>-changelog)').env('SLUICE_CHANGELOG_TOPIC'),
+    new Option('--no-checkpoints', 'with --brokers: no state changelog; offsets are committed as soon as records are done'),
+    new Option('--drain', 'on SIGTERM/SIGINT fire every open window before stopping (the restart starts them afresh); default: keep them in the checkpoint'),
+    new Option('--trace-sample <ratio>', 'share of records traced with OpenTelemetry, 0 to 1; overrides OTEL_TRACES_SAMPLER. Spans go to OTEL_EXPORTER_OTLP_ENDPOINT').env('SLUICE_TRACE_SAMPLE').argParser(sampleRatio),
+    new Option('--no-trace-keys', 'spans do not carry record keys (when keys are personal data)'),
+    new Option('--metrics-port <port>', 'serve Prometheus metrics at http://<metrics-host>:<port>/metrics while the job runs').env('SLUICE_METRICS_PORT').argParser(portNumber),
+    new Option('--metrics-host <address>', 'address the metrics server listens on; 0.0.0.0 for every interface').default('127.0.0.1').env('SLUICE_METRICS_HOST'),
+    new Option('--no-progress', 'no live progress line'),
+    new Option('--no-typecheck', 'start without type-checking the job file'),
+  ];
+}
+
+/** Turns parsed flags into what `runCommand` takes, refusing flags that do not apply to this run. */
+export function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
+  const brokers = flags.brokers === undefined ? [] : splitBrokers(flags.brokers);
+  const onKafka = brokers.length > 0;
+  const jobName = jobPath.replace(/^.*\//, '').replace(/\.[cm]?[tj]s$/, '');
+  const group = flags.group ?? `sluice-${jobName}`;
+  const kafkaOnly = (
+    [
+      ['--changelog-topic', flags.changelogTopic],
+      ['--group', flags.group],
+      ['--input-topic', flags.inputTopic],
+      ['--output-topic', flags.outputTopic],
+    ] as const
+  ).filter(([, value]) => value !== undefined);
+  if (!onKafka && kafkaOnly.length > 0) throw new InvalidOptionError(`${kafkaOnly.map(([flag]) => flag).join(', ')} applies only with --brokers (Kafka)`);
+  if (!onKafka && !flags.checkpoints) throw new InvalidOptionError('--no-checkpoints applies only with --brokers (Kafka); embedded runs checkpoint only with --checkpoint-dir');
+  if (flags.checkpointDir !== undefined && flags.changelogTopic !== undefined) throw new InvalidOptionError('--checkpoint-dir and --changelog-topic are two places for the same checkpoints: choose one');
+  return {
+    jobPath,
+    workers: flags.workers,
+    maxInFlight: flags.maxInFlight,
+    kafka: onKafka ? { brokers, groupId: group, clientId: `sluice-${jobName}`, start: flags.start } : undefined,
+    topics: flags.topic,
+    inputTopic: flags.inputTopic,
+    outputTopic: flags.outputTopic,
+    inputFiles: flags.input,
+    outputFiles: flags.output,
+    outputMode: flags.append ? 'append' : 'overwrite',
+    deadLetterTopic: flags.deadLetterTopic,
+    settings: flags.set,
+    checkpoints:
+      flags.checkpointDir !== undefined
+        ? { kind: 'directory', directory: flags.checkpointDir, intervalMs: flags.checkpointInterval }
+        : onKafka && flags.checkpoints
+          ? { kind: 'changelog', topic: flags.changelogTopic ?? `${group}-changelog`, intervalMs: flags.checkpointInterval }
+          : undefined,
+    drain: flags.drain,
+    traceSample: flags.traceSample,
+    traceKeys: flags.traceKeys,
+    metricsPort: flags.metricsPort,
+    metricsHost: flags.metricsHost,
+    progress: flags.progress ? 'auto' : 'off',
+    typecheck: flags.typecheck,
+  };
+}
+
+export function splitBrokers(list: string): string[] {
+  return list.split(',').map((b) => b.trim()).filter((b) => b !== '');
+}
+
+export function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed <= 0) throw new InvalidArgumentError('must be a positive integer.');
+  return parsed;
+}
+
+export function ratio(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0 || parsed >= 1) throw new InvalidArgumentError('must be a number from 0 up to (not including) 1.');
+  return parsed;
+}
+
+function sampleRatio(value: string): number {
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isFinite(parsed) || parsed < 0 || parsed > 1) throw new InvalidArgumentError('must be a number from 0 to 1, e.g. 0.01 to trace 1 % of records.');
+  return parsed;
+}
+
+export function portNumber(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new InvalidArgumentError('must be a port number from 0 to 65535 (0 picks a free one).');
+  return parsed;
+}
+
+export function collectPair(flag: string): (value: string, previous: Record<string, string>) => Record<string, string> {
+  return (value, previous) => {
+    const split = value.indexOf('=');
+    if (split <= 0) throw new InvalidArgumentError(`must look like name=value (${flag} name=value).`);
+    return { ...previous, [value.slice(0, split)]: value.slice(split + 1) };
+  };
+}
