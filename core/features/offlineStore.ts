@@ -75,7 +75,8 @@ function entityOf(label: LabelRow, view: FeatureViewInfo): string {
 export async function offlineStore(options: { dir: string }): Promise<OfflineStore> {
   const dir = options.dir;
   await mkdir(dir, { recursive: true });
-  const instance = await DuckDBInstance.create(':memory:');
+  // Parquet is built into the binary; never let DuckDB fetch an extension from the network.
+  const instance = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
   const db: DuckDBConnection = await instance.connect();
   const nextFile = new Map<string, number>();
   let queue: Promise<unknown> = Promise.resolve();
