@@ -2,11 +2,12 @@ import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { describeSettings } from '../core/settings.ts';
 import { checkCommand } from './checkCommand.ts';
-import { collectPair, positiveInteger, ratio, runOptions, splitBrokers, toRunOptions, type RunFlags } from './cliOptions.ts';
+import { collectPair, nonNegativeNumber, portNumber, positiveInteger, ratio, runOptions, splitBrokers, toRunOptions, type RunFlags } from './cliOptions.ts';
 import { initCommand } from './initCommand.ts';
 import { loadJob } from './loadJob.ts';
 import { produceCommand, type ProduceOptions } from './produceCommand.ts';
 import { oneLine, runCommand } from './runCommand.ts';
+import { serveCommand } from './serve/serveCommand.ts';
 
 /**
  * The `sluice` command line. Commander parses and validates arguments, so every option has
@@ -82,6 +83,20 @@ export function buildProgram(setExitCode: (code: number) => void = () => {}): Co
     .action(async (job: string, flags: ProduceFlags) => {
       const { set, brokers, ...rest } = flags;
       setExitCode(await produceCommand({ ...rest, jobPath: job, settings: set, input: flags.input, topic: flags.topic, brokers: splitBrokers(brokers) }));
+    });
+
+  program
+    .command('serve')
+    .description('serve a model over the Open Inference Protocol (KServe/Triton v2 REST), for jobs that use the enricher pattern')
+    .argument('<model>', 'an .onnx file, a model registry directory (newest valid version) or dir@version')
+    .addOption(new Option('-p, --port <port>', 'port to listen on (0 picks a free one)').default(8500).env('SLUICE_SERVE_PORT').argParser(portNumber))
+    .addOption(new Option('--host <address>', 'address to listen on; 0.0.0.0 for every interface').default('127.0.0.1').env('SLUICE_SERVE_HOST'))
+    .addOption(new Option('--name <name>', 'model name in the protocol (default: from the file or registry)'))
+    .addOption(new Option('-w, --workers <n>', 'inference worker threads').default(2).env('SLUICE_WORKERS').argParser(positiveInteger))
+    .addOption(new Option('--max-batch <n>', 'most rows scored in one model call (dynamic batching)').default(256).argParser(positiveInteger))
+    .addOption(new Option('--max-delay-ms <ms>', 'how long a request waits for others to share its model call').default(2).argParser(nonNegativeNumber))
+    .action(async (model: string, flags: { port: number; host: string; name?: string; workers: number; maxBatch: number; maxDelayMs: number }) => {
+      setExitCode(await serveCommand({ model, ...flags }));
     });
 
   return program;

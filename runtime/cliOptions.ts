@@ -116,6 +116,12 @@ export function positiveInteger(value: string): number {
   return parsed;
 }
 
+export function nonNegativeNumber(value: string): number {
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isFinite(parsed) || parsed < 0) throw new InvalidArgumentError('must be a number of at least 0.');
+  return parsed;
+}
+
 export function ratio(value: string): number {
   const parsed = Number(value);
   if (!Number.isFinite(parsed) || parsed < 0 || parsed >= 1) throw new InvalidArgumentError('must be a number from 0 up to (not including) 1.');
