@@ -6,6 +6,7 @@
 import type { Aggregation } from './aggregations.ts';
 import { durationMs, type Duration } from './duration.ts';
 import { FeatureStoreError } from './errors.ts';
+import { registerView } from './registry.ts';
 
 /** How a feature value is stored and compared. `float32` values are rounded with `Math.fround`. */
 export type FeatureType = 'float64' | 'float32' | 'int' | 'bool' | 'string';
@@ -78,6 +79,8 @@ export interface FeatureView<E, S = unknown> extends FeatureViewInfo {
    * event added. Mutates `state` in place and returns it (keyed state can store it back as is).
    */
   update(state: ViewState<S>, event: E): { state: ViewState<S>; row: FeatureRow };
+  /** The row of `event` from `state` (the entity's past) without adding the event: `state` is not touched. */
+  rowOf(state: ViewState<S>, event: E): FeatureRow;
 }
 
 /** The declaration passed to {@link featureView}. */
@@ -152,8 +155,15 @@ export function featureView<E, A extends Record<string, Aggregation<E, unknown>>
   });
   const partNames = Object.keys(state) as (keyof A & string)[];
   const compute = specs.map(([featureName, spec]) => [featureName, spec.type, spec.value] as const);
+  const rowOf = (current: ViewState<StatesOf<A>>, event: E): FeatureRow => {
+    const time = eventTime(event);
+    const ctx: FeatureContext<E, StatesOf<A>> = { event, time, state: current.parts, count: current.count };
+    const values: Record<string, FeatureValue> = {};
+    for (const [featureName, type, value] of compute) values[featureName] = coerceFeature(type, value(ctx));
+    return { view: name, entity: entity.key(event), eventTime: time, values };
+  };
 
-  return Object.freeze({
+  const view: FeatureView<E, StatesOf<A>> = Object.freeze({
     name,
     entity: entity.name,
     features: Object.freeze(features),
@@ -165,16 +175,16 @@ export function featureView<E, A extends Record<string, Aggregation<E, unknown>>
       for (const part of partNames) parts[part] = state[part]!.init();
       return { count: 0, parts: parts as StatesOf<A> };
     },
+    rowOf,
     update(current: ViewState<StatesOf<A>>, event: E) {
-      const time = eventTime(event);
-      const ctx: FeatureContext<E, StatesOf<A>> = { event, time, state: current.parts, count: current.count };
-      const values: Record<string, FeatureValue> = {};
       // Features first: they see only the entity's past, like a model scoring this event.
-      for (const [featureName, type, value] of compute) values[featureName] = coerceFeature(type, value(ctx));
+      const row = rowOf(current, event);
       const parts = current.parts as Record<string, unknown>;
-      for (const part of partNames) parts[part] = state[part]!.add(parts[part], event, time);
+      for (const part of partNames) parts[part] = state[part]!.add(parts[part], event, row.eventTime);
       current.count++;
-      return { state: current, row: { view: name, entity: entity.key(event), eventTime: time, values } };
+      return { state: current, row };
     },
   });
+  registerView(view);
+  return view;
 }

@@ -4,7 +4,8 @@ import { dirname, resolve } from 'node:path';
 import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { FEATURE_NAMES, computeFeatures, emptyHistory, updateHistory, type UserHistory } from './features.ts';
+import { streamingUpdater } from '../../core/features/index.ts';
+import { FEATURE_NAMES, featureVector, fraudFeatures } from './featureView.ts';
 import { TransactionGenerator, type Transaction } from './transactions.ts';
 
 /** One training row: the transaction, its features as the streaming job would compute them, its label. */
@@ -16,9 +17,9 @@ export interface BackfillRow {
 }
 
 /**
- * Replays transactions in order through exactly the functions the streaming job uses
- * (computeFeatures on the history before each transaction, then updateHistory), one history per
- * user, and yields a training row per transaction.
+ * Replays transactions in arrival order through the fraud feature view's streaming update (the
+ * one `userFeatures()` runs in keyed state), one state per user, and yields a training row per
+ * transaction.
  *
  * @example
  * const gen = new TransactionGenerator({ seed: 7 });
@@ -26,17 +27,8 @@ export interface BackfillRow {
  * for (const { features, label } of backfill(txs)) console.log(features[0], label);
  */
 export function* backfill(transactions: Iterable<Transaction>): Generator<BackfillRow> {
-  const histories = new Map<string, UserHistory>();
-  for (const tx of transactions) {
-    let history = histories.get(tx.userId);
-    if (history === undefined) {
-      history = emptyHistory();
-      histories.set(tx.userId, history);
-    }
-    const features = computeFeatures(tx, history);
-    updateHistory(history, tx);
-    yield { tx, features, label: tx.isFraud === true ? 1 : 0 };
-  }
+  const update = streamingUpdater(fraudFeatures);
+  for (const tx of transactions) yield { tx, features: featureVector(update(tx)), label: tx.isFraud === true ? 1 : 0 };
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * The fraud model's ten features declared once as a feature view (core/features), so the job
- * (keyed state), the backfill, the online store (Redis) and the skew check all run the same code.
- * Gives bit-for-bit the vectors of `computeFeatures`/`updateHistory` in features.ts (a test checks
- * it on the generator's stream).
+ * (keyed state, userFeatures.ts), the backfill, the online store (Redis) and the skew check all
+ * run the same code. Gives bit-for-bit the vectors of the hand-written features the model was
+ * trained with (kept as a test oracle in test/jobs/fraud/referenceFeatures.ts; a test checks it
+ * on the generator's stream).
  */
 import {
   eventWindow,
@@ -17,8 +18,48 @@ import {
   type Duration,
   type FeatureRow,
 } from '../../core/features/index.ts';
-import { FEATURE_NAMES, MERCHANT_CATEGORY_RISK } from './features.ts';
 import type { Transaction } from './transactions.ts';
+
+/**
+ * The ten model inputs, in the order of the model's `features` tensor. Defined once here and used
+ * by the streaming job (keyed state) and by the offline backfill (training data), so training and
+ * serving cannot disagree.
+ */
+export const FEATURE_NAMES: readonly string[] = Object.freeze([
+  'amount_log', //             log1p(amount) / 2 - 2
+  'amount_vs_user_avg', //     log((amount + 1) / (user's running average + 1)); 0 for a first transaction
+  'tx_count_1h', //            log1p(user's transactions in the previous hour of event time)
+  'tx_count_24h', //           log1p(user's transactions in the previous 24 h of event time)
+  'minutes_since_last_tx', //  log1p(minutes since the user's last transaction, capped at 24 h) / 1.5
+  'hour_deviation', //         circular distance (h) from the user's usual hour of day, / 6
+  'foreign_country', //        1 if not the user's most frequent country, 0 if it is, 0.5 with no history
+  'merchant_category_risk', // prior risk of the merchant category, 0..1 (0.5 if unknown)
+  'card_not_present', //       1 if the card was not present
+  'new_merchant', //           1 if the merchant is not among the user's recent merchants
+]);
+
+export const FEATURE_COUNT = 10;
+
+/**
+ * Prior fraud risk per merchant category (domain knowledge, not learned). Unknown categories get
+ * 0.5. Null prototype, so a category such as `toString` is just unknown.
+ */
+export const MERCHANT_CATEGORY_RISK: Readonly<Record<string, number>> = Object.freeze(Object.assign(Object.create(null) as Record<string, number>, {
+  grocery: 0.05,
+  restaurant: 0.1,
+  fuel: 0.1,
+  pharmacy: 0.05,
+  utilities: 0.05,
+  retail: 0.2,
+  travel: 0.4,
+  online_services: 0.4,
+  electronics: 0.7,
+  jewelry: 0.8,
+  gift_cards: 0.9,
+  crypto: 0.9,
+  gambling: 0.8,
+  money_transfer: 0.85,
+}));
 
 const HOUR_MS = 3_600_000;
 const MINUTE_MS = 60_000;
@@ -113,6 +154,9 @@ export function fraudFeatureView(options: { window1h?: Duration } = {}) {
 
 /** The fraud job's feature view (one instance; it holds no state). */
 export const fraudFeatures = fraudFeatureView();
+
+/** What the view keeps per user in keyed state (plain JSON, bounded). */
+export type FraudUserState = ReturnType<typeof fraudFeatures.initial>;
 
 /**
  * A row's values as the model's input vector (FEATURE_NAMES order).

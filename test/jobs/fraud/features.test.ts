@@ -95,9 +95,9 @@ test('transactions with identical timestamps all count in the window', () => {
 
 test('the history stays bounded: times older than 24 h are pruned', () => {
   const { history } = replay(Array.from({ length: 24 * 30 }, (_, i) => tx({ timestamp: T0 + i * HOUR, merchantId: `m${i}`, country: `C${i % 20}` })));
-  assert.ok(history.recentTimes.length <= 25, `recentTimes ${history.recentTimes.length}`);
-  assert.ok(history.merchants.length <= 16);
-  assert.ok(history.countries.length <= 8);
+  assert.ok(history.parts.recent.times.length <= 25, `recent times ${history.parts.recent.times.length}`);
+  assert.ok(history.parts.merchants.items.length <= 16);
+  assert.ok(history.parts.countries.keys.length <= 8);
   assert.equal(history.count, 24 * 30);
 });
 
