@@ -3,21 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { InferenceService } from '../../core/inference.ts';
-import job, { DEFAULT_MERCHANT_WINDOW_SETTINGS, syntheticTransactions } from '../../jobs/merchant-windows.ts';
+import { resolveSettings } from '../../core/settings.ts';
+import job, { syntheticTransactions } from '../../jobs/merchant-windows.ts';
+import { bindIO } from '../../runtime/bindIO.ts';
 import type { Transaction } from '../../jobs/fraud/transactions.ts';
 import { addToSketch, emptySketch, mergeSketches, sketchQuantile } from '../../jobs/merchants/amountSketch.ts';
 import { OutOfOrder } from '../../jobs/merchants/outOfOrder.ts';
 import { Random } from '../../jobs/fraud/random.ts';
-import { runTestJob, testEnvironment } from '../kit/jobs.ts';
-
-/** The window job runs no model. */
-const noInference: InferenceService = {
-  workers: 0,
-  model: () => {
-    throw new Error('merchant-windows runs no model');
-  },
-};
+import { runTestJob } from '../kit/jobs.ts';
 
 /** Element at rank ⌊q·(n−1)⌋ of the sorted values: what the sketch approximates. */
 function exactQuantile(values: number[], q: number): number {
@@ -64,24 +57,26 @@ test('OutOfOrder hands out every input at most once, out of order, with straggle
 
 test('merchant-windows end to end: each window equals a batch computation over its on-time records, late ones are in the side-output file', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-merchant-windows-'));
-  const settings = { count: '60000', out: join(dir, 'windows.jsonl'), late: join(dir, 'late.jsonl') };
-  const { stats, deadLetters } = await runTestJob(job, { inference: noInference, env: testEnvironment(settings), maxInFlight: 5_000 });
+  const files = { windows: join(dir, 'windows.jsonl'), late: join(dir, 'late.jsonl') };
+  const settings = resolveSettings(job.settings, { count: '60000' });
+  const binding = bindIO(job, { kafka: undefined, topics: {}, inputFiles: {}, outputFiles: files, outputMode: 'overwrite', settings });
+  const { stats, deadLetters } = await runTestJob(job, { sources: binding.sources, sinks: binding.sinks, settings: { count: '60000' }, maxInFlight: 5_000 });
   assert.equal(stats.in, 60_000);
   assert.equal(deadLetters.length, 0);
 
   const lines = async (path: string) => (await readFile(path, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-  const windows = await lines(settings.out);
-  const late = await lines(settings.late);
+  const windows = await lines(files.windows);
+  const late = await lines(files.late);
   assert.equal(stats.out, windows.length + late.length);
 
   // The same input, regenerated from the same settings.
-  const next = syntheticTransactions(testEnvironment(settings));
+  const next = syntheticTransactions(settings);
   const input: Transaction[] = Array.from({ length: 60_000 }, () => next());
   const lateIds = new Set(late.map((l) => (l.transaction as Transaction).id));
   assert.equal(lateIds.size, late.length);
 
   // Every late record really was past its window's allowed lateness when it arrived.
-  const { windowMs, allowedLatenessMs } = DEFAULT_MERCHANT_WINDOW_SETTINGS;
+  const { windowMs, allowedLatenessMs } = settings;
   for (const l of late) {
     const windowEnd = Math.floor((l.eventTime as number) / windowMs) * windowMs + windowMs;
     assert.ok(windowEnd - 1 + allowedLatenessMs <= (l.watermark as number), `late: ${JSON.stringify(l)}`);

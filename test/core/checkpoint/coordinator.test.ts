@@ -2,18 +2,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Checkpoint, CheckpointInput, CheckpointStore } from '../../../core/checkpoint/checkpoint.ts';
 import { FileCheckpointStore } from '../../../core/checkpoint/fileCheckpointStore.ts';
-import { defineJob, type Source } from '../../../core/job.ts';
+import type { Source } from '../../../core/job.ts';
+import { defineJob, input, output } from '../../../core/index.ts';
 import { valueState } from '../../../core/state/keyedState.ts';
-import { collectSink } from '../../../connectors/collectSink.ts';
+import { collectSink, type CollectSink } from '../../../connectors/collectSink.ts';
 import { keyBy } from '../../../operators/keyBy.ts';
 import { withState } from '../../../operators/withState.ts';
-import { pipe } from 'rxjs';
-import { runJob } from '../../../core/engine.ts';
-import type { InferencePool } from '../../../runtime/inferencePool.ts';
-import { testEnvironment, testPool } from '../../kit/jobs.ts';
+import { runJob, type EngineOptions } from '../../../core/engine/engine.ts';
 
 const count = valueState<number>('count');
 
@@ -34,30 +32,27 @@ function recordingSource(total: number, seen: Array<number | undefined>): Source
   };
 }
 
-function countingJob(source: Source<string>, sink = collectSink<number>()) {
-  return defineJob<string, number>({
-    name: 'counting',
-    source: () => source,
-    pipeline: (ctx) =>
-      pipe(
-        keyBy((key) => key),
-        withState(ctx, count, (_key, state) => {
-          const next = (state.get() ?? 0) + 1;
-          state.update(next);
-          return next;
-        }),
-      ),
-    sink: () => sink,
-  });
+const countingJob = defineJob({
+  name: 'counting',
+  inputs: { keys: input('r', { parse: (value: unknown) => value as string }) },
+  outputs: { counts: output<number>('counts') },
+  pipeline: ({ keys }) =>
+    keys.pipe(
+      keyBy((key) => key),
+      withState(count, (_key: string, state) => {
+        const next = (state.get() ?? 0) + 1;
+        state.update(next);
+        return next;
+      }),
+    ),
+});
+
+/** Runs the counting job over `source` into `sink`. */
+function runCounting(source: Source<string>, sink: CollectSink<number>, options: Pick<EngineOptions, 'maxInFlight' | 'checkpoints'>) {
+  return runJob(countingJob, { sources: { keys: source as Source<unknown> }, sinks: { counts: sink as CollectSink<unknown> }, deadLetterSink: collectSink(), settings: {}, ...options });
 }
 
 describe('checkpoint coordinator', () => {
-  let pool: InferencePool;
-  before(() => {
-    pool = testPool(1);
-  });
-  after(() => pool.close());
-
   it('makes positions committable only once their checkpoint is durable', async () => {
     const saved: CheckpointInput[] = [];
     let release!: () => void;
@@ -73,13 +68,7 @@ describe('checkpoint coordinator', () => {
     };
     const seen: Array<number | undefined> = [];
     // A slow sink keeps records in flight when a checkpoint starts: it must wait for them.
-    const running = runJob(countingJob(recordingSource(1000, seen), collectSink<number>({ delayMs: 3 })), {
-      env: testEnvironment(),
-      maxInFlight: 100,
-      inference: pool,
-      deadLetterSink: collectSink(),
-      checkpoints: { store, intervalMs: 5, log: () => {} },
-    });
+    const running = runCounting(recordingSource(1000, seen), collectSink<number>({ delayMs: 3 }), { maxInFlight: 100, checkpoints: { store, intervalMs: 5, log: () => {} } });
     await new Promise((resolve) => setTimeout(resolve, 60));
     assert.ok(seen.length > 0 && seen.every((offset) => offset === undefined), 'nothing committable while the first checkpoint is not durable');
     release();
@@ -114,11 +103,11 @@ describe('checkpoint coordinator', () => {
   it('restores state and skips what the checkpoint already covers when the source replays', async () => {
     const store = new FileCheckpointStore({ directory: mkdtempSync(join(tmpdir(), 'sluice-coordinator-')), log: () => {} });
     // First run: 600 records, checkpointed at the end of a graceful stop.
-    const first = runJob(countingJob(recordingSource(600, [])), { env: testEnvironment(), maxInFlight: 50, inference: pool, deadLetterSink: collectSink(), checkpoints: { store, intervalMs: 1000, log: () => {} } });
+    const first = runCounting(recordingSource(600, []), collectSink<number>(), { maxInFlight: 50, checkpoints: { store, intervalMs: 1000, log: () => {} } });
     await first.done;
     // Second run replays from the start (like a Kafka group with nothing committed) and goes to 900.
     const sink = collectSink<number>();
-    const second = runJob(countingJob(recordingSource(900, []), sink), { env: testEnvironment(), maxInFlight: 50, inference: pool, deadLetterSink: collectSink(), checkpoints: { store, intervalMs: 1000, log: () => {} } });
+    const second = runCounting(recordingSource(900, []), sink, { maxInFlight: 50, checkpoints: { store, intervalMs: 1000, log: () => {} } });
     const stats = await second.done;
     assert.equal(stats.skipped, 600);
     assert.equal(stats.out, 300);

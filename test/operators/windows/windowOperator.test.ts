@@ -102,7 +102,7 @@ test('an idle partition stops holding windows back: they fire on a processing-ti
       watermarks: { maxOutOfOrdernessMs: 0, idleTimeoutMs: 100, clock: schedulerClock(scheduler) },
     });
     cold('abc 197ms d|', rows)
-      .pipe(map((row) => records.make(row)), windowAggregate(windows, { scheduler }))
+      .pipe(map((row) => records.make(row)), windowAggregate(windows))
       .subscribe((out) => {
         seen.push(`${scheduler.now()}: ${describe(out.value)}`);
         out.ticket.release();
@@ -125,7 +125,7 @@ test('without an idle timeout a silent partition holds every window until the en
   scheduler.run(({ cold, flush }) => {
     const windows = new WindowOperator({ assigner: new TumblingEventTimeWindows(10_000), aggregate: sum, watermarks: { maxOutOfOrdernessMs: 0, clock: schedulerClock(scheduler) } });
     cold('ab 500ms c|', { a: { key: 'a', ts: 1_000, value: 1, partition: 0 }, b: { key: 'b', ts: 2_000, value: 2, partition: 1 }, c: { key: 'a', ts: 15_000, value: 4, partition: 0 } })
-      .pipe(map((row) => records.make(row)), windowAggregate(windows, { scheduler }))
+      .pipe(map((row) => records.make(row)), windowAggregate(windows))
       .subscribe((out) => {
         seen.push(`${scheduler.now()}: ${describe(out.value)}`);
         out.ticket.release();
@@ -142,15 +142,14 @@ test('routeLate passes results on and hands the side output to its callback', ()
     const output = cold('abc|', { a: { key: 'a', ts: 1_000, value: 1 }, b: { key: 'a', ts: 11_000, value: 2 }, c: { key: 'a', ts: 500, value: 4 } }).pipe(
       map((row) => records.make(row)),
       windowAggregate(tumbling()),
-      routeLate((late) => {
-        lates.push(`${late.value.key}@${late.value.timestamp}`);
-        late.ticket.release();
-      }),
+      // routeLate releases the late record once its callback returned.
+      routeLate((late) => lates.push(`${late.value.key}@${late.value.timestamp}`)),
       map((out) => describe(out.value)),
     );
     expectObservable(output).toBe('-x-(y|)', { x: 'a[0,10000)=1', y: 'a[10000,20000)=2' });
   });
   assert.deepEqual(lates, ['a@500']);
+  assert.equal(records.tracker.totalPending, 1, 'the late record is done; only the record that fired the first window waits for its result to be written');
 });
 
 test('reducing() turns a reduce function into an aggregate', () => {

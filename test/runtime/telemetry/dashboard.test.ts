@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import type { JobStats } from '../../../core/engine.ts';
+import type { JobStats } from '../../../core/engine/engine.ts';
 import { Instrumentation } from '../../../core/instrumentation.ts';
 import { JobMetrics } from '../../../runtime/telemetry/jobMetrics.ts';
 import { parsePrometheusText } from './prometheusText.ts';

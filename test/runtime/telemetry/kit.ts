@@ -4,15 +4,15 @@
  * pool, a decision) over a source the test controls, so it can set `trace` on records the way
  * the Kafka source does from `traceparent` headers.
  */
-import { pipe } from 'rxjs';
-import { runJob, type RunningJob } from '../../../core/engine.ts';
+import type { Job } from '../../../core/defineJob.ts';
+import { runJob, type RunningJob } from '../../../core/engine/engine.ts';
 import type { Instrumentation } from '../../../core/instrumentation.ts';
-import { defineJob, type DeadLetter, type JobDefinition, type Source, type SourceContext } from '../../../core/job.ts';
+import { defineJob, input, output } from '../../../core/index.ts';
+import type { DeadLetter, Source, SourceContext } from '../../../core/job.ts';
 import type { SourceRecord, TraceCarrier } from '../../../core/record.ts';
 import { valueState } from '../../../core/state/keyedState.ts';
-import { systemClock } from '../../../core/clock.ts';
 import { collectSink, type CollectSink } from '../../../connectors/collectSink.ts';
-import { deadLetterWhen, infer, keyBy, mapValue, microBatch, withState } from '../../../operators/index.ts';
+import { deadLetterWhen, infer, keyBy, map, microBatch, withState } from '../../../operators/index.ts';
 import type { InferenceService } from '../../../core/inference.ts';
 
 export const MODEL = new URL('../../../models/fraud-v1.onnx', import.meta.url).pathname;
@@ -79,42 +79,50 @@ export function listSource(records: SourceRecord<Tx>[], options: { gate?: { at: 
   };
 }
 
-export function scoringJob(source: Source<Tx>, sink: CollectSink<Decision>): JobDefinition<Tx, Decision> {
-  const seen = valueState<number>('seen');
-  return defineJob<Tx, Decision>({
-    name: 'telemetry-test',
-    source: () => source,
-    pipeline: (ctx) =>
-      pipe(
-        keyBy((tx) => tx.user),
-        withState(ctx, seen, (tx, state) => {
-          const n = (state.get() ?? 0) + 1;
-          state.update(n);
-          return { tx, seen: n };
-        }, 'features'),
-        deadLetterWhen(ctx, 'validate', ({ tx }) => (tx.amount < 0 ? 'negative amount' : undefined)),
-        microBatch({ maxSize: 32, maxWaitMs: 2 }),
-        infer(ctx, {
-          model: MODEL,
-          columns: 10,
-          features: ({ tx }) => tx.features,
-          fallbackScore: 1,
-          output: ({ tx, seen: n }, prediction) => ({ id: tx.id, score: prediction.score, modelVersion: prediction.modelVersion, seen: n }),
-        }),
-        mapValue((scored) => ({ ...scored, flagged: scored.score >= 0.7 }), ctx, 'decision'),
-      ),
-    sink: () => sink,
-  });
-}
+const seen = valueState<number>('seen');
 
-/** Runs a job in this process on the pool, with the given instrumentation bus. */
-export function startJob(job: JobDefinition<Tx, Decision>, pool: InferenceService, instrumentation: Instrumentation): { running: RunningJob; deadLetters: CollectSink<DeadLetter> } {
+/** The scoring job over one input `tx` and one output `decisions`. */
+export const scoringJob = defineJob({
+  name: 'telemetry-test',
+  inputs: { tx: input('tx', { parse: (value: unknown) => value as Tx }) },
+  outputs: { decisions: output<Decision>('decisions') },
+  pipeline: ({ tx: transactions }) =>
+    transactions.pipe(
+      keyBy((tx) => tx.user),
+      withState(seen, (tx: Tx, state) => {
+        const n = (state.get() ?? 0) + 1;
+        state.update(n);
+        return { tx, seen: n };
+      }, { stage: 'features' }),
+      deadLetterWhen(({ tx }) => (tx.amount < 0 ? 'negative amount' : undefined), { stage: 'validate' }),
+      microBatch({ maxSize: 32, maxWaitMs: 2 }),
+      infer({
+        model: MODEL,
+        columns: 10,
+        features: ({ tx }) => tx.features,
+        fallback: { score: 1 },
+        output: ({ tx, seen: n }, prediction) => ({ id: tx.id, score: prediction.score, modelVersion: prediction.modelVersion, seen: n }),
+      }),
+      map((scored) => ({ ...scored, flagged: scored.score >= 0.7 }), { stage: 'decision' }),
+    ),
+});
+
+/** Runs the scoring job in this process on the pool, reading `source`, writing to `sink`, with the given instrumentation bus. */
+export function startJob(
+  source: Source<Tx> | Source<unknown>,
+  sink: CollectSink<Decision>,
+  pool: InferenceService,
+  instrumentation: Instrumentation,
+  job: Job = scoringJob,
+): { running: RunningJob; deadLetters: CollectSink<DeadLetter> } {
   const deadLetters = collectSink<DeadLetter>();
   const running = runJob(job, {
-    env: { kafka: undefined, topics: {}, settings: {}, workers: pool.workers, clock: systemClock },
+    sources: { tx: source as Source<unknown> },
+    sinks: { decisions: sink as CollectSink<unknown> },
+    deadLetterSink: deadLetters,
+    settings: {},
     maxInFlight: 1000,
     inference: pool,
-    deadLetterSink: deadLetters,
     instrumentation,
     drainTimeoutMs: 30_000,
   });

@@ -1,3 +1,4 @@
+import type { Source } from '../../../core/job.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Histogram, Registry } from 'prom-client';
@@ -5,7 +6,7 @@ import { collectSink } from '../../../connectors/collectSink.ts';
 import { InferencePool } from '../../../runtime/inferencePool.ts';
 import { BucketHistogram } from '../../../runtime/telemetry/bucketHistogram.ts';
 import { startTelemetry } from '../../../runtime/telemetry/telemetry.ts';
-import { listSource, scoringJob, startJob, transactions, type Decision } from './kit.ts';
+import { listSource, startJob, transactions, type Decision } from './kit.ts';
 import { parsePrometheusText, type Exposition } from './prometheusText.ts';
 
 let pool: InferencePool;
@@ -57,8 +58,8 @@ describe('/metrics of a running job', () => {
     let open!: () => void;
     const gate = { at: COUNT / 2, open: new Promise<void>((resolve) => (open = resolve)), reached };
     const sink = collectSink<Decision>();
-    const job = telemetry.instrumentJob(scoringJob(listSource(transactions(COUNT, { bad: (i) => i % 50 === 7 }), { gate, lag: true }), sink));
-    const { running } = startJob(job, pool, telemetry.instrumentation);
+    const source = telemetry.instrumentSources({ tx: listSource(transactions(COUNT, { bad: (i) => i % 50 === 7 }), { gate, lag: true }) as Source<unknown> }).tx!;
+    const { running } = startJob(source, sink, pool, telemetry.instrumentation);
     telemetry.attach(running);
     try {
       await atGate;

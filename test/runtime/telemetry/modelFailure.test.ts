@@ -1,10 +1,11 @@
+import type { Source } from '../../../core/job.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ModelError } from '../../../core/errors.ts';
 import type { InferenceService } from '../../../core/inference.ts';
 import { collectSink } from '../../../connectors/collectSink.ts';
 import { startTelemetry } from '../../../runtime/telemetry/telemetry.ts';
-import { listSource, scoringJob, startJob, transactions, type Decision } from './kit.ts';
+import { listSource, startJob, transactions, type Decision } from './kit.ts';
 import { startOtlpReceiver, type OtlpReceiver } from './otlpReceiver.ts';
 import { parsePrometheusText } from './prometheusText.ts';
 
@@ -35,7 +36,7 @@ describe('a failing model, seen in traces and metrics', () => {
   it('marks the batch\'s inference span as an error, dead-letters its records, and counts errors and fallbacks', async () => {
     const telemetry = await startTelemetry({ jobName: 'telemetry-test', traceSample: 1, metricsPort: 0, metricsHost: '127.0.0.1' });
     const sink = collectSink<Decision>();
-    const { running } = startJob(telemetry.instrumentJob(scoringJob(listSource(transactions(COUNT)), sink)), failing, telemetry.instrumentation);
+    const { running } = startJob(telemetry.instrumentSources({ tx: listSource(transactions(COUNT)) as Source<unknown> }).tx!, sink, failing, telemetry.instrumentation);
     telemetry.attach(running);
     const stats = await running.done;
     const metrics = parsePrometheusText(await (await fetch(telemetry.metricsServer!.url)).text());

@@ -1,10 +1,11 @@
+import type { Source } from '../../../core/job.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { threadId } from 'node:worker_threads';
 import { collectSink } from '../../../connectors/collectSink.ts';
 import { InferencePool } from '../../../runtime/inferencePool.ts';
 import { startTelemetry } from '../../../runtime/telemetry/telemetry.ts';
-import { listSource, scoringJob, startJob, transactions, upstreamTrace, type Decision } from './kit.ts';
+import { listSource, startJob, transactions, upstreamTrace, type Decision } from './kit.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlpReceiver.ts';
 
 let pool: InferencePool;
@@ -31,8 +32,8 @@ async function tracedRun(options: { count: number; traceSample: number; trace?: 
   receiver.requests.length = 0;
   const telemetry = await startTelemetry({ jobName: 'telemetry-test', traceSample: options.traceSample });
   const sink = collectSink<Decision>();
-  const job = telemetry.instrumentJob(scoringJob(listSource(transactions(options.count, options)), sink));
-  const { running, deadLetters } = startJob(job, pool, telemetry.instrumentation);
+  const source = telemetry.instrumentSources({ tx: listSource(transactions(options.count, options)) as Source<unknown> }).tx!;
+  const { running, deadLetters } = startJob(source, sink, pool, telemetry.instrumentation);
   const stats = await running.done;
   await telemetry.stop();
   return { stats, sink, deadLetters, spans: [...receiver.spans], telemetry };
@@ -77,7 +78,8 @@ describe('tracing a job with every record sampled', () => {
       const children = run.spans.filter((span) => span.parentSpanId === consume.spanId);
       for (const child of children) assert.equal(child.traceId, consume.traceId);
       const names = children.filter((span) => !span.name.startsWith('inference')).sort((a, b) => a.startMs - b.startMs || a.endMs - b.endMs).map((span) => span.name);
-      assert.deepEqual(names, ['features', 'batch wait', 'decision', 'produce collect'], `stage spans of record ${record.value.id}`);
+      // Every named stage is a span ('validate' is deadLetterWhen's stage name).
+      assert.deepEqual(names, ['features', 'validate', 'batch wait', 'decision', 'produce collect'], `stage spans of record ${record.value.id}`);
       const [features, wait, decision, produce] = ['features', 'batch wait', 'decision', 'produce collect'].map((name) => children.find((span) => span.name === name)!);
       assert.ok(consume.startMs <= features!.startMs && features!.endMs <= wait!.endMs && wait!.endMs <= decision!.startMs && decision!.endMs <= produce!.endMs);
     }
