@@ -1,3 +1,5 @@
+import type { AccuracyResult } from './accuracy/accuracyWindow.ts';
+import type { DriftResult } from './drift/driftWindow.ts';
 import type { Envelope } from './record.ts';
 
 /**
@@ -32,6 +34,26 @@ export interface InstrumentationEvents {
     /** Timing and identity reported by the worker thread that ran the batch. */
     worker: { threadId: number; startedAt: number; endedAt: number } | undefined;
   };
+  /** A model version started serving in an `infer` stage (`from` undefined: the first one loaded). */
+  'model.swapped': { stage: string; model: string; version: string; from: string | undefined };
+  /** A candidate version failed validation; the serving version goes on. */
+  'model.refused': { stage: string; model: string; version: string; reasons: readonly string[] };
+  /**
+   * A batch was also scored by the shadow model (never changing the output): decision flips at
+   * `threshold`, per-record |score delta|, and how long the shadow took. `error` when it failed;
+   * `skipped` when every shadow slot was busy and the batch went unshadowed.
+   */
+  'shadow.compared': {
+    stage: string;
+    model: string | undefined;
+    shadow: string | undefined;
+    records: number;
+    flips: number;
+    deltas: Float32Array | undefined;
+    durationMs: number;
+    error: string | undefined;
+    skipped: boolean;
+  };
   /** Records written and acknowledged by a sink. */
   'sink.written': { sink: string; records: readonly Envelope<unknown>[]; startedAt: number; endedAt: number };
   /** A record went to the dead-letter sink. */
@@ -41,6 +63,12 @@ export interface InstrumentationEvents {
    * by `withState`, `decodeJson`, `tryMap` and `mapValue`; tracing turns it into a span.
    */
   'stage.done': { stage: string; record: Envelope<unknown>; startedAt: number; endedAt: number };
+  /** Feature rows went to the online store (written, or buffered while it is down). */
+  'features.materialized': { stage: string; view: string; rows: number; written: boolean; pending: number };
+  /** One online lookup of a micro-batch: values served by status. */
+  'features.lookup': { stage: string; view: string; entities: number; fresh: number; cached: number; defaultMissing: number; defaultExpired: number; durationMs: number };
+  /** The online store failed or timed out (the job went on with buffers, cache or defaults). */
+  'features.storeError': { stage: string; view: string; operation: 'lookup' | 'materialize'; count: number };
   /**
    * An `enrich` stage sends one request for a batch (retries included). `call` is the same object
    * in the later `enrich.retry` and `enrich.done` events; tracing sets `call.traceparent` to its
@@ -56,13 +84,32 @@ export interface InstrumentationEvents {
   'enrich.done': { stage: string; call: EnrichCallTrace; records: readonly Envelope<unknown>[]; durationMs: number; attempts: number; fallbacks: number; error: string | undefined };
   /** The circuit breaker of an enrich stage changed state. */
   'enrich.breaker': { stage: string; state: 'closed' | 'open' | 'half-open' };
+  /**
+   * A drift window closed (`driftMonitor`): PSI and the KS-type distance of each feature and of
+   * the score against the model's reference histograms. Once per window, not per record.
+   */
+  'drift.window': {
+    stage: string;
+    /** The model id, `fraud@1`. */
+    model: string;
+    /** Processing-time bounds of the window, ms since the epoch. */
+    start: number;
+    end: number;
+    /** Rows seen in the window. */
+    records: number;
+    features: readonly DriftResult[];
+    score: DriftResult;
+    /** Columns (feature names, or `score`) whose PSI is above their threshold. */
+    drifted: readonly string[];
+  };
+  /** An online-accuracy window closed (`onlineAccuracy`): decisions joined with their labels. */
+  'accuracy.window': { stage: string; model: string; start: number; end: number; result: AccuracyResult };
 }
 
 /** The request of one enrich call, as instrumentation sees it: tracing fills in its span's traceparent. */
 export interface EnrichCallTrace {
   traceparent: string | undefined;
 }
-
 
 export type InstrumentationEvent = keyof InstrumentationEvents;
 

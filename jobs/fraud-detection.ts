@@ -10,7 +10,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import { defineJob, input, output, setting } from 'sluice';
-import { infer, map } from 'sluice/operators';
+import { infer, map, materializeFeatures } from 'sluice/operators';
+import { fraudFeatures } from './fraud/featureView.ts';
 import { decide, FRAUD_THRESHOLD, type FraudDecision } from './fraud/decision.ts';
 import { parseTransaction, TransactionGenerator } from './fraud/transactions.ts';
 import { userFeatures } from './fraud/userFeatures.ts';
@@ -20,13 +21,16 @@ export default defineJob({
   description: 'scores every card transaction with the fraud model and flags the risky ones',
   settings: {
     threshold: setting.number(FRAUD_THRESHOLD, 'score at or above which a transaction is flagged', { min: 0, max: 1 }),
-    model: setting.string(fileURLToPath(new URL('../models/fraud-v1.onnx', import.meta.url)), 'the ONNX model file'),
+    model: setting.string(fileURLToPath(new URL('../models/fraud', import.meta.url)), 'the model: a registry (newest valid version, swapped while running), registry@N (pinned), or an .onnx file'),
+    shadow: setting.string('', 'a candidate model scored beside the serving one, never changing decisions (e.g. models/fraud@next); agreement goes to metrics'),
     batch: setting.integer(512, 'most transactions per model call (1 scores one at a time)', { min: 1 }),
     count: setting.integer(500_000, 'transactions the generator makes', { min: 0 }),
     rate: setting.number(0, 'generated transactions per second (0: as fast as the job takes them)', { min: 0 }),
     users: setting.integer(5000, 'card holders in the generated stream', { min: 1 }),
     fraudRatio: setting.number(0.015, 'share of generated transactions that are fraud', { min: 0, max: 0.5 }),
     seed: setting.integer(42, 'seed of the generated stream'),
+    redis: setting.optionalString('online store URL, e.g. redis://127.0.0.1:6379 (or REDIS_URL)'),
+    servedSample: setting.number(0, 'share of feature rows logged to .sluice/<job>/served-features.jsonl for sluice features check', { min: 0, max: 1 }),
   },
   inputs: { transactions: input('transactions', { parse: parseTransaction }, { key: (tx) => tx.userId, time: (tx) => tx.timestamp }) },
   outputs: { decisions: output<FraudDecision>('fraud-decisions') },
@@ -38,8 +42,11 @@ export default defineJob({
   pipeline: ({ transactions }, { settings }) =>
     transactions.pipe(
       userFeatures(),
+      materializeFeatures(fraudFeatures, { redis: settings.redis ?? process.env.REDIS_URL, servedSample: settings.servedSample }),
       infer({
         model: settings.model,
+        shadow: settings.shadow === '' ? undefined : settings.shadow,
+        shadowThreshold: settings.threshold,
         features: (featured) => featured.features,
         output: (featured, prediction) => ({ tx: featured.tx, prediction }),
         // The tutorial's safe default: when the model cannot answer, flag for review.

@@ -1,14 +1,18 @@
 // The operators a job's pipeline is made of: each is `name(fn or options, { stage?, onError? })`.
 export { deadLetterWhen } from './deadLetterWhen.ts';
 export { decodeJson } from './decodeJson.ts';
+export { driftMonitor, type DriftMonitorOptions, type DriftReport, type DriftThresholds } from './driftMonitor.ts';
 export { filter } from './filter.ts';
 export { RecordFailure, type EnrichCallContext, type EnrichOptions } from './enrich.ts';
 export { enrich, enrichModel, type EnrichModelOptions } from './enrichModel.ts';
 export { BreakerOpenError, EnrichTimeoutError, type BreakerState, type EnrichBreakerOptions, type EnrichRetryOptions } from './enrichPolicy.ts';
 export { infer, type InferOptions, type Prediction } from './infer.ts';
 export { type StageOptions } from './internal/operate.ts';
+export { intervalJoin, type IntervalJoinOptions } from './intervalJoin.ts';
 export { keyBy } from './keyBy.ts';
 export { map } from './map.ts';
+export { materializeFeatures, type MaterializeFeaturesOptions } from './materializeFeatures.ts';
+export { onlineAccuracy, type AccuracyReport, type OnlineAccuracyOptions } from './onlineAccuracy.ts';
 export { microBatch, type Batch, type MicroBatchOptions } from './microBatch.ts';
 export { withState, type StateHandle } from './withState.ts';
 export { reducing, type AggregateFunction } from './windows/aggregateFunction.ts';

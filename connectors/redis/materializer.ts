@@ -88,6 +88,11 @@ export class Materializer {
     return run();
   }
 
+  /** The rows waiting for Redis (newest per entity), e.g. for a checkpoint to carry them over a restart. */
+  pendingRows(): FeatureRow[] {
+    return [...this.#pending.values()];
+  }
+
   stats(): MaterializeStats {
     return { ...this.#stats, pending: this.#pending.size };
   }

@@ -32,6 +32,8 @@ export interface OnlineStore {
   materialize(rows: readonly FeatureRow[]): Promise<boolean>;
   /** Tries to write everything buffered now; true when nothing is pending. */
   flush(): Promise<boolean>;
+  /** Rows buffered while Redis was down and not written yet (newest per entity). */
+  pendingRows(): FeatureRow[];
   /** Feature values of `entities` in `view` with a status each; falls back to cache and defaults. */
   lookup(view: FeatureViewInfo, entities: readonly string[]): Promise<EntityFeatures[]>;
   stats(): OnlineStoreStats;
@@ -59,6 +61,7 @@ export async function onlineStore(options: OnlineStoreOptions): Promise<OnlineSt
     url: options.url,
     materialize: (rows) => materializer.materialize(rows),
     flush: () => materializer.flush(),
+    pendingRows: () => materializer.pendingRows(),
     lookup: (view, entities) => lookup.lookup(view, entities),
     stats: () => ({ lookup: lookup.stats(), materialize: materializer.stats(), connectionErrors: connection.errors() }),
     async close() {

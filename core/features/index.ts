@@ -35,6 +35,7 @@ export {
   type StatesOf,
   type ViewState,
 } from './featureView.ts';
+export { ServedLog, servedLogPath } from './servedLog.ts';
 export { findView, registerView, viewNames } from './registry.ts';
 export { formatSkewReport, skewCheck, type FeatureSkew, type SkewCheckOptions, type SkewReport } from './skewCheck.ts';
 export { featuresBackfill, featuresCheck, featuresTrainingSet, readJsonl, type CommandIo, type RowSink } from './commands.ts';
