@@ -1,0 +1,190 @@
+import { SluiceError } from '../../core/errors.ts';
+import type { WatermarkSnapshot, WatermarkTracker } from '../../core/time/watermarkTracker.ts';
+
+/** One buffered record of either side: what a later record of the other side may join. */
+export interface JoinEntry<V> {
+  readonly scope: string;
+  readonly key: string;
+  readonly time: number;
+  readonly value: V;
+}
+
+/** The join's state, JSON-ready: the watermark and the buffered records of both sides. */
+export interface IntervalJoinSnapshot<L, R> {
+  readonly version: 1;
+  readonly watermarks: WatermarkSnapshot;
+  readonly left: readonly JoinEntry<L>[];
+  readonly right: readonly JoinEntry<R>[];
+}
+
+interface Buffers<L, R> {
+  left: JoinEntry<L>[];
+  right: JoinEntry<R>[];
+}
+
+interface Expiry {
+  readonly at: number;
+  readonly side: 'left' | 'right';
+  readonly entry: JoinEntry<unknown>;
+}
+
+/**
+ * The keyed buffers of an interval join and their expiry, kept outside RxJS so a checkpoint can
+ * snapshot them. A left record at time t joins right records of its key at [t + lower, t + upper];
+ * records still to come are later than the watermark, so a left entry can go once the watermark
+ * reaches t + upper and a right entry once it reaches s - lower.
+ *
+ * @example
+ * const state = new IntervalJoinState<Decision, Label>(0, 48 * 3600_000, watermarks);
+ * state.left({ scope: 'tx/0', key: 'tx-1', time: 1000, value: decision }, (l, r) => emit(l, r));
+ */
+export class IntervalJoinState<L, R> {
+  readonly lowerMs: number;
+  readonly upperMs: number;
+  readonly watermarks: WatermarkTracker;
+  readonly #byKey = new Map<string, Buffers<L, R>>();
+  /** Min-heap by expiry time; entries already gone (a dropped scope) are skipped when popped. */
+  readonly #expiry: Expiry[] = [];
+  #size = 0;
+
+  constructor(lowerMs: number, upperMs: number, watermarks: WatermarkTracker) {
+    this.lowerMs = lowerMs;
+    this.upperMs = upperMs;
+    this.watermarks = watermarks;
+  }
+
+  /** Records buffered on both sides. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Joins a left record with the buffered right ones in its interval; buffers it while it can still match. */
+  left(entry: JoinEntry<L>, onPair: (left: JoinEntry<L>, right: JoinEntry<R>) => void): void {
+    const buffers = this.#byKey.get(entry.key);
+    if (buffers !== undefined) {
+      for (const right of buffers.right) {
+        if (right.time >= entry.time + this.lowerMs && right.time <= entry.time + this.upperMs) onPair(entry, right);
+      }
+    }
+    this.#buffer('left', entry, entry.time + this.upperMs);
+  }
+
+  /** Joins a right record with the buffered left ones whose interval holds it; buffers it while it can still match. */
+  right(entry: JoinEntry<R>, onPair: (left: JoinEntry<L>, right: JoinEntry<R>) => void): void {
+    const buffers = this.#byKey.get(entry.key);
+    if (buffers !== undefined) {
+      for (const left of buffers.left) {
+        if (entry.time >= left.time + this.lowerMs && entry.time <= left.time + this.upperMs) onPair(left, entry);
+      }
+    }
+    this.#buffer('right', entry, entry.time - this.lowerMs);
+  }
+
+  /** Drops every entry no future record can match, after the watermark moved. Returns how many went. */
+  expire(): number {
+    const watermark = this.watermarks.current;
+    let dropped = 0;
+    while (this.#expiry.length > 0 && this.#expiry[0]!.at <= watermark) {
+      const { side, entry } = this.#pop();
+      if (this.#remove(side, entry)) dropped++;
+    }
+    return dropped;
+  }
+
+  snapshot(scopes?: Iterable<string>): IntervalJoinSnapshot<L, R> {
+    const wanted = scopes === undefined ? undefined : new Set(scopes);
+    const left: JoinEntry<L>[] = [];
+    const right: JoinEntry<R>[] = [];
+    for (const buffers of this.#byKey.values()) {
+      for (const entry of buffers.left) if (wanted === undefined || wanted.has(entry.scope)) left.push(entry);
+      for (const entry of buffers.right) if (wanted === undefined || wanted.has(entry.scope)) right.push(entry);
+    }
+    return { version: 1, watermarks: this.watermarks.snapshot(wanted), left, right };
+  }
+
+  /** Puts a snapshot back, replacing the scopes it holds. */
+  restore(snapshot: IntervalJoinSnapshot<L, R>): void {
+    if (snapshot.version !== 1) throw new SluiceError(`interval join snapshot version ${String(snapshot.version)} is not supported (expected 1)`);
+    const scopes = new Set([...snapshot.left, ...snapshot.right].map((entry) => entry.scope));
+    for (const scope of scopes) this.dropScope(scope);
+    this.watermarks.restore(snapshot.watermarks);
+    for (const entry of snapshot.left) this.#buffer('left', entry, entry.time + this.upperMs);
+    for (const entry of snapshot.right) this.#buffer('right', entry, entry.time - this.lowerMs);
+  }
+
+  /** Forgets a partition's entries (it moved to another process). */
+  dropScope(scope: string): void {
+    for (const [key, buffers] of this.#byKey) {
+      const left = buffers.left.filter((entry) => entry.scope !== scope);
+      const right = buffers.right.filter((entry) => entry.scope !== scope);
+      this.#size -= buffers.left.length - left.length + buffers.right.length - right.length;
+      if (left.length === 0 && right.length === 0) this.#byKey.delete(key);
+      else this.#byKey.set(key, { left, right });
+    }
+    this.watermarks.drop(scope);
+  }
+
+  clear(): void {
+    this.#byKey.clear();
+    this.#expiry.length = 0;
+    this.#size = 0;
+  }
+
+  #buffer(side: 'left' | 'right', entry: JoinEntry<unknown>, expiresAt: number): void {
+    // Nothing still to come can match it: its effect (the pairs just made) is all there is.
+    if (expiresAt <= this.watermarks.current) return;
+    let buffers = this.#byKey.get(entry.key);
+    if (buffers === undefined) {
+      buffers = { left: [], right: [] };
+      this.#byKey.set(entry.key, buffers);
+    }
+    (buffers[side] as JoinEntry<unknown>[]).push(entry);
+    this.#size++;
+    this.#push({ at: expiresAt, side, entry });
+  }
+
+  #remove(side: 'left' | 'right', entry: JoinEntry<unknown>): boolean {
+    const buffers = this.#byKey.get(entry.key);
+    if (buffers === undefined) return false;
+    const list = buffers[side] as JoinEntry<unknown>[];
+    const index = list.indexOf(entry);
+    if (index < 0) return false;
+    list.splice(index, 1);
+    this.#size--;
+    if (buffers.left.length === 0 && buffers.right.length === 0) this.#byKey.delete(entry.key);
+    return true;
+  }
+
+  #push(item: Expiry): void {
+    const heap = this.#expiry;
+    heap.push(item);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (heap[parent]!.at <= item.at) break;
+      heap[i] = heap[parent]!;
+      i = parent;
+    }
+    heap[i] = item;
+  }
+
+  #pop(): Expiry {
+    const heap = this.#expiry;
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= heap.length) break;
+        const r = l + 1;
+        const child = r < heap.length && heap[r]!.at < heap[l]!.at ? r : l;
+        if (heap[child]!.at >= last.at) break;
+        heap[i] = heap[child]!;
+        i = child;
+      }
+      heap[i] = last;
+    }
+    return top;
+  }
+}
