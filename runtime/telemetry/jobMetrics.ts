@@ -3,7 +3,6 @@ import type { JobStats } from '../../core/engine/engine.ts';
 import type { Instrumentation, InstrumentationEvents } from '../../core/instrumentation.ts';
 import { BucketHistogram, type HistogramCell } from './bucketHistogram.ts';
 import { EnrichMetrics } from './enrichMetrics.ts';
-import { EnrichMetrics } from './enrichMetrics.ts';
 import { ModelMetrics } from './modelMetrics.ts';
 import { partitionKey } from '../../core/partition.ts';
 
@@ -52,8 +51,6 @@ export class JobMetrics {
   readonly #inferenceDuration: BucketHistogram<'stage' | 'model'>;
   readonly #score: BucketHistogram<'model'>;
   readonly #sinkWrite: BucketHistogram<'sink'>;
-  /** Circuit breaker, call latency, retries and fallbacks of enrich stages (enrichMetrics.ts). */
-  readonly #enrich: EnrichMetrics;
   /** Circuit breaker, call latency, retries and fallbacks of enrich stages (enrichMetrics.ts). */
   readonly #enrich: EnrichMetrics;
   /** Drift and online-accuracy gauges (modelMetrics.ts). */
@@ -206,7 +203,6 @@ export class JobMetrics {
     this.#score = new BucketHistogram({ name: 'sluice_model_score', help: 'Distribution of model scores (fallbacks excluded).', labelNames: ['model'], buckets: SCORE_BUCKETS, registers });
     this.#sinkWrite = new BucketHistogram({ name: 'sluice_sink_write_duration_seconds', help: 'Time one sink write took.', labelNames: ['sink'], buckets: LATENCY_BUCKETS, registers });
     this.#enrich = new EnrichMetrics(registers);
-    this.#enrich = new EnrichMetrics(registers);
     this.#model = new ModelMetrics(registers);
   }
 
@@ -228,7 +224,6 @@ export class JobMetrics {
   /** Listens to the job's events; returns the unsubscribe. */
   subscribe(instrumentation: Instrumentation): () => void {
     const offs = [
-      this.#enrich.subscribe(instrumentation),
       this.#enrich.subscribe(instrumentation),
       this.#model.subscribe(instrumentation),
       instrumentation.on('stage.done', (e) => this.#stageDone(e)),
