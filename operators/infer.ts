@@ -2,11 +2,17 @@ import { asyncScheduler, Observable, type OperatorFunction } from 'rxjs';
 import { fileURLToPath } from 'node:url';
 import { describeError, requirePositiveInteger, StageError } from '../core/errors.ts';
 import { requireOperatorContext } from '../core/engine/operatorContext.ts';
-import type { InferenceResult } from '../core/inference.ts';
+import type { InferenceRequest, InferenceResult, ModelOptions } from '../core/inference.ts';
 import type { Envelope } from '../core/record.ts';
 import { withValue } from '../core/record.ts';
 import { batchConfig, Batcher, type Batch, type MicroBatchOptions } from './microBatch.ts';
 import type { StageOptions } from './internal/operate.ts';
+import type { TensorInput } from './internal/inferRows.ts';
+
+export type { TensorInput };
+import { OrderedScoring } from './internal/orderedScoring.ts';
+import { ShadowScoring } from './internal/shadowScoring.ts';
+import { inputProblem, tensorsOf, writeRow } from './internal/inferRows.ts';
 
 /** What the model said about one record. */
 export interface Prediction {
@@ -17,10 +23,31 @@ export interface Prediction {
 }
 
 export interface InferOptions<T, B> {
-  /** The ONNX model: a path (relative to the working directory) or a file URL. See docs/models.md for the contract. */
+  /**
+   * The model: a registry (`models/fraud`: the pinned or newest valid version, swapped while the
+   * job runs), a pinned version (`models/fraud@2`), or an .onnx file (a path or file URL).
+   * See docs/models.md for the contract.
+   */
   readonly model: string | URL;
+  /**
+   * A candidate scored on every batch beside the serving model, never changing the output
+   * (`models/fraud@next` follows the registry's newest version); agreement goes to metrics.
+   */
+  readonly shadow?: string | URL | undefined;
+  /** The decision threshold shadow flips are counted at; the model manifest's, else 0.5. */
+  readonly shadowThreshold?: number;
   /** The feature vector of a value; a non-finite feature or a wrong length sends the record to the dead-letter sink. */
   readonly features: (value: T) => ArrayLike<number>;
+  /** The model input the features feed (float32 [batch, columns]); its first input by default. */
+  readonly featuresInput?: string;
+  /** The model's other inputs, by tensor name. */
+  readonly inputs?: Readonly<Record<string, TensorInput<T>>>;
+  /** The output holding the score (e.g. `probability` beside a `label`); the first float output by default. */
+  readonly scoreOutput?: string;
+  /** The column of a [batch, k] score output; the last by default (the positive class of [p0, p1]). */
+  readonly scoreColumn?: number;
+  /** Held-out AUC a new registry version may lose against the serving one and still be swapped in. Default 0.01. */
+  readonly maxAucDrop?: number;
   /** The output value from the input value and the prediction. */
   readonly output: (value: T, prediction: Prediction) => B;
   /** The safe default when the model fails or times out (for fraud: score 1, flag for review). */
@@ -38,7 +65,9 @@ export interface InferOptions<T, B> {
 }
 
 /**
- * Scores records with an ONNX model on the worker pool. Give it records (it batches them, closing
+ * Scores records with an ONNX model on the worker pool; every prediction names the version that
+ * made it (`fraud@2`). A registry model is swapped between batches when a new version passes
+ * validation or the registry is pinned to another (`sluice model use`). Give it records (it batches them, closing
  * a batch as soon as the pipeline is idle) or the batches of a `microBatch` before it. Several
  * batches run at once on different workers, and while all are busy the waiting ones merge, so
  * batches grow with the load. Results leave in arrival order, so per-key order holds. On a model
@@ -47,12 +76,15 @@ export interface InferOptions<T, B> {
  *
  * @example
  * featured.pipe(
- *   infer({ model: 'models/fraud-v1.onnx', features: (f) => f.features, fallback: { score: 1 },
- *           output: (f, prediction) => ({ tx: f.tx, prediction }) }),
+ *   infer({ model: 'models/fraud', shadow: 'models/fraud@next', features: (f) => f.features, fallback: { score: 1 },
+ *           output: (f, prediction) => ({ tx: f.tx, prediction }) }), // prediction.modelVersion: 'fraud@1'
  * )
  */
 export function infer<T, B>(options: InferOptions<T, B>, stageOptions?: StageOptions): OperatorFunction<Envelope<T> | Batch<T>, Envelope<B>> {
-  const modelPath = typeof options.model === 'string' ? options.model : fileURLToPath(options.model);
+  const modelSpec = typeof options.model === 'string' ? options.model : fileURLToPath(options.model);
+  const shadowSpec = options.shadow === undefined || options.shadow === '' ? undefined : typeof options.shadow === 'string' ? options.shadow : fileURLToPath(options.shadow);
+  const extraInputs = options.inputs === undefined ? undefined : Object.entries(options.inputs);
+  for (const [name, input] of extraInputs ?? []) requirePositiveInteger(`inputs.${name}.columns`, input.columns);
   const timeoutMs = requirePositiveInteger('timeoutMs', options.timeoutMs ?? 5000);
   const maxRows = requirePositiveInteger('maxRows', options.maxRows ?? 2048);
   const fixedColumns = options.columns === undefined ? undefined : requirePositiveInteger('columns', options.columns);
@@ -63,9 +95,22 @@ export function infer<T, B>(options: InferOptions<T, B>, stageOptions?: StageOpt
     new Observable<Envelope<B>>((subscriber) => {
       const ctx = requireOperatorContext('infer');
       const stage = ctx.uniqueStage(stageOptions?.stage ?? 'infer');
-      const model = ctx.inference.model(modelPath);
+      const modelOptions: ModelOptions = {
+        columns: fixedColumns, featuresInput: options.featuresInput, inputs: extraInputs?.map(([name]) => name),
+        scoreOutput: options.scoreOutput, scoreColumn: options.scoreColumn, maxAucDrop: options.maxAucDrop,
+      };
+      const model = ctx.inference.model(modelSpec, modelOptions);
       const concurrency = requirePositiveInteger('concurrency', options.concurrency ?? ctx.inference.workers * 2);
       const instrumentation = ctx.instrumentation;
+      const offLifecycle = model.onLifecycle?.((event) => {
+        if (event.kind === 'swapped') instrumentation.emit('model.swapped', { stage, model: event.model, version: event.version, from: event.from });
+        else instrumentation.emit('model.refused', { stage, model: event.model, version: event.version, reasons: event.reasons });
+      });
+      const shadow = shadowSpec === undefined ? undefined : new ShadowScoring(
+        ctx.inference.model(shadowSpec, { ...modelOptions, role: 'shadow' }),
+        () => options.shadowThreshold ?? model.threshold ?? 0.5,
+        concurrency, stage, instrumentation,
+      );
 
       const score = async (batch: Batch<T>): Promise<Envelope<B>[]> => {
         if (instrumentation.wants('batch.formed')) instrumentation.emit('batch.formed', { stage, records: batch.records, waitedMs: batch.closedAt - batch.openedAt });
@@ -73,7 +118,7 @@ export function infer<T, B>(options: InferOptions<T, B>, stageOptions?: StageOpt
         const records: Envelope<T>[] = [];
         const features = new Float32Array(batch.records.length * columns);
         for (const record of batch.records) {
-          const problem = writeRow(options.features(record.value), features, records.length * columns, columns);
+          const problem = writeRow(options.features(record.value), features, records.length * columns, columns) ?? (extraInputs === undefined ? undefined : inputProblem(extraInputs, record.value));
           if (problem === undefined) records.push(record);
           else ctx.deadLetter(record, problem, stage);
         }
@@ -81,15 +126,21 @@ export function infer<T, B>(options: InferOptions<T, B>, stageOptions?: StageOpt
         const startedAt = performance.now();
         let result: InferenceResult | undefined;
         let failure: string | undefined;
+        const rows = records.length * columns === features.length ? features : features.slice(0, records.length * columns);
+        const request: InferenceRequest = extraInputs === undefined
+          ? { features: rows, rows: records.length, columns, timeoutMs }
+          : { features: rows, rows: records.length, columns, timeoutMs, inputs: tensorsOf(extraInputs, records) };
+        // The shadow copies the request now: the serving run moves its buffers to a worker.
+        const compare = shadow?.start(request);
         try {
-          const rows = records.length * columns === features.length ? features : features.slice(0, records.length * columns);
-          result = await model.run({ features: rows, rows: records.length, columns, timeoutMs });
+          result = await model.run(request);
         } catch (error) {
           failure = describeError(error);
         }
+        compare?.(result, result?.modelVersion);
         if (instrumentation.wants('inference.done')) {
           instrumentation.emit('inference.done', {
-            stage, model: modelPath, records, startedAt, durationMs: performance.now() - startedAt,
+            stage, model: modelSpec, records, startedAt, durationMs: performance.now() - startedAt,
             scores: result?.scores, modelVersion: result?.modelVersion, error: failure, worker: result?.worker,
           });
         }
@@ -125,90 +176,11 @@ export function infer<T, B>(options: InferOptions<T, B>, stageOptions?: StageOpt
       return () => {
         subscription.unsubscribe();
         batcher.finalize();
+        offLifecycle?.();
       };
     });
 }
 
 function isBatch<T>(item: Envelope<T> | Batch<T>): item is Batch<T> {
   return (item as Batch<T>).kind === 'batch';
-}
-
-/** Runs up to `concurrency` batches at once, merges the waiting ones, and emits records in arrival order. */
-class OrderedScoring<T, B> {
-  readonly #running: Array<{ output: Envelope<B>[] | undefined }> = [];
-  #waiting: Batch<T>[] = [];
-  #active = 0;
-  #inputDone = false;
-  #closed = false;
-
-  constructor(
-    private readonly score: (batch: Batch<T>) => Promise<Envelope<B>[]>,
-    private readonly concurrency: number,
-    private readonly maxRows: number,
-    private readonly subscriber: { next(value: Envelope<B>): void; error(error: unknown): void; complete(): void },
-    private readonly stage: string,
-  ) {}
-
-  add(batch: Batch<T>): void {
-    if (this.#active < this.concurrency) this.#start(batch);
-    else this.#waiting.push(batch);
-  }
-
-  end(): void {
-    this.#inputDone = true;
-    this.#flush();
-  }
-
-  /** The waiting batches, merged (in order) into as few as fit in `maxRows`. */
-  #takeWaiting(): Batch<T> {
-    const first = this.#waiting.shift()!;
-    if (this.#waiting.length === 0 || first.records.length >= this.maxRows) return first;
-    const records = [...first.records];
-    let closedAt = first.closedAt;
-    while (this.#waiting.length > 0 && records.length + this.#waiting[0]!.records.length <= this.maxRows) {
-      const next = this.#waiting.shift()!;
-      for (const record of next.records) records.push(record);
-      closedAt = next.closedAt;
-    }
-    return { kind: 'batch', records, openedAt: first.openedAt, closedAt };
-  }
-
-  #start(batch: Batch<T>): void {
-    this.#active += 1;
-    const slot: { output: Envelope<B>[] | undefined } = { output: undefined };
-    this.#running.push(slot);
-    this.score(batch).then(
-      (output) => {
-        slot.output = output;
-        this.#active -= 1;
-        if (this.#waiting.length > 0) this.#start(this.#takeWaiting());
-        this.#flush();
-      },
-      (error: unknown) => {
-        this.#closed = true;
-        this.subscriber.error(error instanceof StageError ? error : new StageError(this.stage, batch.records[0]?.position, error));
-      },
-    );
-  }
-
-  #flush(): void {
-    while (this.#running.length > 0 && this.#running[0]!.output !== undefined) {
-      for (const record of this.#running.shift()!.output!) this.subscriber.next(record);
-    }
-    if (this.#inputDone && this.#running.length === 0 && this.#waiting.length === 0 && !this.#closed) {
-      this.#closed = true;
-      this.subscriber.complete();
-    }
-  }
-}
-
-/** Copies one feature vector into the batch; returns why it cannot be scored, if so. */
-function writeRow(row: ArrayLike<number>, into: Float32Array, offset: number, columns: number): string | undefined {
-  if (row.length !== columns) return `expected ${columns} features, got ${row.length}`;
-  for (let i = 0; i < columns; i += 1) {
-    const value = row[i]!;
-    if (!Number.isFinite(value)) return `feature ${i} is not a finite number (${String(value)})`;
-    into[offset + i] = value;
-  }
-  return undefined;
 }

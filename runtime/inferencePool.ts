@@ -2,9 +2,12 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import { describeError, InferenceTimeoutError, ModelError, requirePositiveInteger } from '../core/errors.ts';
-import type { InferenceRequest, InferenceResult, InferenceService, ModelHandle } from '../core/inference.ts';
-import type { ScoreResult, ScoreTask } from './inferenceWorker.ts';
+import type { InferenceRequest, InferenceResult, InferenceService, ModelHandle, ModelOptions } from '../core/inference.ts';
+import type { ScoreResult, ScoreTask, WarmUpResult, WireTensor } from './inferenceWorker.ts';
 import type { Clock } from '../core/clock.ts';
+import { LiveModel, type LiveModelSettings } from './models/liveModel.ts';
+import { modelFitProblems } from './models/fit.ts';
+import type { Signature } from './models/signature.ts';
 import { BusyMeter } from './telemetry/busyMeter.ts';
 
 /** Options of the worker pool. */
@@ -13,6 +16,8 @@ export interface InferencePoolOptions {
   workers: number;
   /** Times the workers' busy periods for {@link InferencePool.utilization}; tests pass a TestClock. */
   clock?: Clock;
+  /** How registry models notice new versions and pins (poll periods, where swap lines go). */
+  models?: LiveModelSettings;
 }
 
 /**
@@ -34,11 +39,15 @@ export class InferencePool implements InferenceService {
   /** Batches inside a worker, timed-out ones included. */
   readonly #running = new Set<Promise<ScoreResult>>();
   readonly #warmUps: Promise<void>[] = [];
+  readonly #live: LiveModel[] = [];
   readonly #busy: BusyMeter;
+  readonly #liveSettings: LiveModelSettings;
+  readonly #onHangUp = (): void => void this.reload(true);
 
   constructor(options: InferencePoolOptions) {
     this.workers = requirePositiveInteger('workers', options.workers);
     this.#busy = new BusyMeter(this.workers, options.clock);
+    this.#liveSettings = options.models ?? {};
     this.#pool = new Piscina({
       filename: new URL('./inferenceWorker.ts', import.meta.url).href,
       minThreads: this.workers,
@@ -57,13 +66,34 @@ export class InferencePool implements InferenceService {
     await Promise.all(this.#warmUps);
   }
 
-  /** One load per worker thread, all at once, so each idle thread takes one. */
-  async #warmUp(modelPath: string, shownPath: string): Promise<void> {
+  /**
+   * Loads a model file on every worker thread: loads go out one per thread at once (an idle
+   * thread takes one each), and again for threads a busy round missed, so a swap finds the new
+   * version loaded wherever the next batch lands.
+   */
+  async #warmUpAll(modelPath: string, version: string | undefined): Promise<WarmUpResult> {
+    const seen = new Set<number>();
+    let first: WarmUpResult | undefined;
+    for (let round = 0; round < 4 && seen.size < this.workers; round += 1) {
+      const results: WarmUpResult[] = await Promise.all(
+        Array.from({ length: this.workers - seen.size }, () => this.#pool.run({ modelPath, version }, { name: 'warmUp' }) as Promise<WarmUpResult>),
+      );
+      for (const result of results) seen.add(result.threadId);
+      first ??= results[0];
+    }
+    return first!;
+  }
+
+  /** Loads a bare .onnx file at start and checks that it fits the caller. */
+  async #warmUpFile(modelPath: string, shownPath: string, options: ModelOptions): Promise<void> {
+    let warm: WarmUpResult;
     try {
-      await Promise.all(Array.from({ length: this.workers }, () => this.#pool.run(modelPath, { name: 'warmUp' })));
+      warm = await this.#warmUpAll(modelPath, undefined);
     } catch (error) {
       throw new ModelError(`model ${shownPath} could not be loaded: ${describeError(error).split('\n')[0]} — is it an ONNX file with a [batch, features] float32 input?`, { cause: error });
     }
+    const problems = modelFitProblems({ inputs: warm.inputs, outputs: warm.outputs } as Signature, options, undefined);
+    if (problems.length > 0) throw new ModelError(`model ${shownPath} does not fit: ${problems.join('; ')}`);
   }
 
   /** Tasks waiting for a free worker thread. */
@@ -80,19 +110,43 @@ export class InferencePool implements InferenceService {
     return this.#busy.sample();
   }
 
-  /** A handle on a model file. Throws ModelError at once when the file does not exist. */
-  model(path: string): ModelHandle {
-    const absolute = resolve(path);
-    let handle = this.#models.get(absolute);
-    if (handle === undefined) {
+  /**
+   * A handle on a model: an .onnx file (throws ModelError at once when it does not exist), or a
+   * registry spec (`models/fraud`, `models/fraud@2`, `models/fraud@next`) resolved, checked and
+   * followed by a {@link LiveModel}. Load errors surface in {@link ready}.
+   */
+  model(spec: string, options: ModelOptions = {}): ModelHandle {
+    const file = spec.endsWith('.onnx');
+    const key = `${file ? resolve(spec) : spec}\n${JSON.stringify(options)}`;
+    let handle = this.#models.get(key);
+    if (handle !== undefined) return handle;
+    if (file) {
+      const absolute = resolve(spec);
       if (!existsSync(absolute)) {
-        throw new ModelError(`model file not found: ${path} — run \`npm run train\` to build it, or point the job at an existing .onnx file`);
+        throw new ModelError(`model file not found: ${spec} — run \`npm run train\` to build it, or point the job at an existing .onnx file`);
       }
-      this.#warmUps.push(this.#warmUp(absolute, path));
-      handle = this.#createHandle(absolute);
-      this.#models.set(absolute, handle);
+      this.#warmUps.push(this.#warmUpFile(absolute, spec, options));
+      handle = this.#fileHandle(absolute, options);
+    } else {
+      const live = new LiveModel(spec, options, {
+        warmUp: (modelPath, version) => this.#warmUpAll(modelPath, version),
+        score: (modelPath, version, request, modelOptions) => this.#score(modelPath, version, request, modelOptions),
+      }, this.#liveSettings);
+      if (this.#live.length === 0) process.on('SIGHUP', this.#onHangUp);
+      this.#live.push(live);
+      this.#warmUps.push(live.start());
+      handle = live;
     }
+    this.#models.set(key, handle);
     return handle;
+  }
+
+  /**
+   * Re-reads every registry model's pin file and scans its registry now (SIGHUP does this).
+   * `force` tries a pin again that was refused before.
+   */
+  async reload(force = false): Promise<void> {
+    await Promise.all(this.#live.map((live) => live.reload(force)));
   }
 
   /**
@@ -107,51 +161,63 @@ export class InferencePool implements InferenceService {
     // Stopping a thread while onnxruntime computes aborts the process: let running batches end.
     await Promise.race([Promise.allSettled(this.#running), grace]);
     clearTimeout(timer);
+    for (const live of this.#live) live.close();
+    if (this.#live.length > 0) process.off('SIGHUP', this.#onHangUp);
     await this.#pool.close({ force: true });
   }
 
-  #createHandle(modelPath: string): ModelHandle {
-    const pool = this.#pool;
-    const running = this.#running;
-    const busy = this.#busy;
-    return {
-      path: modelPath,
-      async run(request: InferenceRequest): Promise<InferenceResult> {
-        const task: ScoreTask = { modelPath, features: request.features, rows: request.rows, columns: request.columns };
-        // A late answer is dropped, not aborted: stopping a worker while onnxruntime computes
-        // makes the process abort when the native call returns into the dead thread.
-        busy.begin();
-        const scoring: Promise<ScoreResult> = pool.run(task, { transferList: [request.features.buffer as ArrayBuffer] });
-        running.add(scoring);
-        // A timed-out batch keeps its worker busy until it really ends: count it until then.
-        void scoring
-          .finally(() => {
-            running.delete(scoring);
-            busy.end();
-          })
-          .catch(() => {});
-        let timer: NodeJS.Timeout | undefined;
-        const timedOut = new Promise<'timeout'>((resolve) => {
-          timer = setTimeout(() => resolve('timeout'), request.timeoutMs);
-        });
-        try {
-          const result = await Promise.race([scoring, timedOut]);
-          if (result === 'timeout') {
-            scoring.catch(() => {});
-            throw new InferenceTimeoutError(request.timeoutMs);
-          }
-          return {
-            scores: result.scores,
-            modelVersion: result.modelVersion,
-            worker: { threadId: result.threadId, startedAt: result.startedAt, endedAt: result.endedAt },
-          };
-        } catch (error) {
-          if (error instanceof InferenceTimeoutError) throw error;
-          throw new ModelError(`model ${modelPath} failed: ${describeError(error)}`, { cause: error });
-        } finally {
-          clearTimeout(timer);
-        }
-      },
+  #fileHandle(modelPath: string, options: ModelOptions): ModelHandle {
+    return { path: modelPath, run: (request) => this.#score(modelPath, undefined, request, options) };
+  }
+
+  async #score(modelPath: string, version: string | undefined, request: InferenceRequest, options: ModelOptions): Promise<InferenceResult> {
+    const transfer: ArrayBuffer[] = [request.features.buffer as ArrayBuffer];
+    let inputs: Record<string, WireTensor> | undefined;
+    if (request.inputs !== undefined) {
+      inputs = {};
+      for (const name in request.inputs) {
+        const tensor = request.inputs[name]!;
+        inputs[name] = { data: tensor.data, columns: tensor.columns };
+        transfer.push(tensor.data.buffer as ArrayBuffer);
+      }
+    }
+    const task: ScoreTask = {
+      modelPath, version, features: request.features, rows: request.rows, columns: request.columns,
+      featuresInput: options.featuresInput, inputs, scoreOutput: options.scoreOutput, scoreColumn: options.scoreColumn,
     };
+    // A late answer is dropped, not aborted: stopping a worker while onnxruntime computes
+    // makes the process abort when the native call returns into the dead thread.
+    this.#busy.begin();
+    const scoring: Promise<ScoreResult> = this.#pool.run(task, { transferList: transfer });
+    const running = this.#running;
+    running.add(scoring);
+    // A timed-out batch keeps its worker busy until it really ends: count it until then.
+    void scoring
+      .finally(() => {
+        running.delete(scoring);
+        this.#busy.end();
+      })
+      .catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), request.timeoutMs);
+    });
+    try {
+      const result = await Promise.race([scoring, timedOut]);
+      if (result === 'timeout') {
+        scoring.catch(() => {});
+        throw new InferenceTimeoutError(request.timeoutMs);
+      }
+      return {
+        scores: result.scores,
+        modelVersion: result.modelVersion,
+        worker: { threadId: result.threadId, startedAt: result.startedAt, endedAt: result.endedAt },
+      };
+    } catch (error) {
+      if (error instanceof InferenceTimeoutError) throw error;
+      throw new ModelError(`model ${version ?? modelPath} failed: ${describeError(error)}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }

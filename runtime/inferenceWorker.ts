@@ -1,17 +1,35 @@
 /**
  * Runs inside each Piscina worker thread: loads a model once per thread (on first use) and
  * scores batches with onnxruntime-node. Kept free of Sluice imports so a worker starts fast.
+ * Several versions of a model live side by side here (keyed by file), so a hot swap only moves
+ * the pool's pointer: the next batch names the new file, which this thread loaded ahead.
  */
 import { readFile } from 'node:fs/promises';
 import { threadId } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 
+/** An extra named input tensor of a batch: `rows` × `columns`, row-major. */
+export interface WireTensor {
+  data: Float32Array | BigInt64Array;
+  columns: number;
+}
+
 /** The message the pool sends for one batch. */
 export interface ScoreTask {
   modelPath: string;
+  /** How results name the version (`fraud@2`); the pool resolved it. Read from `<model>.json` or the file name when absent. */
+  version?: string | undefined;
+  /** The float32 [rows, columns] tensor for `featuresInput` (the model's first input by default). */
   features: Float32Array;
   rows: number;
   columns: number;
+  featuresInput?: string | undefined;
+  /** The model's other inputs, by name. */
+  inputs?: Record<string, WireTensor> | undefined;
+  /** The output holding the score (default: the first float output). */
+  scoreOutput?: string | undefined;
+  /** The column of a [rows, k] score output (default: the last, the positive class of [p0, p1]). */
+  scoreColumn?: number | undefined;
 }
 
 /** What the worker sends back. Times are epoch ms with sub-ms precision, comparable across threads. */
@@ -23,39 +41,73 @@ export interface ScoreResult {
   endedAt: number;
 }
 
+/** One input or output as onnxruntime describes it (the manifest's TensorSpec shape). */
+export interface WireTensorSpec {
+  name: string;
+  dtype: string;
+  shape: Array<string | number>;
+}
+
+/** What a warm-up reports: the thread that loaded the model and what the model takes and gives. */
+export interface WarmUpResult {
+  threadId: number;
+  version: string;
+  inputs: WireTensorSpec[];
+  outputs: WireTensorSpec[];
+}
+
 interface LoadedModel {
   session: ort.InferenceSession;
   inputName: string;
-  outputName: string;
+  /** The first float output: the score when the task names none. */
+  floatOutput: string;
   version: string;
 }
 
 const models = new Map<string, Promise<LoadedModel>>();
 
 /**
- * Loads a model on this thread ahead of the first batch (the pool calls it once per worker at
- * start), so the first records do not wait for a session to be created.
+ * Loads a model on this thread ahead of the first batch (the pool calls it on every worker at
+ * start and before a swap), so no record waits for a session to be created.
  */
-export async function warmUp(modelPath: string): Promise<string> {
-  return (await load(modelPath)).version;
+export async function warmUp(task: { modelPath: string; version?: string }): Promise<WarmUpResult> {
+  const model = await load(task.modelPath);
+  const specs = (metadata: readonly ort.InferenceSession.ValueMetadata[]): WireTensorSpec[] =>
+    metadata.map((m) => (m.isTensor ? { name: m.name, dtype: m.type, shape: [...m.shape] } : { name: m.name, dtype: 'non-tensor', shape: [] }));
+  return { threadId, version: task.version ?? model.version, inputs: specs(model.session.inputMetadata), outputs: specs(model.session.outputMetadata) };
+}
+
+/** Drops a version this thread no longer needs (after a swap moved past it). */
+export async function unload(task: { modelPath: string }): Promise<void> {
+  const model = models.get(task.modelPath);
+  models.delete(task.modelPath);
+  await (await model?.catch(() => undefined))?.session.release();
 }
 
 /** Scores one batch; the model behind `modelPath` is loaded on this thread's first call. */
 export default async function score(task: ScoreTask): Promise<ScoreResult> {
   const startedAt = performance.timeOrigin + performance.now();
   const model = await load(task.modelPath);
-  const input = new ort.Tensor('float32', task.features, [task.rows, task.columns]);
-  const output = await model.session.run({ [model.inputName]: input });
-  const tensor = output[model.outputName];
-  if (tensor === undefined) throw new Error(`model ${task.modelPath} returned no output "${model.outputName}"`);
+  const feeds: Record<string, ort.Tensor> = { [task.featuresInput ?? model.inputName]: new ort.Tensor('float32', task.features, [task.rows, task.columns]) };
+  if (task.inputs !== undefined) {
+    for (const [name, tensor] of Object.entries(task.inputs)) {
+      feeds[name] = tensor.data instanceof BigInt64Array ? new ort.Tensor('int64', tensor.data, [task.rows, tensor.columns]) : new ort.Tensor('float32', tensor.data, [task.rows, tensor.columns]);
+    }
+  }
+  const outputName = task.scoreOutput ?? model.floatOutput;
+  const output = await model.session.run(feeds, [outputName]);
+  const tensor = output[outputName];
+  if (tensor === undefined) throw new Error(`model ${task.modelPath} returned no output "${outputName}"`);
   const data = tensor.data;
-  if (!(data instanceof Float32Array)) throw new Error(`model ${task.modelPath} output "${model.outputName}" is ${tensor.type}, expected float32`);
+  if (!(data instanceof Float32Array) && !(data instanceof Float64Array)) throw new Error(`model ${task.modelPath} output "${outputName}" is ${tensor.type}, expected float32 or float64 scores`);
   if (data.length < task.rows) throw new Error(`model ${task.modelPath} returned ${data.length} scores for ${task.rows} rows`);
-  // One score per row: the first column of a [rows, k] output.
+  // One score per row: column `scoreColumn` of a [rows, k] output, the last one by default.
   const stride = data.length / task.rows;
+  const column = task.scoreColumn ?? stride - 1;
+  if (column >= stride) throw new Error(`model ${task.modelPath} output "${outputName}" has ${stride} columns, scoreColumn is ${column}`);
   const scores = new Float32Array(task.rows);
-  for (let row = 0; row < task.rows; row += 1) scores[row] = data[row * stride]!;
-  return { scores, modelVersion: model.version, threadId, startedAt, endedAt: performance.timeOrigin + performance.now() };
+  for (let row = 0; row < task.rows; row += 1) scores[row] = data[row * stride + column]!;
+  return { scores, modelVersion: task.version ?? model.version, threadId, startedAt, endedAt: performance.timeOrigin + performance.now() };
 }
 
 function load(modelPath: string): Promise<LoadedModel> {
@@ -73,9 +125,9 @@ async function open(modelPath: string): Promise<LoadedModel> {
   // One intra-op thread: parallelism comes from the pool's worker threads, not from inside ORT.
   const session = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
   const inputName = session.inputNames[0];
-  const outputName = session.outputNames[0];
-  if (inputName === undefined || outputName === undefined) throw new Error(`model ${modelPath} has no inputs or outputs`);
-  return { session, inputName, outputName, version: await readVersion(modelPath) };
+  const floatOutput = session.outputMetadata.find((m) => m.isTensor && (m.type === 'float32' || m.type === 'float64'))?.name ?? session.outputNames[0];
+  if (inputName === undefined || floatOutput === undefined) throw new Error(`model ${modelPath} has no inputs or outputs`);
+  return { session, inputName, floatOutput, version: await readVersion(modelPath) };
 }
 
 /** The version from `<model>.json` beside the model (`{"version": "..."}`), else the file name. */

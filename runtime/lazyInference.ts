@@ -1,5 +1,5 @@
-import type { InferenceService, ModelHandle } from '../core/inference.ts';
-import { InferencePool } from './inferencePool.ts';
+import type { InferenceService, ModelHandle, ModelOptions } from '../core/inference.ts';
+import { InferencePool, type InferencePoolOptions } from './inferencePool.ts';
 
 /**
  * The inference service of a run: the worker pool starts when the job first asks for a model,
@@ -13,9 +13,11 @@ import { InferencePool } from './inferencePool.ts';
 export class LazyInference implements InferenceService {
   readonly workers: number;
   #pool: InferencePool | undefined;
+  readonly #options: InferencePoolOptions;
 
-  constructor(options: { workers: number }) {
+  constructor(options: InferencePoolOptions) {
     this.workers = options.workers;
+    this.#options = options;
   }
 
   /** True once a model was asked for (and the pool started). */
@@ -23,9 +25,14 @@ export class LazyInference implements InferenceService {
     return this.#pool !== undefined;
   }
 
-  model(path: string): ModelHandle {
-    this.#pool ??= new InferencePool({ workers: this.workers });
-    return this.#pool.model(path);
+  model(spec: string, options?: ModelOptions): ModelHandle {
+    this.#pool ??= new InferencePool(this.#options);
+    return this.#pool.model(spec, options);
+  }
+
+  /** Re-reads registry pins and scans registries now (see InferencePool.reload). */
+  async reload(force = false): Promise<void> {
+    await this.#pool?.reload(force);
   }
 
   async ready(): Promise<void> {
