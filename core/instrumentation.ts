@@ -1,7 +1,5 @@
 import type { AccuracyResult } from './accuracy/accuracyWindow.ts';
 import type { DriftResult } from './drift/driftWindow.ts';
-import type { AccuracyResult } from './accuracy/accuracyWindow.ts';
-import type { DriftResult } from './drift/driftWindow.ts';
 import type { Envelope } from './record.ts';
 
 /**
@@ -65,26 +63,6 @@ export interface InstrumentationEvents {
    * by `withState`, `decodeJson`, `tryMap` and `mapValue`; tracing turns it into a span.
    */
   'stage.done': { stage: string; record: Envelope<unknown>; startedAt: number; endedAt: number };
-  /**
-   * A drift window closed (`driftMonitor`): PSI and the KS-type distance of each feature and of
-   * the score against the model's reference histograms. Once per window, not per record.
-   */
-  'drift.window': {
-    stage: string;
-    /** The model id, `fraud@1`. */
-    model: string;
-    /** Processing-time bounds of the window, ms since the epoch. */
-    start: number;
-    end: number;
-    /** Rows seen in the window. */
-    records: number;
-    features: readonly DriftResult[];
-    score: DriftResult;
-    /** Columns (feature names, or `score`) whose PSI is above their threshold. */
-    drifted: readonly string[];
-  };
-  /** An online-accuracy window closed (`onlineAccuracy`): decisions joined with their labels. */
-  'accuracy.window': { stage: string; model: string; start: number; end: number; result: AccuracyResult };
   /** Feature rows went to the online store (written, or buffered while it is down). */
   'features.materialized': { stage: string; view: string; rows: number; written: boolean; pending: number };
   /** One online lookup of a micro-batch: values served by status. */

@@ -11,16 +11,6 @@ import { testDriver } from '../../runtime/testing/index.ts';
 const HOUR = 3600_000;
 const T0 = Date.UTC(2026, 0, 1);
 
-interface Decision {
-  id: string;
-  time: number;
-  score: number;
-}
-interface Label {
-  id: string;
-  time: number;
-  isFraud: boolean;
-}
 interface Labelled {
   id: string;
   score: number;

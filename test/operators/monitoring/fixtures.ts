@@ -8,7 +8,8 @@ export const fraudManifest: Manifest = parseManifest(JSON.parse(readFileSync(new
 
 /** A manifest with one feature `a` and a score, small enough to compute PSI by hand. */
 export function tinyManifest(a: ReferenceHistogram, score: ReferenceHistogram): Manifest {
-  return { ...fraudManifest, name: 'tiny', version: 3, features: ['a'], reference: { rows: 100, features: { a }, score } };
+  const copy = (h: ReferenceHistogram) => ({ edges: [...h.edges], proportions: [...h.proportions] });
+  return { ...fraudManifest, name: 'tiny', version: 3, features: ['a'], reference: { rows: 100, features: { a: copy(a) }, score: copy(score) } };
 }
 
 /**
