@@ -7,10 +7,12 @@
  *   sluice run jobs/fraud-detection.ts --input transactions=tx.jsonl --output decisions=-
  *   sluice produce jobs/fraud-detection.ts --brokers localhost:9092 --count 1000000
  *   sluice run jobs/fraud-detection.ts --brokers localhost:9092  # transactions → fraud-decisions
+ *   sluice serve models/fraud &                                 # the model as a service (OIP v2)
+ *   sluice run jobs/fraud-detection.ts --set serving=enricher --set modelUrl=http://127.0.0.1:8500
  */
 import { fileURLToPath } from 'node:url';
 import { defineJob, input, output, setting } from 'sluice';
-import { infer, map, materializeFeatures } from 'sluice/operators';
+import { enrich, infer, map, materializeFeatures } from 'sluice/operators';
 import { fraudFeatures } from './fraud/featureView.ts';
 import { decide, FRAUD_THRESHOLD, type FraudDecision } from './fraud/decision.ts';
 import { parseTransaction, TransactionGenerator } from './fraud/transactions.ts';
@@ -29,6 +31,8 @@ export default defineJob({
     users: setting.integer(5000, 'card holders in the generated stream', { min: 1 }),
     fraudRatio: setting.number(0.015, 'share of generated transactions that are fraud', { min: 0, max: 0.5 }),
     seed: setting.integer(42, 'seed of the generated stream'),
+    serving: setting.choice(['embedded', 'enricher'], 'embedded', 'where the model runs: in the job (embedded) or behind the model service at modelUrl (enricher)'),
+    modelUrl: setting.string('http://127.0.0.1:8500', 'the Open Inference Protocol service for serving=enricher (sluice serve, Triton, KServe); it serves the model named like the model setting'),
     redis: setting.optionalString('online store URL, e.g. redis://127.0.0.1:6379 (or REDIS_URL)'),
     servedSample: setting.number(0, 'share of feature rows logged to .sluice/<job>/served-features.jsonl for sluice features check', { min: 0, max: 1 }),
   },
@@ -43,18 +47,33 @@ export default defineJob({
     transactions.pipe(
       userFeatures(),
       materializeFeatures(fraudFeatures, { redis: settings.redis ?? process.env.REDIS_URL, servedSample: settings.servedSample }),
-      infer({
-        model: settings.model,
-        shadow: settings.shadow === '' ? undefined : settings.shadow,
-        shadowThreshold: settings.threshold,
-        features: (featured) => featured.features,
-        output: (featured, prediction) => ({ tx: featured.tx, prediction }),
-        // The tutorial's safe default: when the model cannot answer, flag for review.
-        fallback: { score: 1 },
-        timeoutMs: 2000,
-        batch: { maxSize: settings.batch },
-      }),
-      map(({ tx, prediction }) => decide(tx, prediction, settings.threshold), { stage: 'decision' }),
+      settings.serving === 'enricher'
+        ? enrich.model({
+            url: settings.modelUrl,
+            model: serviceModelName(settings.model),
+            features: (featured) => featured.features,
+            output: (featured, prediction) => ({ tx: featured.tx, prediction }),
+            fallback: { score: 1 },
+            timeoutMs: 2000,
+            batch: { maxSize: settings.batch },
+          })
+        : infer({
+            model: settings.model,
+            shadow: settings.shadow === '' ? undefined : settings.shadow,
+            shadowThreshold: settings.threshold,
+            features: (featured) => featured.features,
+            output: (featured, prediction) => ({ tx: featured.tx, prediction }),
+            // The tutorial's safe default: when the model cannot answer, flag for review.
+            fallback: { score: 1 },
+            timeoutMs: 2000,
+            batch: { maxSize: settings.batch },
+          }),
+      map(({ tx, prediction }) => decide(tx, prediction, settings.threshold, settings.serving), { stage: 'decision' }),
     ),
   countAs: { label: 'flagged', test: (decision) => decision.flagged },
 });
+
+/** The name `sluice serve` gives the model setting's model: `models/fraud` and `models/fraud@1` are `fraud`, `fraud-v1.onnx` is `fraud-v1`. */
+function serviceModelName(model: string): string {
+  return model.replace(/[\\/]+$/, '').replace(/^.*[\\/]/, '').replace(/@[^@]*$/, '').replace(/\.onnx$/, '');
+}

@@ -4,6 +4,9 @@ import type { Transaction } from './transactions.ts';
 /** The seed's decision threshold: scores at or above it are flagged. */
 export const FRAUD_THRESHOLD = 0.7;
 
+/** Which serving pattern scored a decision: the model in the job (`infer`) or a model service (`enrich.model`). */
+export type ServedBy = 'embedded' | 'enricher';
+
 /** What the fraud job writes for every transaction it scores. */
 export interface FraudDecision {
   transactionId: string;
@@ -14,6 +17,8 @@ export interface FraudDecision {
   score: number;
   flagged: boolean;
   modelVersion: string;
+  /** The serving path that scored it (the fallback included). */
+  servedBy: ServedBy;
   /** True when the model failed and the safe default (flag for review) stands in. */
   fallback: boolean;
   /** Ground truth when the input carried it (synthetic data), for judging the model. */
@@ -25,9 +30,9 @@ export interface FraudDecision {
  * when the model cannot answer, a human reviews the transaction.
  *
  * @example
- * decide(tx, { score: 0.91, modelVersion: 'fraud-v1', fallback: false }).flagged // true
+ * decide(tx, { score: 0.91, modelVersion: 'fraud-v1', fallback: false }, 0.7, 'enricher').flagged // true
  */
-export function decide(tx: Transaction, prediction: Prediction, threshold = FRAUD_THRESHOLD): FraudDecision {
+export function decide(tx: Transaction, prediction: Prediction, threshold = FRAUD_THRESHOLD, servedBy: ServedBy = 'embedded'): FraudDecision {
   const decision: FraudDecision = {
     transactionId: tx.id,
     userId: tx.userId,
@@ -36,6 +41,7 @@ export function decide(tx: Transaction, prediction: Prediction, threshold = FRAU
     score: prediction.score,
     flagged: prediction.fallback || prediction.score >= threshold,
     modelVersion: prediction.modelVersion,
+    servedBy,
     fallback: prediction.fallback,
   };
   if (tx.isFraud !== undefined) decision.isFraud = tx.isFraud;
