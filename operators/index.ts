@@ -10,6 +10,7 @@ export { infer, type InferOptions, type Prediction } from './infer.ts';
 export { type StageOptions } from './internal/operate.ts';
 export { intervalJoin, type IntervalJoinOptions } from './intervalJoin.ts';
 export { keyBy } from './keyBy.ts';
+export { lookupFeatures, type LookupFeaturesOptions } from './lookupFeatures.ts';
 export { map } from './map.ts';
 export { materializeFeatures, type MaterializeFeaturesOptions } from './materializeFeatures.ts';
 export { onlineAccuracy, type AccuracyReport, type OnlineAccuracyOptions } from './onlineAccuracy.ts';

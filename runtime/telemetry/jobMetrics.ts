@@ -4,6 +4,7 @@ import type { Instrumentation, InstrumentationEvents } from '../../core/instrume
 import { BucketHistogram, type HistogramCell } from './bucketHistogram.ts';
 import { EnrichMetrics } from './enrichMetrics.ts';
 import { ModelMetrics } from './modelMetrics.ts';
+import { FeatureMetrics } from './featureMetrics.ts';
 import { partitionKey } from '../../core/partition.ts';
 
 /** What the metrics read from the inference worker pool at scrape time. */
@@ -55,6 +56,8 @@ export class JobMetrics {
   readonly #enrich: EnrichMetrics;
   /** Drift and online-accuracy gauges (modelMetrics.ts). */
   readonly #model: ModelMetrics;
+  /** Feature lookups by status, materialized rows, store errors (featureMetrics.ts). */
+  readonly #features: FeatureMetrics;
   /** The last stage seen and its cell: consecutive events of one stage skip the map lookup. */
   #lastStage: { stage: string; cell: HistogramCell } | undefined;
 
@@ -204,6 +207,7 @@ export class JobMetrics {
     this.#sinkWrite = new BucketHistogram({ name: 'sluice_sink_write_duration_seconds', help: 'Time one sink write took.', labelNames: ['sink'], buckets: LATENCY_BUCKETS, registers });
     this.#enrich = new EnrichMetrics(registers);
     this.#model = new ModelMetrics(registers);
+    this.#features = new FeatureMetrics(registers);
   }
 
   /** Reads the engine's counters at scrape time. */
@@ -226,6 +230,7 @@ export class JobMetrics {
     const offs = [
       this.#enrich.subscribe(instrumentation),
       this.#model.subscribe(instrumentation),
+      this.#features.subscribe(instrumentation),
       instrumentation.on('stage.done', (e) => this.#stageDone(e)),
       instrumentation.on('batch.formed', (e) => this.#batchFormed(e)),
       instrumentation.on('inference.done', (e) => this.#inferenceDone(e)),
