@@ -28,6 +28,12 @@ export interface DriftMonitorOptions<T> {
   readonly windowMs: number;
   /** PSI above which a column is reported drifted; 0.2 for every column by default. */
   readonly thresholds?: DriftThresholds;
+  /**
+   * Event time (ms) at the start of each source partition whose records are not counted: keyed
+   * features computed from empty state (a fresh start, no checkpoint) are not the features of a
+   * running stream. Default 0; the fraud features need 24 h (their longest look-back).
+   */
+  readonly warmupMs?: number;
   /** Windows with fewer rows report no drifted column (PSI of a handful of rows is noise). Default 100. */
   readonly minRecords?: number;
   /** Called with each window's report (also sent as the `drift.window` instrumentation event). */
@@ -37,6 +43,8 @@ export interface DriftMonitorOptions<T> {
 interface DriftMonitorSnapshot {
   readonly version: 1;
   readonly scopes: Record<string, DriftWindowSnapshot>;
+  /** First event time seen per partition, for the warm-up. */
+  readonly firstSeen: Record<string, number>;
 }
 
 /**
@@ -57,6 +65,7 @@ export function driftMonitor<T>(options: DriftMonitorOptions<T>, stageOptions?: 
   if (typeof options?.features !== 'function' || typeof options.score !== 'function') throw new InvalidOptionError('driftMonitor(): features and score must be functions of a record value');
   const windowMs = requirePositiveInteger('driftMonitor windowMs', options.windowMs);
   const minRecords = requireNonNegativeNumber('driftMonitor minRecords', options.minRecords ?? 100);
+  const warmupMs = requireNonNegativeNumber('driftMonitor warmupMs', options.warmupMs ?? 0);
   const reference = loadReference(options.reference);
   const columns = driftColumns(reference.manifest);
   const width = columns.length - 1;
@@ -70,16 +79,25 @@ export function driftMonitor<T>(options: DriftMonitorOptions<T>, stageOptions?: 
       const stage = ctx?.uniqueStage(stageOptions?.stage ?? 'drift') ?? stageOptions?.stage ?? 'drift';
       const counts = new DriftCounts(columns, options.thresholds ?? {}, minRecords);
       const row = new Float64Array(width + 1);
+      const firstSeen = new Map<string, number>();
       const scheduler = ctx?.scheduler ?? asyncScheduler;
       const clock = ctx?.clock ?? systemClock;
       ctx?.checkpointed(stage, {
-        snapshot: (scopes): DriftMonitorSnapshot => ({ version: 1, scopes: counts.snapshot(scopes) }),
+        snapshot: (scopes): DriftMonitorSnapshot => {
+          const list = scopes === undefined ? [...firstSeen.keys()] : [...scopes];
+          const seen = Object.fromEntries(list.filter((scope) => firstSeen.has(scope)).map((scope) => [scope, firstSeen.get(scope)!]));
+          return { version: 1, scopes: counts.snapshot(list), firstSeen: seen };
+        },
         restore: (saved) => {
           const snapshot = saved as DriftMonitorSnapshot;
           if (snapshot.version !== 1) throw new SluiceError(`drift snapshot version ${String(snapshot.version)} of stage ${stage} is not supported (expected 1)`);
           counts.restore(snapshot.scopes);
+          for (const [scope, time] of Object.entries(snapshot.firstSeen)) firstSeen.set(scope, time);
         },
-        dropScope: (scope) => counts.dropScope(scope),
+        dropScope: (scope) => {
+          counts.dropScope(scope);
+          firstSeen.delete(scope);
+        },
       });
       const report = (start: number, end: number) => {
         const result = counts.close(reference.id, start, end);
@@ -101,14 +119,23 @@ export function driftMonitor<T>(options: DriftMonitorOptions<T>, stageOptions?: 
         fail(error);
         return undefined;
       }
+      const count = (record: Envelope<T>) => {
+        const scope = stateScope(record);
+        if (warmupMs > 0) {
+          let first = firstSeen.get(scope);
+          if (first === undefined) firstSeen.set(scope, (first = record.timestamp));
+          if (record.timestamp < first + warmupMs) return;
+        }
+        const features = options.features(record.value);
+        if (features.length !== width) throw new InvalidOptionError(`driftMonitor: features() gave ${features.length} values, the model ${reference.id} has ${width} features`);
+        for (let i = 0; i < width; i++) row[i] = features[i]!;
+        row[width] = options.score(record.value);
+        counts.add(scope, row);
+      };
       const subscription = source.subscribe({
         next: (record) => {
           try {
-            const features = options.features(record.value);
-            if (features.length !== width) throw new InvalidOptionError(`driftMonitor: features() gave ${features.length} values, the model ${reference.id} has ${width} features`);
-            for (let i = 0; i < width; i++) row[i] = features[i]!;
-            row[width] = options.score(record.value);
-            counts.add(stateScope(record), row);
+            count(record);
           } catch (error) {
             fail(error, record);
             return;

@@ -16,7 +16,7 @@ interface Row {
 
 const rowSchema = z.object({ features: z.array(z.number()), score: z.number() });
 
-function monitoredJob(reference: Manifest, reports: DriftReport[], options: { windowMs?: number; minRecords?: number; thresholds?: { psi?: number; columns?: Record<string, number> } } = {}) {
+function monitoredJob(reference: Manifest, reports: DriftReport[], options: { windowMs?: number; minRecords?: number; warmupMs?: number; thresholds?: { psi?: number; columns?: Record<string, number> } } = {}) {
   return defineJob({
     name: 'drift-test',
     inputs: { rows: input('rows', rowSchema) },
@@ -30,6 +30,7 @@ function monitoredJob(reference: Manifest, reports: DriftReport[], options: { wi
           score: (row) => row.score,
           onWindow: (report) => reports.push(report),
           ...(options.minRecords === undefined ? {} : { minRecords: options.minRecords }),
+          ...(options.warmupMs === undefined ? {} : { warmupMs: options.warmupMs }),
           ...(options.thresholds === undefined ? {} : { thresholds: options.thresholds }),
         }),
       ),
@@ -120,6 +121,19 @@ describe('driftMonitor', () => {
     await driver.close();
     assert.deepEqual(reports[0]!.drifted, ['score'], 'a (PSI 0.42) is under its own 0.5; the score (all low) is over 0.2');
     assert.throws(() => driftMonitor({ reference: tinyManifest(half, mostlyLow), windowMs: 1000, features: (r: Row) => r.features, score: (r: Row) => r.score, thresholds: { columns: { b: 0.3 } } }), /drift threshold for b: the model has no such column/);
+  });
+
+  it('does not count the warm-up: rows within warmupMs of event time after the first one', async () => {
+    const reports: DriftReport[] = [];
+    const driver = await testDriver(monitoredJob(tinyManifest(half, mostlyLow), reports, { warmupMs: 3600_000 }));
+    const start = Date.UTC(2025, 5, 1);
+    for (let i = 0; i < 6; i++) driver.inputs.rows.pipe({ features: [-1], score: 0.1 }, { timestamp: start + i * 600_000 }); // 0..50 min
+    for (let i = 0; i < 4; i++) driver.inputs.rows.pipe({ features: [1], score: 0.9 }, { timestamp: start + 3600_000 + i });
+    assert.equal((await driver.outputs.rows.read()).length, 10, 'every record passes, warm-up or not');
+    await driver.advanceTime('1m');
+    await driver.close();
+    assert.equal(reports[0]!.records, 4);
+    assert.equal(reports[0]!.features[0]!.ks, 0.5, 'only the four rows above the edge were counted');
   });
 
   it('closes the partial window at the real end of the input', async () => {
