@@ -3,15 +3,18 @@
  * clients (oipClient, keep-alive) each send one request after another for a few seconds; the
  * service batches them dynamically. Prints requests/s, rows/s, p50/p99 per request and the
  * histogram of rows per model call, for each max-delay setting. Client and service share this
- * process (and the machine's cores): figures, not a test.
+ * process (and the machine's cores): figures, not a test. Then the fraud job embedded vs
+ * enricher side by side (bench/servingJob.ts); `--job-count 0` skips it.
  *
  *   npm run bench:serving
  *   npm run bench:serving -- --seconds 10 --concurrency 128 --rows 4 --delays 0,2,5
+ *   npm run bench:serving -- --job-count 50000 --job-rate 2000 --job-seconds 10
  */
 import { parseArgs } from 'node:util';
 import { oipClient } from '../connectors/modelService/oipClient.ts';
 import { InferencePool } from '../runtime/inferencePool.ts';
 import { startModelService } from '../runtime/serve/modelService.ts';
+import { servingJobBench } from './servingJob.ts';
 
 const { values } = parseArgs({
   options: {
@@ -21,6 +24,9 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '2' },
     'max-batch': { type: 'string', default: '256' },
     delays: { type: 'string', default: '0,2' },
+    'job-count': { type: 'string', default: '20000' },
+    'job-rate': { type: 'string', default: '1000' },
+    'job-seconds': { type: 'string', default: '5' },
   },
 });
 const seconds = Number(values.seconds);
@@ -93,3 +99,4 @@ function histogram(sizes: number[]): string {
 
 console.log(`model service alone: ${concurrency} closed-loop clients × ${rows} row(s) per request, ${workers} workers, max-batch ${maxBatch}, ${seconds} s per setting`);
 for (const delay of values.delays!.split(',').map(Number)) await phase(delay);
+if (Number(values['job-count']) > 0) await servingJobBench({ count: Number(values['job-count']), rate: Number(values['job-rate']), seconds: Number(values['job-seconds']) });
