@@ -80,14 +80,14 @@ export function countDecisions(messages: readonly ConsumedMessage[]): Map<string
   return counts;
 }
 
-/** The `in flight peak N` of a `sluice run` summary. */
-export function summaryPeakInFlight(stdout: string): number | undefined {
-  const match = /in flight\s+peak ([\d,]+)/.exec(stdout);
+/** The `in flight peak N` of a `sluice run` summary (which it writes to stderr). */
+export function summaryPeakInFlight(stderr: string): number | undefined {
+  const match = /in flight\s+peak ([\d,]+)/.exec(stderr);
   return match === null ? undefined : Number(match[1]!.replace(/,/g, ''));
 }
 
-/** The `events N in` count of a `sluice run` summary. */
-export function summaryIn(stdout: string): number | undefined {
-  const match = /events\s+([\d,]+) in/.exec(stdout);
+/** The `events N in` count of a `sluice run` summary (which it writes to stderr). */
+export function summaryIn(stderr: string): number | undefined {
+  const match = /events\s+([\d,]+) in/.exec(stderr);
   return match === null ? undefined : Number(match[1]!.replace(/,/g, ''));
 }

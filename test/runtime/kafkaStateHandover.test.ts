@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { produceMessages, startMockKafka, type MockKafka } from '../kit/kafka.ts';
+import { createTopics, produceMessages, sharedKafka, type KafkaCluster } from '../kit/kafka.ts';
 import { consumeUntil, KAFKA_TEST_ENV, killAllSluice, spawnSluice, type SluiceProcess } from '../kit/sluiceProcess.ts';
 
 const KEYS = 40;
@@ -26,17 +26,17 @@ function checkCounts(messages: readonly { value: Buffer | null }[]): Set<string>
 }
 
 describe('keyed state follows its partition through the changelog', () => {
-  let kafka: MockKafka;
+  let kafka: KafkaCluster;
   let first: SluiceProcess;
   let second: SluiceProcess | undefined;
   let third: SluiceProcess | undefined;
 
   before(async () => {
-    kafka = await startMockKafka({ topics: [{ name: 'numbered', partitions: 4 }, { name: 'counted', partitions: 4 }, { name: 'handover-changelog', partitions: 4 }] });
+    kafka = await sharedKafka();
+    await createTopics(kafka.brokers, [{ name: 'numbered', partitions: 4 }, { name: 'counted', partitions: 4 }, { name: 'handover-changelog', partitions: 4, config: { 'cleanup.policy': 'compact' } }]);
   });
   after(async () => {
     await killAllSluice();
-    await kafka?.stop();
   });
 
   const args = () => [

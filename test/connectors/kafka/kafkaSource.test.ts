@@ -4,22 +4,16 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { CompressionTypes, Partitioners } from 'kafkajs';
 import { mergeMap, from, of } from 'rxjs';
-import { systemClock } from '../../../core/clock.ts';
-import type { InferenceService } from '../../../core/inference.ts';
-import { defineJob, type KafkaSettings, type RunEnvironment, type Sink } from '../../../core/job.ts';
+import { defineJob } from '../../../core/defineJob.ts';
+import type { KafkaSettings, Sink } from '../../../core/job.ts';
+import { input, output, type Schema } from '../../../core/streams.ts';
 import type { Envelope } from '../../../core/record.ts';
-import { collectSink } from '../../../connectors/collectSink.ts';
 import { kafkaSource } from '../../../connectors/kafka/index.ts';
 import { createTestKafka, createTopics, produceMessages, sharedKafka, TEST_CONSUMER_TIMINGS, uniqueTopic, type KafkaCluster } from '../../kit/kafka.ts';
 import { startTestJob } from '../../kit/jobs.ts';
 import { committedOffsets, highWatermarks } from '../../kit/sluiceProcess.ts';
 
-const noInference: InferenceService = {
-  workers: 1,
-  model: () => {
-    throw new Error('these jobs score nothing');
-  },
-};
+const numbered: Schema<{ n: number }> = { parse: (value) => value as { n: number } };
 
 /** The test timings of the kit, as source tuning. */
 const TUNING = {
@@ -46,10 +40,7 @@ describe('kafkaSource', () => {
     await createTopics(kafka.brokers, [{ name: topics.slow, partitions: 4 }, { name: topics.hold, partitions: 1 }]);
   });
 
-  const environment = (groupId: string): RunEnvironment => {
-    const settings: KafkaSettings = { brokers: kafka.brokers, groupId, clientId: `test-${groupId}`, start: 'earliest' };
-    return { kafka: settings, topics: {}, settings: {}, workers: 1, clock: systemClock };
-  };
+  const kafkaSettings = (groupId: string): KafkaSettings => ({ brokers: kafka.brokers, groupId, clientId: `test-${groupId}`, start: 'earliest' });
 
   it('with a slow sink, pauses consumption: lag grows, memory does not, and the group does not rebalance', async (t) => {
     const MAX_IN_FLIGHT = 500;
@@ -77,13 +68,14 @@ describe('kafkaSource', () => {
         await sleep(writes === 10 ? TUNING.sessionTimeoutMs + 1500 : records.length * 2.5);
       },
     };
-    const job = defineJob<{ n: number }, unknown>({
+    const job = defineJob({
       name: 'slow-sink',
-      source: (env) => kafkaSource<{ n: number }>({ settings: env.kafka!, topic: topics.slow, tuning: TUNING, log: () => {} }),
-      pipeline: () => (source) => source,
-      sink: () => slowSink,
+      inputs: { slow: input(topics.slow, numbered) },
+      outputs: { out: output<{ n: number }>('unused') },
+      pipeline: ({ slow }) => slow,
     });
-    const { running } = startTestJob(job, { inference: noInference, maxInFlight: MAX_IN_FLIGHT, env: environment('slow-sink') });
+    const source = kafkaSource<{ n: number }>({ settings: kafkaSettings('slow-sink'), topic: topics.slow, tuning: TUNING, log: () => {} });
+    const { running } = startTestJob(job, { maxInFlight: MAX_IN_FLIGHT, sources: { slow: source }, sinks: { out: slowSink } });
     let rebalances = 0;
     let pauses = 0;
     const lag = new Map<number, number>();
@@ -137,15 +129,16 @@ describe('kafkaSource', () => {
     await produceMessages(kafka.brokers, topics.hold, Array.from({ length: 100 }, (_, i) => ({ value: JSON.stringify({ n: i }) })));
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
-    const sink = collectSink<{ n: number }>();
-    const job = defineJob<{ n: number }, { n: number }>({
+    const job = defineJob({
       name: 'hold',
-      source: (env) => kafkaSource<{ n: number }>({ settings: env.kafka!, topic: topics.hold, tuning: TUNING, log: () => {} }),
+      inputs: { hold: input(topics.hold, numbered) },
+      outputs: { out: output<{ n: number }>('unused') },
       // Offset 10 is held back; everything else goes straight through.
-      pipeline: () => mergeMap((record: Envelope<{ n: number }>) => (record.position.offset === 10 ? from(released.then(() => record)) : of(record))),
-      sink: () => sink,
+      pipeline: ({ hold }) => hold.pipe(mergeMap((record: Envelope<{ n: number }>) => (record.position.offset === 10 ? from(released.then(() => record)) : of(record)))),
     });
-    const { running } = startTestJob(job, { inference: noInference, env: environment('hold') });
+    const source = kafkaSource<{ n: number }>({ settings: kafkaSettings('hold'), topic: topics.hold, tuning: TUNING, log: () => {} });
+    const { running, outputs } = startTestJob(job, { sources: { hold: source } });
+    const sink = outputs['out']!;
     try {
       while (sink.values.length < 99) await sleep(50);
       await sleep(TUNING.commitIntervalMs * 4);

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TransactionGenerator } from '../../../jobs/fraud/transactions.ts';
-import { produceMessages, startMockKafka, type ConsumedMessage, type MockKafka } from '../../kit/kafka.ts';
+import { createTopics, produceMessages, sharedKafka, type ConsumedMessage, type KafkaCluster } from '../../kit/kafka.ts';
 import { consumeUntil, KAFKA_TEST_ENV, killAllSluice, spawnSluice } from '../../kit/sluiceProcess.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlpReceiver.ts';
 
@@ -39,7 +39,7 @@ const header = (m: ConsumedMessage, name: string): string | undefined => {
 };
 
 describe('tracing the fraud job on Kafka (sluice run --brokers --trace-sample 1)', () => {
-  let kafka: MockKafka;
+  let kafka: KafkaCluster;
   let receiver: OtlpReceiver;
   /** Upstream trace context of each input transaction, by transaction id. */
   const inputs = new Map<string, Upstream>();
@@ -50,15 +50,11 @@ describe('tracing the fraud job on Kafka (sluice run --brokers --trace-sample 1)
   let stderr = '';
 
   before(async () => {
-    [kafka, receiver] = await Promise.all([
-      startMockKafka({
-        topics: [
-          { name: 'transactions', partitions: 2 },
-          { name: 'fraud-decisions', partitions: 2 },
-          { name: 'fraud-dead-letters', partitions: 1 },
-        ],
-      }),
-      startOtlpReceiver(),
+    [kafka, receiver] = await Promise.all([sharedKafka(), startOtlpReceiver()]);
+    await createTopics(kafka.brokers, [
+      { name: 'transactions', partitions: 2 },
+      { name: 'fraud-decisions', partitions: 2 },
+      { name: 'fraud-dead-letters', partitions: 1 },
     ]);
     const generator = new TransactionGenerator({ seed: 4242, users: 40 });
     const messages = Array.from({ length: COUNT }, (_, i) => {
@@ -97,7 +93,6 @@ describe('tracing the fraud job on Kafka (sluice run --brokers --trace-sample 1)
   after(async () => {
     await killAllSluice();
     await receiver?.close();
-    await kafka?.stop();
   });
 
   const byId = () => new Map(spans.map((span) => [span.spanId, span]));
