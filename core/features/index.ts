@@ -35,6 +35,7 @@ export {
   type StatesOf,
   type ViewState,
 } from './featureView.ts';
+export { featuresBackfillJob, featuresCheckJob, featuresTrainingSetJob, type JobFeaturesOptions } from './jobCommands.ts';
 export { ServedLog, servedLogPath } from './servedLog.ts';
 export { findView, registerView, viewNames } from './registry.ts';
 export { formatSkewReport, skewCheck, type FeatureSkew, type SkewCheckOptions, type SkewReport } from './skewCheck.ts';

@@ -4,14 +4,15 @@
  * the served-rows log passes the skew check and a planted skew fails it.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { decodeValue, entityKey, EVENT_TIME_FIELD } from '../../../connectors/redis/index.ts';
 import { defineJob, input, output } from '../../../core/index.ts';
-import { computeRows, featuresCheck, servedLogPath, type FeatureRow, type SkewReport } from '../../../core/features/index.ts';
+import { computeRows, featuresBackfillJob, featuresCheck, featuresCheckJob, featuresTrainingSetJob, servedLogPath, type FeatureRow, type SkewReport } from '../../../core/features/index.ts';
+import { onlineStore } from '../../../connectors/redis/index.ts';
 import { map } from '../../../operators/index.ts';
 import { testDriver } from '../../../runtime/testing/testDriver.ts';
 import fraudJob from '../../../jobs/fraud-detection.ts';
@@ -128,4 +129,32 @@ test('the fraud job with Redis: Redis holds each user\'s newest offline row bit 
   assert.equal(skewed, 1);
   const failing = report!.features.filter((f) => !f.passed).map((f) => f.feature);
   assert.deepEqual(failing, ['tx_count_1h']);
+
+  // The job-level command (what `sluice features check --job ... --sample N` runs) on the same log.
+  writeFileSync('events.jsonl', txs.map((tx) => JSON.stringify(tx)).join('\n'));
+  const sampled = await featuresCheckJob({ job: fraudJob, sample: 1000, events: 'events.jsonl', log: () => undefined, report: (r) => (report = r) });
+  assert.equal(sampled, 0);
+  assert.equal(report!.servedRows, 1000);
+  assert.equal(report!.matchedRows, 1000);
+});
+
+test('backfill and training-set commands for the job: the offline store and a refilled Redis hold the streaming values', async (t) => {
+  const txs = transactions(3000, 31);
+  writeFileSync('history.jsonl', txs.map((tx) => JSON.stringify(tx)).join('\n'));
+  const client = new Redis(redis.url, { lazyConnect: true });
+  await client.connect();
+  t.after(() => client.disconnect());
+  await client.flushall();
+  const store = await onlineStore({ url: redis.url });
+  t.after(() => store.close());
+  const done = await featuresBackfillJob({ job: fraudJob, events: 'history.jsonl', dir: 'offline', online: store, log: () => undefined });
+  assert.equal(done.rows, txs.length);
+  const newest = newestRows(computeRows(fraudFeatures, txs));
+  assert.equal(done.entities, newest.size);
+  for (const [user, row] of newest) assert.deepEqual(bits(featureVector((await stored(client, user))!)), bits(featureVector(row)), `user ${user}`);
+
+  // A label exactly at a transaction's time gets that transaction's row (its features came from the past).
+  const labels = txs.slice(-50).map((tx) => ({ entity: tx.userId, eventTime: tx.timestamp, label: tx.isFraud === true ? 1 : 0 }));
+  writeFileSync('labels.jsonl', labels.map((l) => JSON.stringify(l)).join('\n'));
+  assert.equal(await featuresTrainingSetJob({ job: fraudJob, dir: 'offline', labels: 'labels.jsonl', out: 'training.csv', log: () => undefined }), 50);
 });
