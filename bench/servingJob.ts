@@ -40,10 +40,12 @@ async function runJob(settings: Record<string, string>, workers: number): Promis
   const sets = Object.entries(settings).flatMap(([name, value]) => ['--set', `${name}=${value}`]);
   const child = spawn(process.execPath, ['--import', tsx, 'runtime/cli.ts', 'run', 'jobs/fraud-detection.ts', '--no-progress', '--output', 'decisions=none', '--workers', String(workers), ...sets], {
     cwd: repo,
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // The summary goes to stderr (stdout may carry the output records).
   let out = '';
   child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   if (code !== 0) throw new Error(`the job exited ${code}: ${out}`);
   const throughput = /throughput\s+([\d,]+) events\/s/.exec(out);
@@ -89,7 +91,8 @@ async function hopCost(rows: number): Promise<{ local: number; remote: number }>
   const service = await startModelService({ model: MODEL, port: 0, workers: 1, maxDelayMs: 0 });
   try {
     const model = pool.model(MODEL);
-    const local = await p50Of(300, () => model.run({ features, rows, columns: 10, timeoutMs: 10_000 }));
+    // The pool transfers the features' buffer to the worker: a fresh copy per call.
+    const local = await p50Of(300, () => model.run({ features: features.slice(), rows, columns: 10, timeoutMs: 10_000 }));
     const client = oipClient({ url: service.url, model: service.model.name, timeoutMs: 10_000 });
     const remote = await p50Of(300, () => client.infer(features, rows, 10));
     return { local, remote };
