@@ -38,7 +38,8 @@ export class InferencePool implements InferenceService {
   readonly #models = new Map<string, ModelHandle>();
   /** Batches inside a worker, timed-out ones included. */
   readonly #running = new Set<Promise<ScoreResult>>();
-  readonly #warmUps: Promise<void>[] = [];
+  /** Loads not yet seen by ready(), with the handle each belongs to. */
+  #warmUps: Array<{ key: string; loading: Promise<void> }> = [];
   readonly #live: LiveModel[] = [];
   readonly #busy: BusyMeter;
   readonly #liveSettings: LiveModelSettings;
@@ -63,7 +64,22 @@ export class InferencePool implements InferenceService {
    * ModelError when a model file cannot be loaded (a job fails at start, not at its first batch).
    */
   async ready(): Promise<void> {
-    await Promise.all(this.#warmUps);
+    const loads = this.#warmUps;
+    const settled = await Promise.allSettled(loads.map((load) => load.loading));
+    // A load seen by ready() is done with; a failed one is forgotten, so asking again retries it.
+    this.#warmUps = this.#warmUps.filter((load) => !loads.includes(load));
+    let failure: unknown;
+    settled.forEach((outcome, i) => {
+      if (outcome.status === 'fulfilled') return;
+      const handle = this.#models.get(loads[i]!.key);
+      if (handle instanceof LiveModel) {
+        handle.close();
+        this.#live.splice(this.#live.indexOf(handle), 1);
+      }
+      this.#models.delete(loads[i]!.key);
+      failure ??= outcome.reason;
+    });
+    if (failure !== undefined) throw failure;
   }
 
   /**
@@ -125,7 +141,7 @@ export class InferencePool implements InferenceService {
       if (!existsSync(absolute)) {
         throw new ModelError(`model file not found: ${spec} — run \`npm run train\` to build it, or point the job at an existing .onnx file`);
       }
-      this.#warmUps.push(this.#warmUpFile(absolute, spec, options));
+      this.#warmUps.push({ key, loading: this.#warmUpFile(absolute, spec, options) });
       handle = this.#fileHandle(absolute, options);
     } else {
       const live = new LiveModel(spec, options, {
@@ -134,7 +150,7 @@ export class InferencePool implements InferenceService {
       }, this.#liveSettings);
       if (this.#live.length === 0) process.on('SIGHUP', this.#onHangUp);
       this.#live.push(live);
-      this.#warmUps.push(live.start());
+      this.#warmUps.push({ key, loading: live.start() });
       handle = live;
     }
     this.#models.set(key, handle);

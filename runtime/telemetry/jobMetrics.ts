@@ -5,6 +5,7 @@ import { BucketHistogram, type HistogramCell } from './bucketHistogram.ts';
 import { EnrichMetrics } from './enrichMetrics.ts';
 import { ModelMetrics } from './modelMetrics.ts';
 import { FeatureMetrics } from './featureMetrics.ts';
+import { LifecycleMetrics } from './lifecycleMetrics.ts';
 import { partitionKey } from '../../core/partition.ts';
 
 /** What the metrics read from the inference worker pool at scrape time. */
@@ -58,6 +59,8 @@ export class JobMetrics {
   readonly #model: ModelMetrics;
   /** Feature lookups by status, materialized rows, store errors (featureMetrics.ts). */
   readonly #features: FeatureMetrics;
+  /** Model swaps, refusals, the serving version and shadow agreement (lifecycleMetrics.ts). */
+  readonly #lifecycle: LifecycleMetrics;
   /** The last stage seen and its cell: consecutive events of one stage skip the map lookup. */
   #lastStage: { stage: string; cell: HistogramCell } | undefined;
 
@@ -208,6 +211,7 @@ export class JobMetrics {
     this.#enrich = new EnrichMetrics(registers);
     this.#model = new ModelMetrics(registers);
     this.#features = new FeatureMetrics(registers);
+    this.#lifecycle = new LifecycleMetrics(registers);
   }
 
   /** Reads the engine's counters at scrape time. */
@@ -231,6 +235,7 @@ export class JobMetrics {
       this.#enrich.subscribe(instrumentation),
       this.#model.subscribe(instrumentation),
       this.#features.subscribe(instrumentation),
+      this.#lifecycle.subscribe(instrumentation),
       instrumentation.on('stage.done', (e) => this.#stageDone(e)),
       instrumentation.on('batch.formed', (e) => this.#batchFormed(e)),
       instrumentation.on('inference.done', (e) => this.#inferenceDone(e)),
