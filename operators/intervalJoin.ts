@@ -97,8 +97,7 @@ export function intervalJoin<L, R, B>(right: Stream<R>, options: IntervalJoinOpt
         if (at === undefined) return;
         timer = scheduler.schedule(() => {
           timer = undefined;
-          state.watermarks.advance();
-          state.expire();
+          state.advance();
           arm();
         }, Math.max(0, at - clock.now()));
       };
@@ -116,9 +115,7 @@ export function intervalJoin<L, R, B>(right: Stream<R>, options: IntervalJoinOpt
           if (!Number.isFinite(time)) throw new InvalidOptionError(`intervalJoin: the ${side} record's event time is ${String(time)}, not a number of ms`);
           const scope = stateScope(record);
           add({ scope, key, time, value: record.value }, (l, r) => pair(record, l, r));
-          state.watermarks.observe(scope, time);
-          state.watermarks.advance();
-          state.expire();
+          state.observe(scope, time);
           arm();
         } catch (error) {
           fail(error, record);

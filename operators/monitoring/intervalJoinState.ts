@@ -15,6 +15,8 @@ export interface IntervalJoinSnapshot<L, R> {
   readonly watermarks: WatermarkSnapshot;
   readonly left: readonly JoinEntry<L>[];
   readonly right: readonly JoinEntry<R>[];
+  /** Whether each side has had a record (absent in older snapshots: taken as both). */
+  readonly sides?: { readonly left: boolean; readonly right: boolean };
 }
 
 interface Buffers<L, R> {
@@ -46,11 +48,22 @@ export class IntervalJoinState<L, R> {
   /** Min-heap by expiry time; entries already gone (a dropped scope) are skipped when popped. */
   readonly #expiry: Expiry[] = [];
   #size = 0;
+  /** Sides that have had a record: until both have, nothing expires (the other side may be far behind). */
+  readonly #seen = { left: false, right: false };
 
   constructor(lowerMs: number, upperMs: number, watermarks: WatermarkTracker) {
     this.lowerMs = lowerMs;
     this.upperMs = upperMs;
     this.watermarks = watermarks;
+  }
+
+  /**
+   * The watermark entries expire against: the inputs' minimum, or -Infinity while one side has
+   * had no record yet — as in Flink, an input that has said nothing holds event time back, so a
+   * label stream that starts first does not expire labels its decisions have not reached.
+   */
+  get watermark(): number {
+    return this.#seen.left && this.#seen.right ? this.watermarks.current : -Infinity;
   }
 
   /** Records buffered on both sides. */
@@ -60,6 +73,7 @@ export class IntervalJoinState<L, R> {
 
   /** Joins a left record with the buffered right ones in its interval; buffers it while it can still match. */
   left(entry: JoinEntry<L>, onPair: (left: JoinEntry<L>, right: JoinEntry<R>) => void): void {
+    this.#seen.left = true;
     const buffers = this.#byKey.get(entry.key);
     if (buffers !== undefined) {
       for (const right of buffers.right) {
@@ -71,6 +85,7 @@ export class IntervalJoinState<L, R> {
 
   /** Joins a right record with the buffered left ones whose interval holds it; buffers it while it can still match. */
   right(entry: JoinEntry<R>, onPair: (left: JoinEntry<L>, right: JoinEntry<R>) => void): void {
+    this.#seen.right = true;
     const buffers = this.#byKey.get(entry.key);
     if (buffers !== undefined) {
       for (const left of buffers.left) {
@@ -80,9 +95,26 @@ export class IntervalJoinState<L, R> {
     this.#buffer('right', entry, entry.time - this.lowerMs);
   }
 
+  /**
+   * A record of the partition with this event time was handled: moves the watermark (once both
+   * sides have had a record, so one input cannot raise it before the other has said anything —
+   * the tracker's watermark never goes back) and drops what expired. Returns how many went.
+   */
+  observe(scope: string, time: number): number {
+    this.watermarks.observe(scope, time);
+    return this.advance();
+  }
+
+  /** Recomputes the watermark (processing time moved: a partition may be idle now) and drops what expired. */
+  advance(): number {
+    if (!(this.#seen.left && this.#seen.right)) return 0;
+    this.watermarks.advance();
+    return this.expire();
+  }
+
   /** Drops every entry no future record can match, after the watermark moved. Returns how many went. */
   expire(): number {
-    const watermark = this.watermarks.current;
+    const watermark = this.watermark;
     let dropped = 0;
     while (this.#expiry.length > 0 && this.#expiry[0]!.at <= watermark) {
       const { side, entry } = this.#pop();
@@ -99,7 +131,7 @@ export class IntervalJoinState<L, R> {
       for (const entry of buffers.left) if (wanted === undefined || wanted.has(entry.scope)) left.push(entry);
       for (const entry of buffers.right) if (wanted === undefined || wanted.has(entry.scope)) right.push(entry);
     }
-    return { version: 1, watermarks: this.watermarks.snapshot(wanted), left, right };
+    return { version: 1, watermarks: this.watermarks.snapshot(wanted), left, right, sides: { ...this.#seen } };
   }
 
   /** Puts a snapshot back, replacing the scopes it holds. */
@@ -108,6 +140,8 @@ export class IntervalJoinState<L, R> {
     const scopes = new Set([...snapshot.left, ...snapshot.right].map((entry) => entry.scope));
     for (const scope of scopes) this.dropScope(scope);
     this.watermarks.restore(snapshot.watermarks);
+    this.#seen.left ||= snapshot.sides?.left ?? true;
+    this.#seen.right ||= snapshot.sides?.right ?? true;
     for (const entry of snapshot.left) this.#buffer('left', entry, entry.time + this.upperMs);
     for (const entry of snapshot.right) this.#buffer('right', entry, entry.time - this.lowerMs);
   }
@@ -132,7 +166,7 @@ export class IntervalJoinState<L, R> {
 
   #buffer(side: 'left' | 'right', entry: JoinEntry<unknown>, expiresAt: number): void {
     // Nothing still to come can match it: its effect (the pairs just made) is all there is.
-    if (expiresAt <= this.watermarks.current) return;
+    if (expiresAt <= this.watermark) return;
     let buffers = this.#byKey.get(entry.key);
     if (buffers === undefined) {
       buffers = { left: [], right: [] };

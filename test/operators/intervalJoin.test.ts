@@ -76,19 +76,28 @@ describe('intervalJoin', () => {
   });
 
   it('drops a decision once the watermark passes its interval: a label for it that comes later matches nothing', async () => {
-    const control = await testDriver(joinJob());
-    control.inputs.decisions.pipe({ id: 'old', time: T0, score: 0.9 });
-    control.inputs.decisions.pipe({ id: 'new', time: T0 + 40 * HOUR, score: 0.1 });
-    control.inputs.labels.pipe({ id: 'old', time: T0 + 47 * HOUR, isFraud: true });
-    assert.equal((await control.outputs.labelled.read()).length, 1, 'with the watermark at 40 h the decision is still held');
-    await control.close();
+    const run = async (watermarkAt: number) => {
+      const driver = await testDriver(joinJob());
+      driver.inputs.decisions.pipe({ id: 'old', time: T0, score: 0.9 });
+      // Both inputs move event time to `watermarkAt` (the watermark is their minimum).
+      driver.inputs.decisions.pipe({ id: 'new', time: T0 + watermarkAt, score: 0.1 });
+      driver.inputs.labels.pipe({ id: 'other', time: T0 + watermarkAt, isFraud: false });
+      driver.inputs.labels.pipe({ id: 'old', time: T0 + 47 * HOUR, isFraud: true });
+      const pairs = await driver.outputs.labelled.read();
+      await driver.close();
+      return pairs.map((p) => p.id);
+    };
+    assert.deepEqual(await run(40 * HOUR), ['old'], 'with the watermark at 40 h the decision of 0 h is still held');
+    assert.deepEqual(await run(50 * HOUR), [], 'at 50 h it left the state (its interval ended at 48 h)');
+  });
 
+  it('expires nothing while one input has said nothing: labels that start first wait for their decisions', async () => {
     const driver = await testDriver(joinJob());
-    driver.inputs.decisions.pipe({ id: 'old', time: T0, score: 0.9 });
-    driver.inputs.decisions.pipe({ id: 'new', time: T0 + 50 * HOUR, score: 0.1 });
-    // The labels input has no partition yet, so the decisions alone move the watermark to 50 h.
-    driver.inputs.labels.pipe({ id: 'old', time: T0 + 47 * HOUR, isFraud: true });
-    assert.deepEqual(await driver.outputs.labelled.read(), [], 'the decision of 0 h left the state at 48 h');
+    // Labels far ahead in event time, in reverse order, before any decision.
+    for (let i = 9; i >= 0; i--) driver.inputs.labels.pipe({ id: `tx-${i}`, time: T0 + 20 * HOUR + i, isFraud: i % 2 === 0 });
+    assert.deepEqual(await driver.outputs.labelled.read(), []);
+    for (let i = 0; i < 10; i++) driver.inputs.decisions.pipe({ id: `tx-${i}`, time: T0 + i, score: 0.5 });
+    assert.equal((await driver.outputs.labelled.read()).length, 10);
     await driver.close();
   });
 
@@ -121,16 +130,14 @@ describe('IntervalJoinState', () => {
   it('holds each side until the watermark passes its interval, then drops it', () => {
     const watermarks = new WatermarkTracker({ maxOutOfOrdernessMs: 0, clock: new TestClock(0) });
     const state = new IntervalJoinState<string, string>(-HOUR, 2 * HOUR, watermarks);
+    assert.equal(state.watermark, -Infinity, 'no watermark before both sides had a record');
     const pairs: string[] = [];
     state.left(entry('k', 10 * HOUR, 'L'), (l, r) => pairs.push(`${l.value}${r.value}`));
     state.right(entry('k', 11 * HOUR, 'R', 'labels/0'), (l, r) => pairs.push(`${l.value}${r.value}`));
     assert.deepEqual(pairs, ['LR']);
     assert.equal(state.size, 2);
-    const at = (time: number) => {
-      watermarks.observe('tx/0', time + 1); // bounded out-of-orderness 0: watermark = max - 1
-      watermarks.advance();
-      return state.expire();
-    };
+    // Bounded out-of-orderness 0: watermark = newest - 1; both partitions move together.
+    const at = (time: number) => state.observe('tx/0', time + 1) + state.observe('labels/0', time + 1);
     // The right entry (11 h) can still meet lefts up to 11 h - lower = 12 h; the left until 10 h + upper = 12 h.
     assert.equal(at(12 * HOUR - 1), 0);
     assert.equal(state.size, 2);
