@@ -36,7 +36,8 @@ export interface EnrichModelOptions<T, B> {
  * counterpart of `infer`, built on `enrich` (batching, concurrency limit, timeout, retries,
  * circuit breaker, fallback with dead letter) and `oipClient`. Each request carries the trace
  * (`traceparent`) of the enrich span, so the service's span joins the record's trace; the
- * prediction's `modelVersion` is the one the service reports.
+ * prediction's `modelVersion` is the one the service reports (a bare number as `model@number`,
+ * as `infer` names registry versions).
  *
  * @example
  * featured.pipe(
@@ -62,9 +63,10 @@ export function enrichModel<T, B>(options: EnrichModelOptions<T, B>, stageOption
     });
     if (rows.length === 0) return results;
     const answer = await client.infer(matrix, rows.length, columns, { signal, ...(traceparent === undefined ? {} : { traceparent }), ...(tracestate === undefined ? {} : { tracestate }) });
+    const modelVersion = versionName(options.model, answer.modelVersion);
     rows.forEach((index, row) => {
       const score = answer.scores[row]!;
-      results[index] = Number.isFinite(score) ? { score, modelVersion: answer.modelVersion, fallback: false } : new RecordFailure(`model returned a non-finite score (${String(score)})`);
+      results[index] = Number.isFinite(score) ? { score, modelVersion, fallback: false } : new RecordFailure(`model returned a non-finite score (${String(score)})`);
     });
     return results;
   };
@@ -94,6 +96,15 @@ export const enrich: typeof enrichCall & { readonly model: typeof enrichModel } 
   <T, R, B>(options: EnrichOptions<T, R, B>, stageOptions?: StageOptions) => enrichCall(options, stageOptions),
   { model: enrichModel },
 );
+
+/**
+ * The version as `infer` names it: a bare number (a Sluice registry version, a Triton version
+ * directory) becomes `model@number`, as the embedded path says `fraud@1`; a named version
+ * (`fraud-v1`) stays as it is.
+ */
+function versionName(model: string, version: string): string {
+  return /^\d+$/.test(version) ? `${model}@${version}` : version;
+}
 
 /** Copies one feature vector into the matrix; returns why it cannot be scored, if so. */
 function writeRow(row: ArrayLike<number>, into: Float32Array, offset: number, columns: number): string | undefined {

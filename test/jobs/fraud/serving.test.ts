@@ -19,7 +19,7 @@ import { startOtlpReceiver, type OtlpReceiver } from '../../runtime/telemetry/ot
 
 const COUNT = 400;
 
-async function decisions(settings: { serving: 'embedded' | 'enricher'; modelUrl?: string }, transactions: readonly Transaction[]) {
+async function decisions(settings: { serving: 'embedded' | 'enricher'; modelUrl?: string; model?: string }, transactions: readonly Transaction[]) {
   const driver = await testDriver(fraudJob, { settings: { model: models.fraud, batch: 64, ...settings } });
   driver.inputs.transactions.pipeAll(transactions);
   const out = await driver.outputs.decisions.read();
@@ -73,6 +73,21 @@ describe('fraud job: embedded and enricher serving', () => {
     }
     assert.equal(enricher.out[0]!.modelVersion, 'fraud-v1');
     assert.ok(flagged > 0 && flagged < COUNT, `flagged ${flagged}`);
+  });
+
+  it('names a registry version alike on both paths (fraud@1), the job default', async () => {
+    const registry = new URL('../../../models/fraud', import.meta.url).pathname;
+    const registryService = await startModelService({ model: registry, port: 0, workers: 1 });
+    try {
+      const some = transactions.slice(0, 50);
+      const embedded = await decisions({ serving: 'embedded', model: registry }, some);
+      const enricher = await decisions({ serving: 'enricher', model: registry, modelUrl: registryService.url }, some);
+      assert.equal(enricher.dead.length, 0);
+      assert.deepEqual(enricher.out.map((d) => [d.score, d.modelVersion]), embedded.out.map((d) => [d.score, d.modelVersion]));
+      assert.match(enricher.out[0]!.modelVersion, /^fraud@\d+$/);
+    } finally {
+      await registryService.close();
+    }
   });
 
   it('flags every transaction for review, with a dead letter, when the model service is down', async () => {
