@@ -15,15 +15,16 @@
  * ```
  */
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { Kafka, logLevel } from 'kafkajs';
 
+import { classArchiveFlags } from './kafkaClassArchive.ts';
 import { serverProperties, type NodePorts } from './kafkaConfig.ts';
 import { ensureKafkaJars, kafkaUuid, KafkaKitError, storageTemplate } from './kafkaJars.ts';
 import { forgetRoot, logTail, removeAtExit, spawnNode, type NodeProcess } from './kafkaNode.ts';
+import { freePorts } from './kafkaPorts.ts';
 import { clientSecurity, makeTlsMaterial, type KafkaClientSecurity, type KafkaSecurity, type TlsMaterial } from './kafkaSecurity.ts';
 
 /** Options for {@link startKafka}. */
@@ -67,20 +68,6 @@ export interface KafkaCluster {
   stop(): Promise<void>;
 }
 
-/** Free loopback ports, all distinct (held open together while picked). */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve(server));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
-}
-
 /**
  * Starts a cluster and resolves once kafkajs' `describeCluster` lists every node.
  *
@@ -98,6 +85,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   const security = options.security ?? 'none';
   const libs = await ensureKafkaJars();
   const template = await storageTemplate(libs, security === 'scram' ? 'scram' : 'plain');
+  const jvmFlags = await classArchiveFlags(libs, await storageTemplate(libs, 'plain'));
   const root = await mkdtemp(join(tmpdir(), 'sluice-kafka-'));
   removeAtExit(root);
   const tls = security === 'tls' ? await makeTlsMaterial(root) : undefined;
@@ -125,7 +113,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
 
   const nodes = new Map<number, NodeProcess>();
   const launch = (nodeId: number): NodeProcess => {
-    const node = spawnNode({ nodeId, root, libs, propertiesPath: join(dir(nodeId), 'server.properties'), logPath: logPath(nodeId) });
+    const node = spawnNode({ nodeId, root, libs, jvmFlags, propertiesPath: join(dir(nodeId), 'server.properties'), logPath: logPath(nodeId) });
     nodes.set(nodeId, node);
     return node;
   };

@@ -26,6 +26,8 @@ export interface NodeSpec {
   /** The cluster's temp folder; run-node.sh removes it if this process dies first. */
   root: string;
   libs: string;
+  /** JVM flags beyond KAFKA_JVM_FLAGS, e.g. the class archive's. */
+  jvmFlags?: readonly string[];
   propertiesPath: string;
   /** The JVM's stdout and stderr (the broker log) are appended here. */
   logPath: string;
@@ -120,6 +122,7 @@ export function spawnNode(spec: NodeSpec): NodeProcess {
     const java = [
       'java',
       ...KAFKA_JVM_FLAGS,
+      ...(spec.jvmFlags ?? []),
       '-Dorg.slf4j.simpleLogger.showDateTime=true',
       '-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS',
       '-cp',
