@@ -84,8 +84,8 @@ export function driftMonitor<T>(options: DriftMonitorOptions<T>, stageOptions?: 
       const clock = ctx?.clock ?? systemClock;
       ctx?.checkpointed(stage, {
         snapshot: (scopes): DriftMonitorSnapshot => {
-          const list = scopes === undefined ? [...firstSeen.keys()] : [...scopes];
-          const seen = Object.fromEntries(list.filter((scope) => firstSeen.has(scope)).map((scope) => [scope, firstSeen.get(scope)!]));
+          const list = scopes === undefined ? undefined : [...scopes];
+          const seen = Object.fromEntries([...firstSeen].filter(([scope]) => list === undefined || list.includes(scope)));
           return { version: 1, scopes: counts.snapshot(list), firstSeen: seen };
         },
         restore: (saved) => {
