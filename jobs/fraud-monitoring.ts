@@ -131,5 +131,6 @@ export default defineJob({
     );
     return { decisions, labelled };
   },
-  countAs: { label: 'flagged', test: (value) => (value as FraudDecision).flagged === true },
+  // The summary counts flagged decisions, not their labelled copies on the second output.
+  countAs: { label: 'flagged', test: (value) => !('labelDelayHours' in value) && value.flagged },
 });
