@@ -25,25 +25,33 @@ describe('infer hot swap', () => {
     const lines: string[] = [];
     const pool = quietPool(lines);
     pools.push(pool);
-    const count = 12_000;
     let swapAsked: Promise<void> | undefined;
+    let made = 0;
+    let swappedAt: number | undefined;
     const { instrumentation, seen } = recording('inference.done', 'model.swapped');
     const { stats, outputs } = await runTestJob(scoringJob({ model: registry.dir }), {
-      sources: items(count, {
+      sources: items(200_000, {
         rate: 10_000,
         onItem: (i) => {
+          made = i + 1;
           // A new version lands in the registry mid-stream; reload() is the scan fs.watch would start.
-          if (i === 5000) {
+          if (i === 3000) {
             writeVersion(registry.dir, 2);
-            swapAsked = pool.reload();
+            swapAsked = pool.reload().then(() => {
+              swappedAt = made;
+            });
           }
         },
+        // Go on for 3,000 records after the swap, however long validation took on this machine.
+        until: (i) => swappedAt !== undefined && i >= swappedAt + 3000,
       }),
       inference: pool,
       maxInFlight: 4000,
       engine: { instrumentation },
     });
     await swapAsked;
+    const count = made;
+    assert.ok(count >= 6000 && count < 200_000, `${count} records`);
     const scored = outputs.scored!.values as Scored[];
     assert.equal(stats.out, count);
     assert.equal(scored.length, count);
@@ -101,16 +109,22 @@ describe('infer hot swap', () => {
       { version: 4, file: 'random-weights.onnx', why: /held-out AUC 0\.\d+ is 0\.\d+ below fraud@1's/ },
     ];
     let reloads: Promise<void> = Promise.resolve();
+    let made = 0;
+    let judgedAt: number | undefined;
     const { outputs } = await runTestJob(scoringJob({ model: registry.dir }), {
-      sources: items(3000, {
+      sources: items(200_000, {
         rate: 5000,
         onItem: (i) => {
+          made = i + 1;
           const candidate = candidates[Math.floor(i / 500) - 1];
           if (i % 500 === 0 && candidate !== undefined) {
             writeVersion(registry.dir, candidate.version, { model: join(FIXTURE_MODELS, candidate.file) });
             reloads = reloads.then(() => pool.reload());
+            if (candidate === candidates.at(-1)) void reloads.then(() => (judgedAt = made));
           }
         },
+        // Records keep flowing until every candidate was judged, and 500 more.
+        until: (i) => judgedAt !== undefined && i >= judgedAt + 500,
       }),
       inference: pool,
       engine: { instrumentation },
@@ -121,7 +135,7 @@ describe('infer hot swap', () => {
     candidates.forEach((candidate, i) => assert.match(refused[i]!.reasons.join('; '), candidate.why));
     assert.equal(seen['model.swapped'].length, 1, 'only the first load: nothing swapped in');
     const scored = outputs.scored!.values as Scored[];
-    assert.equal(scored.length, 3000);
+    assert.equal(scored.length, made);
     assert.ok(scored.every((s) => s.prediction.modelVersion === 'fraud@1' && !s.prediction.fallback), 'fraud@1 served every record');
     assert.equal(lines.filter((line) => / refused, fraud@1 keeps serving: /.test(line)).length, 3, 'one log line per refusal');
   });

@@ -64,21 +64,42 @@ export function scoringJob(options: Pick<InferOptions<Item, unknown>, 'model' | 
   });
 }
 
-/** A generated source of `count` items over `keys` keys, at `rate` per second; `onItem(i)` runs as item i is made. */
-export function items(count: number, options: { keys?: number; rate?: number; onItem?: (i: number) => void } = {}): Record<string, Source<unknown>> {
-  return {
-    items: generatorSource({
+/**
+ * A generated source of `count` items over `keys` keys, at `rate` per second; `onItem(i)` runs as
+ * item i is made, and the source ends after the item for which `until(i)` is true (so a test can
+ * run until something it waits for has happened, however slow the machine).
+ */
+export function items(
+  count: number,
+  options: { keys?: number; rate?: number; onItem?: (i: number) => void; until?: (i: number) => boolean } = {},
+): Record<string, Source<unknown>> {
+  const stop = new AbortController();
+  const source = generatorSource({
       name: 'items',
       count,
       partitions: 4,
       ...(options.rate === undefined ? {} : { ratePerSecond: options.rate }),
       make: (i) => {
         options.onItem?.(i);
+        if (options.until?.(i) === true) stop.abort();
         return { key: `k${i % (options.keys ?? 17)}`, seq: i, features: features(i) };
       },
       key: (item) => item.key,
-    }),
+    });
+  return {
+    items: {
+      name: source.name,
+      // The generator stops when its context's signal aborts: give it the job's signal or ours.
+      run: (ctx) => {
+        const signal = AbortSignal.any([ctx.signal, stop.signal]);
+        return source.run(new Proxy(ctx, { get: (target, property, receiver) => (property === 'signal' ? signal : bindIfFunction(Reflect.get(target, property, receiver), target)) }));
+      },
+    },
   };
+}
+
+function bindIfFunction(value: unknown, target: object): unknown {
+  return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
 }
 
 /** An instrumentation that keeps every event of the given kinds. */
