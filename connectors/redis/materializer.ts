@@ -48,6 +48,8 @@ export class Materializer {
   readonly #minBackoff: number;
   readonly #maxBackoff: number;
   readonly #pending = new Map<string, FeatureRow>();
+  /** The rows of the write in flight (out of `#pending` until it succeeds or fails). */
+  #inFlight: FeatureRow[] = [];
   #writing: Promise<boolean> | undefined;
   #failures = 0;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -68,9 +70,14 @@ export class Materializer {
    * Resolves true when everything buffered is in Redis; never rejects because Redis is down.
    */
   materialize(rows: readonly FeatureRow[]): Promise<boolean> {
-    for (const row of rows) this.#buffer(row);
+    this.buffer(rows);
     if (this.#retryTimer !== undefined) return Promise.resolve(false);
     return this.flush();
+  }
+
+  /** Buffers `rows` (newest per entity) without writing; the next {@link flush} or retry writes them. */
+  buffer(rows: readonly FeatureRow[]): void {
+    for (const row of rows) this.#buffer(row);
   }
 
   /** Writes everything buffered now (cancelling a scheduled retry); true when nothing is left. */
@@ -88,9 +95,12 @@ export class Materializer {
     return run();
   }
 
-  /** The rows waiting for Redis (newest per entity), e.g. for a checkpoint to carry them over a restart. */
+  /**
+   * The rows not yet confirmed by Redis — those of the write in flight, then the buffered ones
+   * (newest per entity) — e.g. for a checkpoint to carry them over a restart.
+   */
   pendingRows(): FeatureRow[] {
-    return [...this.#pending.values()];
+    return [...this.#inFlight, ...this.#pending.values()];
   }
 
   stats(): MaterializeStats {
@@ -127,6 +137,7 @@ export class Materializer {
     while (this.#pending.size > 0) {
       const batch = [...this.#pending];
       this.#pending.clear();
+      this.#inFlight = batch.map(([, row]) => row);
       const writtenAt = this.#clock.now();
       const pipeline = this.#client.pipeline();
       for (const [key, row] of batch) pipeline.hset(key, encodeRow(row, writtenAt));
@@ -136,11 +147,13 @@ export class Materializer {
         if (results === null || failed !== undefined) throw failed?.[0] ?? new Error('pipeline discarded');
       } catch {
         // Put the batch back under anything newer that arrived meanwhile, then retry later.
+        this.#inFlight = [];
         for (const [, row] of batch) this.#buffer(row);
         this.#stats.failedBatches++;
         this.#scheduleRetry();
         return false;
       }
+      this.#inFlight = [];
       this.#failures = 0;
       this.#stats.batchesWritten++;
       this.#stats.rowsWritten += batch.length;

@@ -30,6 +30,8 @@ export interface OnlineStore {
   readonly url: string;
   /** Writes rows (newest per entity); buffers and retries when Redis is down. True when nothing is pending. */
   materialize(rows: readonly FeatureRow[]): Promise<boolean>;
+  /** Buffers rows (newest per entity) for the next flush, without writing now. */
+  buffer(rows: readonly FeatureRow[]): void;
   /** Tries to write everything buffered now; true when nothing is pending. */
   flush(): Promise<boolean>;
   /** Rows buffered while Redis was down and not written yet (newest per entity). */
@@ -60,6 +62,7 @@ export async function onlineStore(options: OnlineStoreOptions): Promise<OnlineSt
   return {
     url: options.url,
     materialize: (rows) => materializer.materialize(rows),
+    buffer: (rows) => materializer.buffer(rows),
     flush: () => materializer.flush(),
     pendingRows: () => materializer.pendingRows(),
     lookup: (view, entities) => lookup.lookup(view, entities),

@@ -16,8 +16,8 @@ export interface BatchStage<A, B> {
 
 /**
  * The plumbing shared by the feature-store operators: cuts the input into micro-batches (the
- * `microBatch` batcher, adaptive by default), runs one async call per batch, one batch at a time,
- * and emits each batch's records in arrival order once its call is done, so a record is only
+ * `microBatch` batcher, adaptive by default), starts one async call per batch as soon as it is cut,
+ * and emits each batch's records in arrival order once its own call is done, so a record is only
  * passed on (and can only be completed) after its batch's work.
  *
  * @example
@@ -46,10 +46,19 @@ export function batchedStage<A, B>(
         subscriber.error(error instanceof StageError ? error : new StageError(stage, record?.position, error));
       };
       const run = (batch: { records: readonly Envelope<A>[] }) => {
+        // The call starts at once (so a slow store overlaps with the next batches and can
+        // coalesce them); only the emission waits its turn, so records leave in arrival order.
+        let work: Promise<Envelope<B>[]>;
+        try {
+          work = failed ? Promise.resolve([]) : body.batch(batch.records);
+        } catch (error) {
+          work = Promise.reject(error);
+        }
+        work.catch(() => undefined);
         chain = chain.then(async () => {
           if (failed) return;
           try {
-            for (const out of await body.batch(batch.records)) subscriber.next(out);
+            for (const out of await work) subscriber.next(out);
           } catch (error) {
             fail(error, batch.records[0]);
           }

@@ -77,14 +77,25 @@ test('Redis killed mid-run and restarted: the fraud job never stops, in = out, m
     for (const driver of open) await driver.close().catch(() => undefined);
   });
   const decided: string[] = [];
-  const run = async (batch: Transaction[]) => {
+  const newest = new Map<string, FeatureRow>();
+  for (const row of computeRows(fraudFeatures, txs)) newest.set(row.entity, row);
+  const newestOf = (batch: Transaction[]) => new Map(computeRows(fraudFeatures, txs.slice(0, txs.indexOf(batch.at(-1)!) + 1)).map((row) => [row.entity, row.eventTime]));
+  const run = async (batch: Transaction[], options: { awaitRedis?: boolean } = {}) => {
     job.inputs.transactions.pipeAll(batch);
     decided.push(...(await job.outputs.decisions.read()).map((d) => d.transactionId));
+    if (options.awaitRedis === true) {
+      // Rows are written in the background (up to writeIntervalMs behind the job): wait for them.
+      const expected = newestOf(batch);
+      await until('the rows of the batch in Redis', async () => {
+        for (const tx of batch) if ((await stored(client, tx.userId))?.eventTime !== expected.get(tx.userId)) return false;
+        return true;
+      });
+    }
     lookups.inputs.transactions.pipeAll(batch);
     return lookups.outputs.served.read();
   };
 
-  const warm = await run(phase[0]!);
+  const warm = await run(phase[0]!, { awaitRedis: true });
   const warmStatuses = new Set(warm.flatMap((s) => s.statuses));
   assert.ok(warmStatuses.has('fresh'), 'with Redis up, lookups read fresh values');
   assert.equal(warmStatuses.has('cached'), false);
@@ -106,8 +117,6 @@ test('Redis killed mid-run and restarted: the fraud job never stops, in = out, m
   assert.deepEqual(await job.deadLetters.read(), []);
 
   // Redis came back empty: every user active during or after the outage must get its newest row back.
-  const newest = new Map<string, FeatureRow>();
-  for (const row of computeRows(fraudFeatures, txs)) newest.set(row.entity, row);
   const expected = new Set([...phase[1]!, ...phase[2]!].map((tx) => tx.userId));
   await until('materialization to catch up', async () => {
     for (const user of expected) if ((await stored(client, user))?.eventTime !== newest.get(user)!.eventTime) return false;
