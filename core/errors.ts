@@ -9,7 +9,21 @@ export class SluiceError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.retriable = options.retriable ?? false;
+    Object.defineProperty(this, SLUICE_ERROR, { value: true });
   }
+}
+
+const SLUICE_ERROR = Symbol.for('sluice.error');
+
+/**
+ * True for any Sluice error, also one made by a second copy of Sluice's modules (a job file
+ * loaded from elsewhere can bring its own), where `instanceof` would say no.
+ *
+ * @example
+ * if (isSluiceError(error)) console.error(error.message);
+ */
+export function isSluiceError(error: unknown): error is SluiceError {
+  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[SLUICE_ERROR] === true;
 }
 
 /** A job file that cannot be loaded or does not export a job. */

@@ -13,11 +13,7 @@ import { isJob, type Job } from '../core/defineJob.ts';
  */
 export async function loadJob(path: string): Promise<Job> {
   const absolute = resolve(path);
-  try {
-    await access(absolute);
-  } catch {
-    throw new JobDefinitionError(`job file not found: ${path} — pass the path of a .ts file that exports a job, e.g. \`sluice run jobs/fraud-detection.ts\``);
-  }
+  await requireJobFile(path);
   let module: Record<string, unknown>;
   try {
     module = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
@@ -31,6 +27,15 @@ export async function loadJob(path: string): Promise<Job> {
     throw new JobDefinitionError(`job file ${path} does not export a job (it exports: ${exported}) — add \`export default defineJob({ name, inputs, outputs, pipeline })\``);
   }
   return candidate;
+}
+
+/** A missing job file as one line that says what to pass. */
+export async function requireJobFile(path: string): Promise<void> {
+  try {
+    await access(resolve(path));
+  } catch {
+    throw new JobDefinitionError(`job file not found: ${path} — pass the path of a .ts file that exports a job, e.g. \`sluice run jobs/fraud-detection.ts\``);
+  }
 }
 
 function firstLine(message: string): string {

@@ -1,13 +1,13 @@
 import type { CheckpointOptions } from '../core/checkpoint/coordinator.ts';
 import { FileCheckpointStore } from '../core/checkpoint/fileCheckpointStore.ts';
 import { runJob, type JobStats, type RunningJob } from '../core/engine/engine.ts';
-import { describeError, InvalidOptionError, SluiceError } from '../core/errors.ts';
+import { describeError, InvalidOptionError, isSluiceError } from '../core/errors.ts';
 import type { KafkaSettings } from '../core/job.ts';
 import { resolveSettings } from '../core/settings.ts';
 import { kafkaChangelogStore } from '../connectors/kafka/changelogStore.ts';
 import { bindIO, type BindingOptions } from './bindIO.ts';
 import { LazyInference } from './lazyInference.ts';
-import { loadJob } from './loadJob.ts';
+import { loadJob, requireJobFile } from './loadJob.ts';
 import { formatProgress, formatSummary } from './progress.ts';
 import { startTelemetry, type Telemetry } from './telemetry/telemetry.ts';
 import { typecheckJob } from './typecheck.ts';
@@ -66,6 +66,7 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
   let running: RunningJob | undefined;
   const signals = new SignalHandler(() => running?.stop({ drain: options.drain }), output);
   try {
+    await requireJobFile(options.jobPath);
     if (options.typecheck === true) {
       const problems = typecheckJob(options.jobPath);
       if (problems.length > 0) {
@@ -74,6 +75,10 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
       }
     }
     const job = await loadJob(options.jobPath);
+    if (signals.requested) {
+      output.err('sluice: stopped before the job started\n');
+      return 0;
+    }
     const settings = resolveSettings(job.settings, options.settings);
     const binding = bindIO(job, { ...options, settings });
     const checkpoints = checkpointOptions(options, output);
@@ -87,7 +92,6 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
       pool: inference,
       warn: (line) => output.err(`sluice: ${line}\n`),
     });
-    for (const line of [...binding.describe, ...telemetry.describe()]) output.err(`${line}\n`);
     running = runJob(job, {
       sources: telemetry.instrumentSources(binding.sources),
       sinks: binding.sinks,
@@ -99,6 +103,11 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
       ...(checkpoints === undefined ? {} : { checkpoints }),
     });
     telemetry.attach(running);
+    // A signal during start-up (type check, loading) stops the job as soon as it exists.
+    if (signals.requested) running.stop({ drain: options.drain });
+    // Said once the job really starts (models loaded, state restored), so a start-up failure is one line.
+    const describe = [...binding.describe, ...telemetry.describe()];
+    running.started.then(() => describe.forEach((line) => output.err(`${line}\n`)), () => {});
     const progress = startProgress(running, job.countAs?.label, options.progress, output);
     let stats: JobStats;
     try {
@@ -122,7 +131,7 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
 
 /** Any failure as one line: Sluice's own errors say what to do; anything else is named as unexpected. */
 export function oneLine(error: unknown): string {
-  if (error instanceof SluiceError) return error.message.split('\n')[0]!;
+  if (isSluiceError(error)) return error.message.split('\n')[0]!;
   return `unexpected error: ${describeError(error).split('\n')[0]} (run with SLUICE_DEBUG=1 for the stack)${process.env.SLUICE_DEBUG === '1' && error instanceof Error ? `\n${error.stack ?? ''}` : ''}`;
 }
 
@@ -141,12 +150,15 @@ function checkpointOptions(options: RunOptions, output: RunOutput): CheckpointOp
  */
 class SignalHandler {
   readonly #onSignal: (signal: NodeJS.Signals) => void;
+  /** A stop was asked for (perhaps before the job existed). */
+  requested = false;
 
   constructor(stop: () => void, output: RunOutput) {
     let firstAt: number | undefined;
     this.#onSignal = (signal) => {
       if (firstAt === undefined) {
         firstAt = performance.now();
+        this.requested = true;
         output.err(`\n${signal}: stopping — draining records in flight (send again to exit at once)\n`);
         stop();
       } else if (performance.now() - firstAt > 1000) {

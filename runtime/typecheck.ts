@@ -14,7 +14,6 @@ const DEFAULTS: ts.CompilerOptions = {
   skipLibCheck: true,
   esModuleInterop: true,
   resolveJsonModule: true,
-  types: ['node'],
 };
 
 /**
@@ -49,7 +48,8 @@ function compilerOptions(from: string): ts.CompilerOptions {
   if (configPath === undefined) return DEFAULTS;
   const config = ts.readConfigFile(configPath, ts.sys.readFile);
   if (config.error !== undefined) return DEFAULTS;
-  const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, dirname(configPath));
+  // The config file's path makes type roots (node_modules/@types) resolve from the project, not the working directory.
+  const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, dirname(configPath), undefined, configPath);
   return { ...parsed.options, noEmit: true };
 }
 

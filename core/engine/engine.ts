@@ -75,6 +75,8 @@ export interface StopOptions {
 export interface RunningJob {
   /** Resolves with the final stats once the job drained and closed; rejects if it failed. */
   readonly done: Promise<JobStats>;
+  /** Resolves when records start to flow (models loaded, state restored); rejects if the start failed. */
+  readonly started: Promise<void>;
   /** Stops fetching, drains what is in flight, flushes sinks, commits. Safe to call twice. */
   stop(options?: StopOptions): void;
   stats(): JobStats;
@@ -118,6 +120,10 @@ class Engine {
   #lastDoneAt: number | undefined;
   #failure: unknown;
   #onFailure: (() => void) | undefined;
+  #markStarted!: (ok: boolean) => void;
+  readonly #started = new Promise<void>((resolve, reject) => {
+    this.#markStarted = (ok) => (ok ? resolve() : reject(new SluiceError('the job did not start')));
+  });
   /** Set by stop(): what operators holding records do at the end. */
   #atEnd: 'fire' | 'keep' = 'fire';
 
@@ -158,6 +164,7 @@ class Engine {
     const done = this.#run();
     return {
       done,
+      started: this.#started,
       stop: (options) => this.#stop(options),
       stats: () => this.#stats(),
       stages: () => [...this.#stageNames],
@@ -199,6 +206,8 @@ class Engine {
     } catch (error) {
       this.#fail(error);
     }
+    this.#started.catch(() => {});
+    this.#markStarted(this.#failure === undefined);
     if (this.#failure === undefined) begin();
     else this.#stopping.abort();
     // A failure ends the wait at once: records stuck in a failed stage will never complete.

@@ -3,6 +3,7 @@ import { Instrumentation } from '../../core/instrumentation.ts';
 import type { Source } from '../../core/job.ts';
 import { JobMetrics, type PoolGauges } from './jobMetrics.ts';
 import { startMetricsServer, type MetricsServer } from './metricsServer.ts';
+import { EnrichTracing } from './enrichTracing.ts';
 import { RecordTracing } from './recordTracing.ts';
 import { samplesNothing, samplingPolicy, type SamplingPolicy } from './sampling.ts';
 import { maxQueueSize, type SpanCounts, type SpanDropReason } from './spanQueue.ts';
@@ -90,6 +91,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     sdk = await startTracerSdk({ serviceName: env.OTEL_SERVICE_NAME ?? options.jobName, env, onDrop });
     tracing = new RecordTracing(sdk.tracer, sampling, { keysInSpans: options.keysInSpans ?? true });
     tracing.subscribe(instrumentation);
+    new EnrichTracing(sdk.tracer).subscribe(instrumentation);
   }
 
   let metrics: JobMetrics | undefined;
