@@ -62,7 +62,7 @@ console.log(`  restore: read + verify      ${(t4 - t3).toFixed(0)} ms, into stat
 const repo = fileURLToPath(new URL('../', import.meta.url));
 const tsx = fileURLToPath(import.meta.resolve('tsx'));
 async function throughput(extra: string[]): Promise<{ eventsPerSecond: number; checkpoints: string }> {
-  const child = spawn(process.execPath, ['--import', tsx, 'runtime/cli.ts', 'run', 'jobs/fraud-detection.ts', '--no-progress', '--workers', '1', '--set', `count=${count}`, '--set', 'output=/dev/null', ...extra], {
+  const child = spawn(process.execPath, ['--import', tsx, 'runtime/cli.ts', 'run', 'jobs/fraud-detection.ts', '--no-progress', '--workers', '1', '--set', `count=${count}`, '--output', 'decisions=none', ...extra], {
     cwd: repo,
     stdio: ['ignore', 'pipe', 'ignore'],
   });

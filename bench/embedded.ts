@@ -24,7 +24,7 @@ const repo = fileURLToPath(new URL('../', import.meta.url));
 const tsx = fileURLToPath(import.meta.resolve('tsx'));
 
 async function run(label: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Figures> {
-  const child = spawn(process.execPath, ['--import', tsx, 'runtime/cli.ts', 'run', 'jobs/fraud-detection.ts', '--no-progress', '--set', `count=${count}`, '--set', 'output=/dev/null', ...args], {
+  const child = spawn(process.execPath, ['--import', tsx, 'runtime/cli.ts', 'run', 'jobs/fraud-detection.ts', '--no-progress', '--set', `count=${count}`, '--output', 'decisions=none', ...args], {
     cwd: repo,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

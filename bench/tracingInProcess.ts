@@ -12,8 +12,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { systemClock } from '../core/clock.ts';
-import { runJob } from '../core/engine.ts';
+import { runJob } from '../core/engine/engine.ts';
+import { resolveSettings } from '../core/settings.ts';
+import { bindIO } from '../runtime/bindIO.ts';
 import type { DeadLetter, Sink } from '../core/job.ts';
 import { InferencePool } from '../runtime/inferencePool.ts';
 import { loadJob } from '../runtime/loadJob.ts';
@@ -48,8 +49,12 @@ async function once(setting: (typeof settings)[number]): Promise<number> {
   const telemetry = await startTelemetry({ jobName: job.name, pool, ...setting.options });
   for (const name of Object.keys(setting.env)) delete process.env[name];
   const cpu0 = mainThreadCpuMs();
-  const running = runJob(telemetry.instrumentJob(job), {
-    env: { kafka: undefined, topics: {}, settings: { count: String(count), output: '/dev/null' }, workers, clock: systemClock },
+  const jobSettings = resolveSettings(job.settings, { count: String(count) });
+  const binding = bindIO(job, { kafka: undefined, topics: {}, inputFiles: {}, outputFiles: { decisions: 'none' }, outputMode: 'overwrite', settings: jobSettings });
+  const running = runJob(job, {
+    sources: telemetry.instrumentSources(binding.sources),
+    sinks: binding.sinks,
+    settings: jobSettings,
     maxInFlight: 20_000,
     inference: pool,
     deadLetterSink: discard,

@@ -9,9 +9,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { systemClock } from '../core/clock.ts';
-import { runJob } from '../core/engine.ts';
-import type { DeadLetter, RunEnvironment, Sink } from '../core/job.ts';
+import { runJob } from '../core/engine/engine.ts';
+import { resolveSettings } from '../core/settings.ts';
+import { bindIO } from '../runtime/bindIO.ts';
+import type { DeadLetter, Sink } from '../core/job.ts';
 import { InferencePool } from '../runtime/inferencePool.ts';
 import { loadJob } from '../runtime/loadJob.ts';
 import { startTelemetry } from '../runtime/telemetry/telemetry.ts';
@@ -38,11 +39,12 @@ async function once(count: number): Promise<{ rate: number; mainCpuUsPerEvent: n
     metricsPort: values.metrics ? 0 : undefined,
     pool,
   });
-  const env: RunEnvironment = { kafka: undefined, topics: {}, settings: { count: String(count), output: '/dev/null' }, workers, clock: systemClock };
+  const settings = resolveSettings(job.settings, { count: String(count) });
+  const binding = bindIO(job, { kafka: undefined, topics: {}, inputFiles: {}, outputFiles: { decisions: 'none' }, outputMode: 'overwrite', settings });
   const cpu0 = mainThreadCpuMs();
   const process0 = process.cpuUsage();
   const t0 = performance.now();
-  const running = runJob(telemetry.instrumentJob(job), { env, maxInFlight: 20_000, inference: pool, deadLetterSink: deadLetters, instrumentation: telemetry.instrumentation });
+  const running = runJob(job, { sources: telemetry.instrumentSources(binding.sources), sinks: binding.sinks, settings, maxInFlight: 20_000, inference: pool, deadLetterSink: deadLetters, instrumentation: telemetry.instrumentation });
   telemetry.attach(running);
   const stats = await running.done;
   const wallMs = performance.now() - t0;
