@@ -10,8 +10,8 @@
  * nothing, so creating, serialising and sending spans is part of the cost. Figures, not a test:
  * the machine is shared and noisy.
  *
- * Without --brokers it starts the librdkafka mock cluster of the test kit (no Kafka needed);
- * with --brokers it uses a real cluster (topics must exist or be auto-created).
+ * Without --brokers it starts a real single-node Apache Kafka broker with the test kit (KRaft,
+ * jars from Maven Central, on this machine's cores); with --brokers it uses your cluster.
  *
  *   npm run bench:kafka
  *   npm run bench:kafka -- --backlog 400000 --paced-seconds 20 --workers 1
@@ -24,17 +24,19 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import { systemClock } from '../core/clock.ts';
-import { runJob } from '../core/engine.ts';
-import { defineJob, type JobDefinition, type KafkaSettings, type RunEnvironment } from '../core/job.ts';
+import { runJob } from '../core/engine/engine.ts';
+import { defineJob, input, output, type Job } from '../core/index.ts';
+import type { KafkaSettings, Source } from '../core/job.ts';
+import { resolveSettings } from '../core/settings.ts';
 import { collectSink } from '../connectors/collectSink.ts';
 import { kafkaSink, kafkaSource } from '../connectors/kafka/index.ts';
 import fraudJob from '../jobs/fraud-detection.ts';
+import { bindIO } from '../runtime/bindIO.ts';
 import { InferencePool } from '../runtime/inferencePool.ts';
 import { produceAll } from '../runtime/produceCommand.ts';
 import { DEFAULT_SAMPLE_RATIO } from '../runtime/telemetry/sampling.ts';
 import { startTelemetry, type Telemetry } from '../runtime/telemetry/telemetry.ts';
-import { startMockKafka, type MockKafka } from '../test/kit/kafkaMock.ts';
+import { createTopics, startKafka, type KafkaCluster } from '../test/kit/kafka.ts';
 
 const { values } = parseArgs({
   options: {
@@ -73,8 +75,6 @@ interface Figures {
   loopDelayP99: number;
 }
 
-// Short empty-fetch waits: the mock answers an empty fetch only after the full max-wait.
-process.env.SLUICE_KAFKA_MAX_WAIT_MS ??= '50';
 
 if (values.measure !== undefined) {
   const [job, mode, tracing = 'off'] = values.measure.split(':') as [JobId, 'backlog' | 'paced', Tracing?];
@@ -85,15 +85,16 @@ if (values.measure !== undefined) {
 
 /** Starts the cluster, loads the backlog, runs each measurement in a child process, prints. */
 async function orchestrate(): Promise<void> {
-  let mock: MockKafka | undefined;
+  let cluster: KafkaCluster | undefined;
   let brokers: string[];
   if (values.brokers === undefined) {
-    const topics = ['bench-backlog', 'bench-paced-passthrough', 'bench-paced-fraud', 'bench-out-passthrough', 'bench-out-fraud', 'bench-dead'];
-    mock = await startMockKafka({ topics: topics.map((name) => ({ name, partitions: PARTITIONS })) });
-    brokers = mock.brokers;
+    cluster = await startKafka();
+    brokers = cluster.brokers;
   } else {
     brokers = values.brokers.split(',');
   }
+  const topics = ['bench-backlog', 'bench-paced-passthrough', 'bench-paced-fraud', 'bench-out-passthrough', 'bench-out-fraud', 'bench-dead'];
+  await createTopics(brokers, topics.map((name) => ({ name, partitions: PARTITIONS })));
   // The OTLP endpoint of the traced measurements: counts requests and bytes, answers 200, keeps nothing.
   const otlp = { requests: 0, bytes: 0 };
   const receiver = createServer((request, response) => {
@@ -107,7 +108,7 @@ async function orchestrate(): Promise<void> {
   const endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
   try {
     console.log(
-      `Kafka → Kafka, ${mock === undefined ? `brokers ${brokers.join(',')}` : 'librdkafka mock cluster'}, ${PARTITIONS} partitions, ` +
+      `Kafka → Kafka, ${cluster === undefined ? `brokers ${brokers.join(',')}` : 'a local Apache Kafka broker (KRaft)'}, ${PARTITIONS} partitions, ` +
         `--workers ${WORKERS}, --max-in-flight ${fmt(MAX_IN_FLIGHT)}; backlog ${fmt(BACKLOG)} events, paced ${fmt(RATE)}/s for ${values['paced-seconds']} s`,
     );
     process.stdout.write(`loading the backlog (${fmt(BACKLOG)} transactions) ... `);
@@ -136,7 +137,7 @@ async function orchestrate(): Promise<void> {
     console.log(`target fraud p99 <= 60 ms at ${fmt(RATE)}/s:      ${paced.p99 <= 60 ? 'met' : 'not met'} (${paced.p99.toFixed(1)} ms)`);
   } finally {
     receiver.close();
-    await mock?.stop();
+    await cluster?.stop();
   }
 }
 
@@ -159,13 +160,23 @@ function child(job: JobId, mode: 'backlog' | 'paced', brokers: string[], tracing
 }
 
 /** The passthrough job: bytes in, the same bytes out, same key; no decoding, no processing. */
-function passthroughJob(): JobDefinition<Uint8Array, Uint8Array> {
-  return defineJob<Uint8Array, Uint8Array>({
-    name: 'passthrough',
-    source: (env) => kafkaSource<Uint8Array>({ settings: env.kafka!, topic: env.topics.input!, decode: (bytes) => bytes, log: () => {} }),
-    pipeline: () => (records) => records,
-    sink: (env) => kafkaSink<Uint8Array>({ settings: env.kafka!, topic: env.topics.output!, encode: (record) => Buffer.from(record.value), headers: () => ({}), log: () => {} }),
-  });
+const passthroughJob = defineJob({
+  name: 'passthrough',
+  inputs: { bytes: input('bench-backlog', { parse: (value: unknown) => value as Uint8Array }) },
+  outputs: { bytes: output<Uint8Array>('bench-out-passthrough') },
+  pipeline: ({ bytes }) => bytes,
+});
+
+/** The job's sources and sinks on Kafka: the fraud job bound as `sluice run --brokers` binds it; passthrough with raw bytes. */
+function kafkaBinding(id: JobId, settings: KafkaSettings, inputTopic: string): { sources: Record<string, Source<unknown>>; sinks: Record<string, import('../core/job.ts').Sink<unknown>> } {
+  if (id === 'fraud') {
+    const binding = bindIO(fraudJob, { kafka: settings, topics: { transactions: inputTopic, decisions: 'bench-out-fraud' }, inputFiles: {}, outputFiles: {}, outputMode: 'overwrite', settings: resolveSettings(fraudJob.settings, {}) });
+    return { sources: binding.sources, sinks: binding.sinks };
+  }
+  return {
+    sources: { bytes: kafkaSource<Uint8Array>({ settings, topic: inputTopic, decode: (bytes) => bytes, log: () => {} }) as Source<unknown> },
+    sinks: { bytes: kafkaSink<Uint8Array>({ settings, topic: 'bench-out-passthrough', encode: (record) => Buffer.from(record.value), headers: () => ({}), log: () => {} }) as import('../core/job.ts').Sink<unknown> },
+  };
 }
 
 /**
@@ -174,15 +185,22 @@ function passthroughJob(): JobDefinition<Uint8Array, Uint8Array> {
  * telemetry `sluice run` sets up, exporting to OTEL_EXPORTER_OTLP_ENDPOINT.
  */
 async function measure(id: JobId, mode: 'backlog' | 'paced', brokers: string[], tracing: Tracing): Promise<Figures> {
-  const untraced = (id === 'fraud' ? fraudJob : passthroughJob()) as JobDefinition<unknown, unknown>;
-  const telemetry: Telemetry | undefined = tracing === 'off' ? undefined : await startTelemetry({ jobName: untraced.name, traceSample: tracing === 'all' ? 1 : undefined });
-  const job = telemetry?.instrumentJob(untraced) ?? untraced;
-  const input = mode === 'backlog' ? 'bench-backlog' : `bench-paced-${id}`;
+  const job: Job = id === 'fraud' ? fraudJob : passthroughJob;
+  const telemetry: Telemetry | undefined = tracing === 'off' ? undefined : await startTelemetry({ jobName: job.name, traceSample: tracing === 'all' ? 1 : undefined });
+  const inputTopic = mode === 'backlog' ? 'bench-backlog' : `bench-paced-${id}`;
   const expected = mode === 'backlog' ? BACKLOG : PACED;
   const settings: KafkaSettings = { brokers, groupId: `bench-${randomUUID()}`, clientId: 'sluice-bench', start: 'earliest' };
-  const env: RunEnvironment = { kafka: settings, topics: { input, output: `bench-out-${id}`, deadLetter: 'bench-dead' }, settings: {}, workers: WORKERS, clock: systemClock };
+  const binding = kafkaBinding(id, settings, inputTopic);
   const pool = new InferencePool({ workers: WORKERS });
-  const running = runJob(job, { env, maxInFlight: MAX_IN_FLIGHT, inference: pool, deadLetterSink: collectSink(), ...(telemetry === undefined ? {} : { instrumentation: telemetry.instrumentation }) });
+  const running = runJob(job, {
+    sources: telemetry?.instrumentSources(binding.sources) ?? binding.sources,
+    sinks: binding.sinks,
+    settings: resolveSettings(job.settings, {}),
+    maxInFlight: MAX_IN_FLIGHT,
+    inference: pool,
+    deadLetterSink: collectSink(),
+    ...(telemetry === undefined ? {} : { instrumentation: telemetry.instrumentation }),
+  });
   let firstIn: number | undefined;
   let lastOut = 0;
   let done = 0;
@@ -204,7 +222,7 @@ async function measure(id: JobId, mode: 'backlog' | 'paced', brokers: string[], 
   await hasPartitions;
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
-  const producer = mode === 'paced' ? produceProcess(brokers, input, expected, RATE) : undefined;
+  const producer = mode === 'paced' ? produceProcess(brokers, inputTopic, expected, RATE) : undefined;
   await allDone;
   loopDelay.disable();
   running.stop();
@@ -228,7 +246,9 @@ async function load(brokers: string[], topic: string, count: number): Promise<nu
   const producer = new Kafka({ clientId: 'sluice-bench-loader', brokers, logLevel: logLevel.NOTHING }).producer({ idempotent: false });
   await producer.connect();
   try {
-    const stats = await produceAll({ count, rate: undefined, batchSize: 10_000, garbageRatio: 0, seed: 42, users: 5000, fraudRatio: 0.015 }, (messages) =>
+    const generator = fraudJob.generators(resolveSettings(fraudJob.settings, { count: String(count) })).transactions!;
+    const key = fraudJob.inputs.transactions.key;
+    const stats = await produceAll(generator, key === undefined ? undefined : (value) => key(value as never), { count, rate: undefined, batchSize: 10_000, garbageRatio: 0, seed: 42 }, (messages) =>
       producer.send({ topic, acks: -1, messages }),
     );
     return count / (stats.elapsedMs / 1000);
@@ -241,7 +261,7 @@ async function load(brokers: string[], topic: string, count: number): Promise<nu
 function produceProcess(brokers: string[], topic: string, count: number, rate: number): Promise<void> {
   const producer = spawn(
     process.execPath,
-    ['--import', 'tsx', 'runtime/cli.ts', 'produce', '--brokers', brokers.join(','), '--topic', topic, '--count', String(count), '--rate', String(rate), '--seed', '7'],
+    ['--import', 'tsx', 'runtime/cli.ts', 'produce', 'jobs/fraud-detection.ts', '--brokers', brokers.join(','), '--topic', topic, '--count', String(count), '--rate', String(rate), '--set', 'seed=7', '--set', `count=${count}`],
     { cwd: repo, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   return new Promise((resolve, reject) => producer.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`sluice produce exited ${code}`)))));
