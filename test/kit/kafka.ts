@@ -86,7 +86,7 @@ export interface TestTopic {
 }
 
 /**
- * Creates topics and waits until each partition has a leader.
+ * Creates topics and waits until each partition has a leader that answers.
  *
  * @example
  * ```ts
@@ -104,6 +104,21 @@ export async function createTopics(brokers: string[], topics: readonly TestTopic
       ...(t.config !== undefined ? { configEntries: Object.entries(t.config).map(([name, value]) => ({ name, value })) } : {}),
     }));
     await admin.createTopics({ topics: specs, waitForLeaders: true });
+    // KRaft brokers learn of a new topic a moment after CreateTopics returns; until then a
+    // ListOffsets or Fetch can be told NOT_LEADER. Wait until each topic's offsets answer, so a
+    // test starts on topics that are really there.
+    const deadline = Date.now() + 15_000;
+    for (const t of topics) {
+      for (;;) {
+        try {
+          await admin.fetchTopicOffsets(t.name);
+          break;
+        } catch (error) {
+          if (Date.now() > deadline) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+    }
   } finally {
     await admin.disconnect();
   }
