@@ -148,7 +148,10 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     ...(tls ? { tls } : {}),
     startMs: Date.now() - started,
     pgid: (nodeId) => nodeOf(nodeId).pgid,
-    logPath: (nodeId) => (nodeOf(nodeId), logPath(nodeId)),
+    logPath: (nodeId) => {
+      nodeOf(nodeId); // throws for an unknown node
+      return logPath(nodeId);
+    },
     kill: (nodeId = 1) => nodeOf(nodeId).kill(),
     pause: (nodeId) => nodeOf(nodeId).signal('SIGSTOP'),
     resume: (nodeId) => nodeOf(nodeId).signal('SIGCONT'),
@@ -220,7 +223,10 @@ let shared: Promise<KafkaCluster> | undefined;
 /**
  * The single-node plaintext broker of this test process, started on first call and reused by
  * every later one; it dies when the process exits. Do not `stop()` it: give each test its own
- * topics and groups instead. Tests that need their own (3 nodes, security) call {@link startKafka}.
+ * topics and groups instead (a test file is a process of its own under `node --test`, so fixed
+ * topic names in one file never meet another file's). Faults on it (kill, pause, restart) are
+ * fine as long as the test restores it. Tests that need their own cluster (3 nodes, security)
+ * call {@link startKafka}.
  *
  * @example
  * ```ts
