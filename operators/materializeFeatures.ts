@@ -33,7 +33,7 @@ export interface MaterializeFeaturesOptions<T> {
   /**
    * With `ack: 'buffered'`: rows gather in the buffer (newest per entity) for up to this long
    * before one pipelined write, so a busy entity costs one write per interval, not one per event.
-   * Redis lags the job by at most about this much. Default 200 ms; 0 writes every micro-batch.
+   * Redis lags the job by at most about this much. Default 1000 ms; 0 writes every micro-batch.
    */
   readonly writeIntervalMs?: number;
 }
@@ -68,7 +68,7 @@ export function materializeFeatures<T>(view: FeatureViewInfo, options: Materiali
   if (!(sample >= 0 && sample <= 1)) throw new FeatureStoreError(`materializeFeatures(): servedSample must be a share in [0, 1] (got ${sample})`);
   const row = options.row ?? rowOf;
   const ack = options.ack ?? 'buffered';
-  const interval = options.writeIntervalMs ?? 200;
+  const interval = options.writeIntervalMs ?? 1000;
   if (!(Number.isFinite(interval) && interval >= 0)) throw new FeatureStoreError(`materializeFeatures(): writeIntervalMs must be a number of ms >= 0 (got ${interval})`);
   if (ack !== 'buffered' && ack !== 'written') throw new FeatureStoreError(`materializeFeatures(): ack must be 'buffered' or 'written' (got ${String(ack)})`);
   return batchedStage<T, T>('materializeFeatures', stageOptions?.stage ?? 'materialize', options.batch ?? {}, (ctx, stage) => {
