@@ -95,7 +95,7 @@ export function materializeFeatures<T>(view: FeatureViewInfo, options: Materiali
     };
     // Rows buffered for an unreachable Redis are part of the checkpoint, so a restart still writes them.
     ctx?.checkpointed(stage, {
-      snapshot: (): Snapshot => ({ pending: store?.pendingRows() ?? restored }),
+      snapshot: (): Snapshot => ({ pending: [...restored, ...(store?.pendingRows() ?? [])] }),
       restore: (snapshot) => {
         restored = [...((snapshot as Snapshot | undefined)?.pending ?? [])];
       },
