@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { asyncScheduler, lastValueFrom, Subject, toArray } from 'rxjs';
 import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
 import { EVENT_TIME_FIELD, entityKey } from '../../connectors/redis/index.ts';
 import { systemClock } from '../../core/clock.ts';
 import type { CheckpointPart } from '../../core/checkpoint/coordinator.ts';
@@ -12,6 +13,7 @@ import type { Envelope } from '../../core/record.ts';
 import { materializeFeatures } from '../../operators/index.ts';
 import { fraudFeatures } from '../../jobs/fraud/featureView.ts';
 import { TransactionGenerator } from '../../jobs/fraud/transactions.ts';
+import { FeatureMetrics } from '../../runtime/telemetry/featureMetrics.ts';
 import { startRedis, type TestRedis } from '../kit/redis.ts';
 
 let redis: TestRedis;
@@ -21,13 +23,13 @@ before(async () => {
 after(() => redis.stop());
 
 /** The engine's side, reduced to what the operator uses: a context that records checkpointed parts. */
-function context(parts: Map<string, CheckpointPart>): OperatorContext {
+function context(parts: Map<string, CheckpointPart>, instrumentation = new Instrumentation()): OperatorContext {
   return {
     jobName: 'checkpoint-test',
     state: undefined as never,
     scheduler: asyncScheduler,
     clock: systemClock,
-    instrumentation: new Instrumentation(),
+    instrumentation,
     inference: undefined as never,
     deadLetter: () => undefined,
     checkpointed: (name, part) => parts.set(name, part),
@@ -49,9 +51,12 @@ test('rows buffered while Redis is down are in the checkpoint, and a restored op
   const gen = new TransactionGenerator({ seed: 8, users: 40 });
   const rows = computeRows(fraudFeatures, Array.from({ length: 400 }, () => gen.next()));
   const parts = new Map<string, CheckpointPart>();
+  const registry = new Registry();
+  const instrumentation = new Instrumentation();
+  new FeatureMetrics([registry]).subscribe(instrumentation);
   const input = new Subject<Envelope<{ row: FeatureRow }>>();
   const options = { redis: redis.url, writeIntervalMs: 10, store: { maxReconnectDelayMs: 50, minBackoffMs: 10_000 } };
-  const out = withOperatorContext(context(parts), () => lastValueFrom(input.pipe(materializeFeatures(fraudFeatures, options), toArray())));
+  const out = withOperatorContext(context(parts, instrumentation), () => lastValueFrom(input.pipe(materializeFeatures(fraudFeatures, options), toArray())));
   rows.slice(0, 200).forEach((row, i) => input.next(envelope(row, i)));
   await settle();
   await new Promise((resolve) => setTimeout(resolve, 100)); // the first rows reach Redis
@@ -65,6 +70,10 @@ test('rows buffered while Redis is down are in the checkpoint, and a restored op
   for (const [user, row] of late) assert.deepEqual(pending.get(user), row, `user ${user}'s newest row is in the checkpoint`);
   input.complete();
   assert.equal((await out).length, rows.length, 'every record went on while Redis was down');
+  const metrics = await registry.metrics();
+  assert.match(metrics, /sluice_feature_rows_materialized_total\{view="fraud_user"\} 400\n/);
+  assert.match(metrics, /sluice_feature_store_errors_total\{view="fraud_user",operation="materialize"\} [1-9]/);
+  assert.match(metrics, /sluice_feature_rows_pending\{view="fraud_user"\} [1-9]/, 'the rows Redis never got are counted as pending');
 
   // A restart from that checkpoint, with Redis back (empty): the restored rows are written.
   await redis.restart();
