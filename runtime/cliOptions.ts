@@ -57,6 +57,8 @@ export function runOptions(): Option[] {
     new Option('--metrics-host <address>', 'address the metrics server listens on; 0.0.0.0 for every interface').default('127.0.0.1').env('SLUICE_METRICS_HOST'),
     new Option('--no-progress', 'no live progress line'),
     new Option('--no-typecheck', 'start without type-checking the job file'),
+    new Option('--profile <dir>', 'write a V8 CPU profile of the job process (not the launcher) to this folder, for Chrome DevTools or speedscope'),
+    new Option('--inspect [host:port]', 'open the Node inspector on the job process (not the launcher), default 127.0.0.1:9229'),
   ];
 }
 

@@ -1,0 +1,41 @@
+import type { Command, Option } from 'commander';
+import { buildProgram } from './cli.ts';
+
+/**
+ * The command-line reference (docs/cli.md), made from the same definitions `sluice` parses with,
+ * so the documentation cannot miss a flag. `npm run docs:cli` writes it; a test checks it is current.
+ *
+ * @example
+ * writeFileSync('docs/cli.md', cliReference());
+ */
+export function cliReference(program: Command = buildProgram()): string {
+  const lines = [
+    '# Command-line reference',
+    '',
+    '<!-- Generated from runtime/cli.ts by `npm run docs:cli`; do not edit by hand. -->',
+    '',
+    `\`${program.name()}\`: ${program.description()}`,
+    '',
+  ];
+  for (const command of program.commands) {
+    const args = command.registeredArguments.map((a) => (a.required ? `<${a.name()}>` : `[${a.name()}]`)).join(' ');
+    lines.push(`## sluice ${command.name()} ${args}`.trimEnd(), '', `${command.description()}.`, '');
+    for (const argument of command.registeredArguments) lines.push(`- \`${argument.name()}\`: ${argument.description}${argument.defaultValue === undefined ? '' : ` (default \`${String(argument.defaultValue)}\`)`}`);
+    if (command.registeredArguments.length > 0) lines.push('');
+    if (command.options.length > 0) {
+      lines.push('| flag | what it does | default | environment |', '| --- | --- | --- | --- |');
+      for (const option of command.options) lines.push(optionRow(option));
+      lines.push('');
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function optionRow(option: Option): string {
+  const flags = option.flags.replace(/\|/g, '\\|');
+  const choices = option.argChoices === undefined ? '' : ` (one of ${option.argChoices.join(', ')})`;
+  const fallback = option.defaultValue === undefined || option.negate || option.defaultValue === false || typeof option.defaultValue === 'object' ? '' : `\`${String(option.defaultValue)}\``;
+  return `| \`${flags}\` | ${option.description.replace(/\|/g, '\\|')}${choices} | ${fallback} | ${option.envVar === undefined ? '' : `\`${option.envVar}\``} |`;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) process.stdout.write(cliReference());
