@@ -6,7 +6,7 @@ export { filter } from './filter.ts';
 export { RecordFailure, type EnrichCallContext, type EnrichOptions } from './enrich.ts';
 export { enrich, enrichModel, type EnrichModelOptions } from './enrichModel.ts';
 export { BreakerOpenError, EnrichTimeoutError, type BreakerState, type EnrichBreakerOptions, type EnrichRetryOptions } from './enrichPolicy.ts';
-export { infer, type InferOptions, type Prediction } from './infer.ts';
+export { infer, type InferOptions, type Prediction, type TensorInput } from './infer.ts';
 export { type StageOptions } from './internal/operate.ts';
 export { intervalJoin, type IntervalJoinOptions } from './intervalJoin.ts';
 export { keyBy } from './keyBy.ts';

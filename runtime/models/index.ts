@@ -5,3 +5,6 @@ export { resolveModel, watchRegistry, type RegistryWatcher, type ResolvedModel, 
 export { compareSignatures, sessionSignature, type Signature } from './signature.ts';
 export { validateCandidate, type ValidateOptions, type ValidationResult } from './validate.ts';
 export { checkVersion, listVersions, type VersionCheck } from './versions.ts';
+export { modelFitProblems } from './fit.ts';
+export { LiveModel, type LiveModelSettings, type PoolAccess } from './liveModel.ts';
+export { PIN_FILE, readPin, writePin } from './pin.ts';
