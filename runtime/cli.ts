@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { describeSettings } from '../core/settings.ts';
 import { checkCommand } from './checkCommand.ts';
 import { collectPair, nonNegativeNumber, portNumber, positiveInteger, ratio, runOptions, splitBrokers, toRunOptions, type RunFlags } from './cliOptions.ts';
+import { featuresCommand } from './featuresCli.ts';
 import { initCommand } from './initCommand.ts';
 import { loadJob } from './loadJob.ts';
 import { produceCommand, type ProduceOptions } from './produceCommand.ts';
@@ -98,6 +99,8 @@ export function buildProgram(setExitCode: (code: number) => void = () => {}): Co
     .action(async (model: string, flags: { port: number; host: string; name?: string; workers: number; maxBatch: number; maxDelayMs: number }) => {
       setExitCode(await serveCommand({ model, ...flags }));
     });
+
+  program.addCommand(featuresCommand(setExitCode));
 
   return program;
 }
