@@ -120,9 +120,9 @@ export class LiveModel implements ModelHandle {
    * Reads the pin file and scans the registry now (what SIGHUP and the pin poll call).
    * `force` tries an unchanged pin again, e.g. after a refused one was fixed.
    */
-  reload(force = false): Promise<void> {
-    if (this.#mode === 'fixed' || this.#closed) return Promise.resolve();
-    return this.#enqueue(async () => {
+  async reload(force = false): Promise<void> {
+    if (this.#mode === 'fixed' || this.#closed) return;
+    await this.#enqueue(async () => {
       if (this.#mode === 'next') {
         await this.#watcher?.scan();
         return;
@@ -145,6 +145,8 @@ export class LiveModel implements ModelHandle {
         await this.#watcher?.scan();
       }
     });
+    // A version the scan found was queued behind this work: resolve once it is judged too.
+    await this.#queue;
   }
 
   close(): void {
