@@ -197,10 +197,13 @@ export class InferencePool implements InferenceService {
         transfer.push(tensor.data.buffer as ArrayBuffer);
       }
     }
-    const task: ScoreTask = {
-      modelPath, version, features: request.features, rows: request.rows, columns: request.columns,
-      featuresInput: options.featuresInput, inputs, scoreOutput: options.scoreOutput, scoreColumn: options.scoreColumn,
-    };
+    // Only the fields in use: each one is structured-cloned per batch on the hot path.
+    const task: ScoreTask = { modelPath, features: request.features, rows: request.rows, columns: request.columns };
+    if (version !== undefined) task.version = version;
+    if (inputs !== undefined) task.inputs = inputs;
+    if (options.featuresInput !== undefined) task.featuresInput = options.featuresInput;
+    if (options.scoreOutput !== undefined) task.scoreOutput = options.scoreOutput;
+    if (options.scoreColumn !== undefined) task.scoreColumn = options.scoreColumn;
     // A late answer is dropped, not aborted: stopping a worker while onnxruntime computes
     // makes the process abort when the native call returns into the dead thread.
     this.#busy.begin();

@@ -61,6 +61,8 @@ interface LoadedModel {
   inputName: string;
   /** The first float output: the score when the task names none. */
   floatOutput: string;
+  /** One output only: run() fetches it without a fetch list. */
+  single: boolean;
   version: string;
 }
 
@@ -95,7 +97,8 @@ export default async function score(task: ScoreTask): Promise<ScoreResult> {
     }
   }
   const outputName = task.scoreOutput ?? model.floatOutput;
-  const output = await model.session.run(feeds, [outputName]);
+  // Fetch only the score when there are other outputs (a label head costs nothing then).
+  const output = model.single ? await model.session.run(feeds) : await model.session.run(feeds, [outputName]);
   const tensor = output[outputName];
   if (tensor === undefined) throw new Error(`model ${task.modelPath} returned no output "${outputName}"`);
   const data = tensor.data;
@@ -127,7 +130,7 @@ async function open(modelPath: string): Promise<LoadedModel> {
   const inputName = session.inputNames[0];
   const floatOutput = session.outputMetadata.find((m) => m.isTensor && (m.type === 'float32' || m.type === 'float64'))?.name ?? session.outputNames[0];
   if (inputName === undefined || floatOutput === undefined) throw new Error(`model ${modelPath} has no inputs or outputs`);
-  return { session, inputName, floatOutput, version: await readVersion(modelPath) };
+  return { session, inputName, floatOutput, single: session.outputNames.length === 1, version: await readVersion(modelPath) };
 }
 
 /** The version from `<model>.json` beside the model (`{"version": "..."}`), else the file name. */
