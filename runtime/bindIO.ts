@@ -39,6 +39,8 @@ export interface Binding {
   readonly sinks: Record<string, Sink<unknown>>;
   readonly deadLetterSink: Sink<DeadLetter>;
   readonly describe: string[];
+  /** The Kafka topics the job reads and writes (none when embedded), for the start-up check. */
+  readonly topics: string[];
 }
 
 /**
@@ -53,6 +55,7 @@ export function bindIO(job: Job, given: BindingOptions): Binding {
   const options = { ...given, topics: { ...only(job.inputs, '--input-topic', given.inputTopic), ...only(job.outputs, '--output-topic', given.outputTopic), ...given.topics } };
   checkNames(job, options);
   const describe: string[] = [];
+  const topics: string[] = [];
   const sources: Record<string, Source<unknown>> = {};
   const sinks: Record<string, Sink<unknown>> = {};
   const kafka = options.kafka;
@@ -64,6 +67,7 @@ export function bindIO(job: Job, given: BindingOptions): Binding {
     const file = options.inputFiles[name];
     const generator = generators[name];
     if (kafka !== undefined) {
+      topics.push(topic);
       sources[name] = kafkaSource({ settings: kafka, topic, decode, ...(spec.time === undefined ? {} : { timestamp: spec.time }), ...(spec.key === undefined ? {} : { key: spec.key }) });
       describe.push(`input ${name}: Kafka topic ${topic}`);
     } else if (file !== undefined) {
@@ -89,6 +93,7 @@ export function bindIO(job: Job, given: BindingOptions): Binding {
     const topic = options.topics[name] ?? spec.topic;
     if (kafka !== undefined) {
       const key = spec.key;
+      topics.push(topic);
       sinks[name] = kafkaSink<unknown>({ settings: kafka, topic, ...(key === undefined ? {} : { key: (record: Envelope<unknown>) => key(record.value) }) });
       describe.push(`output ${name}: Kafka topic ${topic}`);
       continue;
@@ -110,7 +115,8 @@ export function bindIO(job: Job, given: BindingOptions): Binding {
   const deadLetterPath = `.sluice/${job.name}/dead-letters.jsonl`;
   const deadLetterSink = kafka === undefined ? deadLetterFileSink(deadLetterPath, options.outputMode) : kafkaDeadLetterSink({ settings: kafka, topic: deadLetterTopic });
   describe.push(`dead letters: ${kafka === undefined ? `file ${deadLetterPath}` : `Kafka topic ${deadLetterTopic}`}`);
-  return { sources, sinks, deadLetterSink, describe };
+  if (kafka !== undefined) topics.push(deadLetterTopic);
+  return { sources, sinks, deadLetterSink, describe, topics };
 }
 
 /** `--input-topic t` as `--topic <the only input>=t`. */

@@ -5,6 +5,7 @@ import { describeError, InvalidOptionError, isSluiceError } from '../core/errors
 import type { KafkaSettings } from '../core/job.ts';
 import { resolveSettings } from '../core/settings.ts';
 import { kafkaChangelogStore } from '../connectors/kafka/changelogStore.ts';
+import { kafkaPreflight } from '../connectors/kafka/preflight.ts';
 import { bindIO, type BindingOptions } from './bindIO.ts';
 import { LazyInference } from './lazyInference.ts';
 import { loadJob, requireJobFile } from './loadJob.ts';
@@ -81,6 +82,7 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
     }
     const settings = resolveSettings(job.settings, options.settings);
     const binding = bindIO(job, { ...options, settings });
+    if (options.kafka !== undefined) await kafkaPreflight(options.kafka, binding.topics);
     const checkpoints = checkpointOptions(options, output);
     inference = new LazyInference({ workers: options.workers });
     telemetry = await startTelemetry({

@@ -39,11 +39,12 @@ export function batchedStage<A, B>(
       let chain: Promise<void> = Promise.resolve();
       let failed = false;
       let finished = false;
-      const fail = (error: unknown, record?: Envelope<unknown>) => {
+      const fail = (error: unknown, record?: Envelope<unknown>, upstream = false) => {
         if (failed) return;
         failed = true;
         body.abort?.();
-        subscriber.error(error instanceof StageError ? error : new StageError(stage, record?.position, error));
+        // An upstream failure (a source, an earlier stage) passes through as it is: it is not this stage's.
+        subscriber.error(upstream || error instanceof StageError ? error : new StageError(stage, record?.position, error));
       };
       const run = (batch: { records: readonly Envelope<A>[] }) => {
         // The call starts at once (so a slow store overlaps with the next batches and can
@@ -66,7 +67,7 @@ export function batchedStage<A, B>(
       };
       const subscription = source.subscribe({
         next: (record) => batcher.next(record, run),
-        error: (error: unknown) => fail(error),
+        error: (error: unknown) => fail(error, undefined, true),
         complete: () => {
           batcher.complete(run);
           chain = chain.then(async () => {

@@ -9,10 +9,7 @@ const ONE_LINE = /^sluice: cannot reach Kafka at 127\.0\.0\.1:1 \([^\n]*ECONNREF
 describe('an unreachable broker', { concurrency: true }, () => {
   after(() => killAllSluice());
 
-  // Known product regression since the job API redesign (reported): the error arrives wrapped as
-  // 'stage "materialize" failed: cannot reach Kafka ... — fix the operator, or give it
-  // { onError: 'dead-letter' } ...', after three lines naming the bindings.
-  it('sluice run fails with one line naming the brokers and what to check, exit code 1', { todo: 'unreachable broker reported as a failed "materialize" stage' }, async () => {
+  it('sluice run fails with one line naming the brokers and what to check, exit code 1', async () => {
     const job = spawnSluice(['run', 'jobs/fraud-detection.ts', '--brokers', NOWHERE, '--no-progress'], { env: KAFKA_TEST_ENV });
     const { code } = await job.exited;
     assert.equal(code, 1);
