@@ -1,3 +1,4 @@
+import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { randomUUID } from 'node:crypto';
 import type { Message, Producer } from 'kafkajs';
 import type { PartitionCheckpoint, PartitionCheckpointStore, RestoredPartition } from '../../core/checkpoint/partitionStore.ts';
@@ -5,7 +6,7 @@ import { ConnectorError } from '../../core/errors.ts';
 import type { KafkaSettings } from '../../core/job.ts';
 import type { StateEntry } from '../../core/state/backend.ts';
 import { createKafka, kafkaTuning, type KafkaTuning } from './config.ts';
-import { describeKafkaError } from './errors.ts';
+import { describeKafkaError, isTransientKafkaError } from './errors.ts';
 
 export interface KafkaChangelogOptions {
   settings: KafkaSettings;
@@ -67,7 +68,9 @@ class KafkaChangelogStore implements PartitionCheckpointStore {
     await admin.connect();
     let ends: Map<number, number>;
     try {
-      const offsets = await admin.fetchTopicOffsets(this.#options.topic);
+      // A topic created a moment ago may not be known to every broker yet (KRaft metadata
+      // propagates): that answer is retriable, and is retried.
+      const offsets = await untilTopicAnswers(() => admin.fetchTopicOffsets(this.#options.topic));
       ends = new Map(offsets.map((o) => [o.partition, Number(o.high)]));
     } finally {
       await admin.disconnect();
@@ -160,6 +163,7 @@ class KafkaChangelogStore implements PartitionCheckpointStore {
         if (!existing) {
           try {
             await admin.createTopics({ topics: [{ topic, numPartitions: needed, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }], waitForLeaders: true });
+            await untilTopicAnswers(() => admin.fetchTopicOffsets(topic));
             return;
           } catch {
             // Some clusters (and librdkafka's mock) refuse CreateTopics but create a topic on first
@@ -253,3 +257,10 @@ class PartitionReplay {
     return { topic: this.#topic, partition: this.#partition, offset: this.#offset, state: [...this.#state.values()], operators: this.#operators };
   }
 }
+
+/** Retries a topic request while the cluster has not yet propagated a new topic (up to about 10 s). */
+function untilTopicAnswers<T>(request: () => Promise<T>): Promise<T> {
+  return topicPropagation.execute(request);
+}
+
+const topicPropagation = retry(handleWhen(isTransientKafkaError), { maxAttempts: 25, backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 500 }) });
