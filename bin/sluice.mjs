@@ -24,5 +24,6 @@ for (let i = 0; i < args.length; i += 1) {
   }
 }
 const child = spawn(process.execPath, [...nodeArgs, cli, ...args], { stdio: 'inherit' });
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+// SIGHUP asks a running job to re-read its model pins (sluice model use).
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal === 'SIGINT' ? 130 : 143)));

@@ -164,7 +164,7 @@ export function infer<T, B>(options: InferOptions<T, B>, stageOptions?: StageOpt
       const batcher = new Batcher<T>(batching, ctx.scheduler ?? asyncScheduler);
       const subscription = source.subscribe({
         next: (item) => {
-          if (isBatch(item)) scoring.add(item);
+          if (isBatch(item)) scoring.add(item, false);
           else batcher.next(item, (batch) => scoring.add(batch));
         },
         error: (error: unknown) => subscriber.error(error),

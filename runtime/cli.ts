@@ -5,6 +5,7 @@ import { checkCommand } from './checkCommand.ts';
 import { collectPair, nonNegativeNumber, portNumber, positiveInteger, ratio, runOptions, splitBrokers, toRunOptions, type RunFlags } from './cliOptions.ts';
 import { featuresCommand } from './featuresCli.ts';
 import { initCommand } from './initCommand.ts';
+import { modelUseCommand } from './modelCommand.ts';
 import { loadJob } from './loadJob.ts';
 import { produceCommand, type ProduceOptions } from './produceCommand.ts';
 import { oneLine, runCommand } from './runCommand.ts';
@@ -101,6 +102,23 @@ export function buildProgram(setExitCode: (code: number) => void = () => {}): Co
     });
 
   program.addCommand(featuresCommand(setExitCode));
+
+  program
+    .command('model')
+    .description('the model registry: pin the version running jobs serve')
+    .command('use')
+    .description('pin a registry to a version (name@N), or follow the newest valid one again (name@latest); running jobs validate it and swap between batches')
+    .argument('<name@version>', 'e.g. fraud@2, fraud@latest, or a path: models/fraud@1')
+    .addOption(new Option('--registry <dir>', 'the directory holding the registries').default('models'))
+    .action(async (target: string, flags: { registry: string }) => {
+      try {
+        await modelUseCommand(target, { registry: flags.registry });
+        setExitCode(0);
+      } catch (error) {
+        process.stderr.write(`sluice: ${oneLine(error)}\n`);
+        setExitCode(1);
+      }
+    });
 
   return program;
 }

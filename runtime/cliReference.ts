@@ -17,9 +17,20 @@ export function cliReference(program: Command = buildProgram()): string {
     `\`${program.name()}\`: ${program.description()}`,
     '',
   ];
-  for (const command of program.commands) {
+  const walk = (commands: readonly Command[], prefix: string): void => {
+    for (const command of commands) {
+      describeCommand(command, `${prefix} ${command.name()}`, lines);
+      walk(command.commands, `${prefix} ${command.name()}`);
+    }
+  };
+  walk(program.commands, 'sluice');
+  return `${lines.join('\n')}\n`;
+}
+
+function describeCommand(command: Command, name: string, lines: string[]): void {
+  {
     const args = command.registeredArguments.map((a) => (a.required ? `<${a.name()}>` : `[${a.name()}]`)).join(' ');
-    lines.push(`## sluice ${command.name()} ${args}`.trimEnd(), '', `${command.description()}.`, '');
+    lines.push(`## ${name} ${args}`.trimEnd(), '', `${command.description()}.`, '');
     for (const argument of command.registeredArguments) lines.push(`- \`${argument.name()}\`: ${argument.description}${argument.defaultValue === undefined ? '' : ` (default \`${String(argument.defaultValue)}\`)`}`);
     if (command.registeredArguments.length > 0) lines.push('');
     if (command.options.length > 0) {
@@ -28,7 +39,6 @@ export function cliReference(program: Command = buildProgram()): string {
       lines.push('');
     }
   }
-  return `${lines.join('\n')}\n`;
 }
 
 function optionRow(option: Option): string {

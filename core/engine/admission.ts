@@ -120,3 +120,18 @@ export class Admission {
     };
   }
 }
+
+/**
+ * Waits until no record is in flight, or `timeoutMs`; resolves undefined when drained, else a
+ * list of the partitions with records still open (for the error that says so).
+ */
+export async function drainedWithin(budget: InFlightBudget, tracker: CompletionTracker, timeoutMs: number): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  const outcome = await Promise.race([budget.whenEmpty().then(() => 'drained' as const), timedOut]);
+  clearTimeout(timer);
+  if (outcome === 'drained') return undefined;
+  return [...tracker.partitions()].filter((p) => p.pending > 0).map((p) => `${p.topic}[${p.partition}]: ${p.pending}`).join(', ');
+}

@@ -13,7 +13,7 @@ import type { Batch } from '../microBatch.ts';
  */
 export class OrderedScoring<T, B> {
   readonly #running: Array<{ output: Envelope<B>[] | undefined }> = [];
-  #waiting: Batch<T>[] = [];
+  #waiting: Array<{ batch: Batch<T>; mergeable: boolean }> = [];
   #active = 0;
   #inputDone = false;
   #closed = false;
@@ -26,9 +26,10 @@ export class OrderedScoring<T, B> {
     private readonly stage: string,
   ) {}
 
-  add(batch: Batch<T>): void {
+  /** A batch to score; `mergeable` when infer made it itself (a microBatch before infer fixes its size). */
+  add(batch: Batch<T>, mergeable = true): void {
     if (this.#active < this.concurrency) this.#start(batch);
-    else this.#waiting.push(batch);
+    else this.#waiting.push({ batch, mergeable });
   }
 
   end(): void {
@@ -38,17 +39,18 @@ export class OrderedScoring<T, B> {
 
   /** The waiting batches, merged (in order) into as few as fit in `maxRows`. */
   #takeWaiting(): Batch<T> {
-    const first = this.#waiting.shift()!;
-    if (this.#waiting.length === 0 || first.records.length >= this.maxRows) return first;
+    const { batch: first, mergeable } = this.#waiting.shift()!;
+    if (!mergeable || this.#waiting.length === 0 || first.records.length >= this.maxRows) return first;
     const records = [...first.records];
     let closedAt = first.closedAt;
-    while (this.#waiting.length > 0 && records.length + this.#waiting[0]!.records.length <= this.maxRows) {
-      const next = this.#waiting.shift()!;
+    while (this.#waiting.length > 0 && this.#waiting[0]!.mergeable && records.length + this.#waiting[0]!.batch.records.length <= this.maxRows) {
+      const next = this.#waiting.shift()!.batch;
       for (const record of next.records) records.push(record);
       closedAt = next.closedAt;
     }
     return { kind: 'batch', records, openedAt: first.openedAt, closedAt };
   }
+
 
   #start(batch: Batch<T>): void {
     this.#active += 1;

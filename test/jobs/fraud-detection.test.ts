@@ -68,7 +68,7 @@ describe('fraud-detection job', () => {
     const decisions = readFileSync(decisionsFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as FraudDecision);
     assert.equal(decisions.length, good.length);
     assert.equal(decisions.filter((d) => d.flagged).length, stats.counted);
-    assert.ok(decisions.every((decision) => decision.modelVersion === 'fraud-v1'));
+    assert.ok(decisions.every((decision) => decision.modelVersion === 'fraud@1'), 'the registry version that scored each decision');
   });
 
   it('computes the same feature vectors streaming (keyed state) as the offline backfill', async () => {
