@@ -4,6 +4,7 @@ import type { Source } from '../../core/job.ts';
 import { JobMetrics, type PoolGauges } from './jobMetrics.ts';
 import { startMetricsServer, type MetricsServer } from './metricsServer.ts';
 import { EnrichTracing } from './enrichTracing.ts';
+import { driftSpanAttributes } from './modelMetrics.ts';
 import { RecordTracing } from './recordTracing.ts';
 import { samplesNothing, samplingPolicy, type SamplingPolicy } from './sampling.ts';
 import { maxQueueSize, type SpanCounts, type SpanDropReason } from './spanQueue.ts';
@@ -92,6 +93,9 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     tracing = new RecordTracing(sdk.tracer, sampling, { keysInSpans: options.keysInSpans ?? true });
     tracing.subscribe(instrumentation);
     new EnrichTracing(sdk.tracer).subscribe(instrumentation);
+    // One span per drift window, its PSI and KS per column as attributes (docs/monitoring.md).
+    const tracer = sdk.tracer;
+    instrumentation.on('drift.window', (event) => tracer.startSpan(`drift ${event.model}`, { startTime: event.start, attributes: driftSpanAttributes(event) }).end(event.end));
   }
 
   let metrics: JobMetrics | undefined;
