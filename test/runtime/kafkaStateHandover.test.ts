@@ -33,7 +33,7 @@ describe('keyed state follows its partition through the changelog', () => {
 
   before(async () => {
     kafka = await sharedKafka();
-    await createTopics(kafka.brokers, [{ name: 'numbered', partitions: 4 }, { name: 'counted', partitions: 4 }, { name: 'handover-changelog', partitions: 4, config: { 'cleanup.policy': 'compact' } }]);
+    await createTopics(kafka.brokers, [{ name: 'numbered', partitions: 4 }, { name: 'counted', partitions: 4 }, { name: 'key-counter-dead-letters', partitions: 1 }, { name: 'handover-changelog', partitions: 4, config: { 'cleanup.policy': 'compact' } }]);
   });
   after(async () => {
     await killAllSluice();
