@@ -1,3 +1,4 @@
+import TinyQueue from 'tinyqueue';
 import { z } from 'zod';
 import { TransactionGenerator, type TransactionGeneratorOptions } from '../fraud/transactions.ts';
 
@@ -58,7 +59,8 @@ export class LabelGenerator {
   readonly #options: LabelOptions;
   readonly #seed: number;
   /** Min-heap of labels made and not yet released, by timestamp. */
-  readonly #heap: FraudLabel[] = [];
+  /** Labels not yet handed out, earliest first (a priority queue: tinyqueue). */
+  readonly #pending = new TinyQueue<FraudLabel>([], (a, b) => a.timestamp - b.timestamp);
   #index = 0;
   #lastTransactionTime = -Infinity;
 
@@ -72,46 +74,14 @@ export class LabelGenerator {
 
   next(): FraudLabel {
     // Transactions come in time order, so no label made later can be earlier than this bound.
-    while (this.#heap.length === 0 || this.#heap[0]!.timestamp > this.#lastTransactionTime + this.#options.minDelayMs) {
+    while (this.#pending.length === 0 || this.#pending.peek()!.timestamp > this.#lastTransactionTime + this.#options.minDelayMs) {
       const i = this.#index++;
       const tx = this.#transactions.next();
       this.#lastTransactionTime = tx.timestamp;
       if (unit(this.#seed, i, 1) >= this.#options.labelShare) continue;
       const delay = this.#options.minDelayMs + (this.#options.maxDelayMs - this.#options.minDelayMs) * unit(this.#seed, i, 2);
-      this.#push({ transactionId: tx.id, userId: tx.userId, isFraud: tx.isFraud === true, timestamp: Math.round(tx.timestamp + delay) });
+      this.#pending.push({ transactionId: tx.id, userId: tx.userId, isFraud: tx.isFraud === true, timestamp: Math.round(tx.timestamp + delay) });
     }
-    return this.#pop();
-  }
-
-  #push(label: FraudLabel): void {
-    const heap = this.#heap;
-    heap.push(label);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (heap[parent]!.timestamp <= label.timestamp) break;
-      heap[i] = heap[parent]!;
-      i = parent;
-    }
-    heap[i] = label;
-  }
-
-  #pop(): FraudLabel {
-    const heap = this.#heap;
-    const top = heap[0]!;
-    const last = heap.pop()!;
-    if (heap.length > 0) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= heap.length) break;
-        const child = l + 1 < heap.length && heap[l + 1]!.timestamp < heap[l]!.timestamp ? l + 1 : l;
-        if (heap[child]!.timestamp >= last.timestamp) break;
-        heap[i] = heap[child]!;
-        i = child;
-      }
-      heap[i] = last;
-    }
-    return top;
+    return this.#pending.pop()!;
   }
 }

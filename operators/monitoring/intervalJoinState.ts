@@ -1,3 +1,4 @@
+import TinyQueue from 'tinyqueue';
 import { SluiceError } from '../../core/errors.ts';
 import type { WatermarkSnapshot, WatermarkTracker } from '../../core/time/watermarkTracker.ts';
 
@@ -46,7 +47,8 @@ export class IntervalJoinState<L, R> {
   readonly watermarks: WatermarkTracker;
   readonly #byKey = new Map<string, Buffers<L, R>>();
   /** Min-heap by expiry time; entries already gone (a dropped scope) are skipped when popped. */
-  readonly #expiry: Expiry[] = [];
+  /** Entries by expiry time, earliest first (a priority queue: tinyqueue). */
+  #expiry = new TinyQueue<Expiry>([], (a, b) => a.at - b.at);
   #size = 0;
   /** Sides that have had a record: until both have, nothing expires (the other side may be far behind). */
   readonly #seen = { left: false, right: false };
@@ -116,8 +118,8 @@ export class IntervalJoinState<L, R> {
   expire(): number {
     const watermark = this.watermark;
     let dropped = 0;
-    while (this.#expiry.length > 0 && this.#expiry[0]!.at <= watermark) {
-      const { side, entry } = this.#pop();
+    while (this.#expiry.length > 0 && this.#expiry.peek()!.at <= watermark) {
+      const { side, entry } = this.#expiry.pop()!;
       if (this.#remove(side, entry)) dropped++;
     }
     return dropped;
@@ -160,7 +162,7 @@ export class IntervalJoinState<L, R> {
 
   clear(): void {
     this.#byKey.clear();
-    this.#expiry.length = 0;
+    this.#expiry = new TinyQueue<Expiry>([], (a, b) => a.at - b.at);
     this.#size = 0;
   }
 
@@ -174,7 +176,7 @@ export class IntervalJoinState<L, R> {
     }
     (buffers[side] as JoinEntry<unknown>[]).push(entry);
     this.#size++;
-    this.#push({ at: expiresAt, side, entry });
+    this.#expiry.push({ at: expiresAt, side, entry });
   }
 
   #remove(side: 'left' | 'right', entry: JoinEntry<unknown>): boolean {
@@ -187,38 +189,5 @@ export class IntervalJoinState<L, R> {
     this.#size--;
     if (buffers.left.length === 0 && buffers.right.length === 0) this.#byKey.delete(entry.key);
     return true;
-  }
-
-  #push(item: Expiry): void {
-    const heap = this.#expiry;
-    heap.push(item);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (heap[parent]!.at <= item.at) break;
-      heap[i] = heap[parent]!;
-      i = parent;
-    }
-    heap[i] = item;
-  }
-
-  #pop(): Expiry {
-    const heap = this.#expiry;
-    const top = heap[0]!;
-    const last = heap.pop()!;
-    if (heap.length > 0) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= heap.length) break;
-        const r = l + 1;
-        const child = r < heap.length && heap[r]!.at < heap[l]!.at ? r : l;
-        if (heap[child]!.at >= last.at) break;
-        heap[i] = heap[child]!;
-        i = child;
-      }
-      heap[i] = last;
-    }
-    return top;
   }
 }

@@ -1,3 +1,4 @@
+import TinyQueue from 'tinyqueue';
 import type { TimeWindow } from './timeWindow.ts';
 
 /** What a timer does when the watermark reaches it. Fires run before clean-ups of the same time. */
@@ -23,7 +24,8 @@ export interface WindowTimer {
  * timers.popDue(60_000); // [that timer]
  */
 export class EventTimeTimers {
-  readonly #heap: number[] = [];
+  /** Distinct timer times, earliest first (a priority queue: tinyqueue). */
+  #times = new TinyQueue<number>([], (a, b) => a - b);
   readonly #due = new Map<number, WindowTimer[]>();
 
   add(timer: WindowTimer): void {
@@ -33,12 +35,12 @@ export class EventTimeTimers {
       return;
     }
     this.#due.set(timer.time, [timer]);
-    this.#push(timer.time);
+    this.#times.push(timer.time);
   }
 
   /** The earliest timer time, if any. */
   peek(): number | undefined {
-    return this.#heap[0];
+    return this.#times.peek();
   }
 
   /**
@@ -48,8 +50,8 @@ export class EventTimeTimers {
    */
   popDue(watermark: number): WindowTimer[] {
     const out: WindowTimer[] = [];
-    while (this.#heap.length > 0 && this.#heap[0]! <= watermark) {
-      const time = this.#pop();
+    while (this.#times.length > 0 && this.#times.peek()! <= watermark) {
+      const time = this.#times.pop()!;
       const list = this.#due.get(time)!;
       this.#due.delete(time);
       list.sort(byKindScopeKeyStart);
@@ -59,45 +61,12 @@ export class EventTimeTimers {
   }
 
   clear(): void {
-    this.#heap.length = 0;
+    this.#times = new TinyQueue<number>([], (a, b) => a - b);
     this.#due.clear();
   }
 
   get size(): number {
-    return this.#heap.length;
-  }
-
-  #push(time: number): void {
-    const heap = this.#heap;
-    heap.push(time);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (heap[parent]! <= time) break;
-      heap[i] = heap[parent]!;
-      i = parent;
-    }
-    heap[i] = time;
-  }
-
-  #pop(): number {
-    const heap = this.#heap;
-    const top = heap[0]!;
-    const last = heap.pop()!;
-    if (heap.length > 0) {
-      let i = 0;
-      for (;;) {
-        const left = 2 * i + 1;
-        if (left >= heap.length) break;
-        const right = left + 1;
-        const child = right < heap.length && heap[right]! < heap[left]! ? right : left;
-        if (heap[child]! >= last) break;
-        heap[i] = heap[child]!;
-        i = child;
-      }
-      heap[i] = last;
-    }
-    return top;
+    return this.#times.length;
   }
 }
 
