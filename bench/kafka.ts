@@ -151,7 +151,7 @@ function child(job: JobId, mode: 'backlog' | 'paced', brokers: string[], tracing
     '--backlog', String(BACKLOG), '--paced-rate', String(RATE), '--paced-seconds', String(values['paced-seconds']),
     '--workers', String(WORKERS), '--max-in-flight', String(MAX_IN_FLIGHT),
   ];
-  const process_ = spawn(process.execPath, args, { cwd: repo, env, stdio: ['ignore', 'pipe', 'ignore'] });
+  const process_ = spawn(process.execPath, args, { cwd: repo, env, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   process_.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   return new Promise((resolve, reject) =>
@@ -160,12 +160,14 @@ function child(job: JobId, mode: 'backlog' | 'paced', brokers: string[], tracing
 }
 
 /** The passthrough job: bytes in, the same bytes out, same key; no decoding, no processing. */
-const passthroughJob = defineJob({
-  name: 'passthrough',
-  inputs: { bytes: input('bench-backlog', { parse: (value: unknown) => value as Uint8Array }) },
-  outputs: { bytes: output<Uint8Array>('bench-out-passthrough') },
-  pipeline: ({ bytes }) => bytes,
-});
+function passthroughJob(): Job {
+  return defineJob({
+    name: 'passthrough',
+    inputs: { bytes: input('bench-backlog', { parse: (value: unknown) => value as Uint8Array }) },
+    outputs: { bytes: output<Uint8Array>('bench-out-passthrough') },
+    pipeline: ({ bytes }) => bytes,
+  });
+}
 
 /** The job's sources and sinks on Kafka: the fraud job bound as `sluice run --brokers` binds it; passthrough with raw bytes. */
 function kafkaBinding(id: JobId, settings: KafkaSettings, inputTopic: string): { sources: Record<string, Source<unknown>>; sinks: Record<string, import('../core/job.ts').Sink<unknown>> } {
@@ -185,7 +187,7 @@ function kafkaBinding(id: JobId, settings: KafkaSettings, inputTopic: string): {
  * telemetry `sluice run` sets up, exporting to OTEL_EXPORTER_OTLP_ENDPOINT.
  */
 async function measure(id: JobId, mode: 'backlog' | 'paced', brokers: string[], tracing: Tracing): Promise<Figures> {
-  const job: Job = id === 'fraud' ? fraudJob : passthroughJob;
+  const job: Job = id === 'fraud' ? fraudJob : passthroughJob();
   const telemetry: Telemetry | undefined = tracing === 'off' ? undefined : await startTelemetry({ jobName: job.name, traceSample: tracing === 'all' ? 1 : undefined });
   const inputTopic = mode === 'backlog' ? 'bench-backlog' : `bench-paced-${id}`;
   const expected = mode === 'backlog' ? BACKLOG : PACED;
