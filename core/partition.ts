@@ -31,3 +31,14 @@ export function partitionScope(topic: string, partition: number): string {
   }
   return (byPartition[partition] ??= `${topic}/${partition}`);
 }
+
+/**
+ * The topic and partition of a state scope, the inverse of {@link partitionScope}.
+ *
+ * @example
+ * scopePartition('transactions/3') // { topic: 'transactions', partition: 3 }
+ */
+export function scopePartition(scope: string): { topic: string; partition: number } {
+  const split = scope.lastIndexOf('/');
+  return { topic: scope.slice(0, split), partition: Number(scope.slice(split + 1)) };
+}

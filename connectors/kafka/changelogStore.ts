@@ -1,12 +1,12 @@
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { randomUUID } from 'node:crypto';
-import type { Message, Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import type { PartitionCheckpoint, PartitionCheckpointStore, RestoredPartition } from '../../core/checkpoint/partitionStore.ts';
 import { ConnectorError } from '../../core/errors.ts';
 import type { KafkaSettings } from '../../core/job.ts';
-import type { StateEntry } from '../../core/state/backend.ts';
 import { createKafka, kafkaTuning, type KafkaTuning } from './config.ts';
 import { describeKafkaError, isTransientKafkaError } from './errors.ts';
+import { changelogMessages, PartitionReplay, SEPARATOR } from './changelogFormat.ts';
 
 export interface KafkaChangelogOptions {
   settings: KafkaSettings;
@@ -35,7 +35,6 @@ export function kafkaChangelogStore(options: KafkaChangelogOptions): PartitionCh
 }
 
 /** Record keys: `<source topic>\0<kind>[\0...]` with kinds r(eset), s(tate), o(perator), c(ommit). */
-const SEPARATOR = '\u0000';
 
 class KafkaChangelogStore implements PartitionCheckpointStore {
   readonly #options: KafkaChangelogOptions;
@@ -193,68 +192,6 @@ class KafkaChangelogStore implements PartitionCheckpointStore {
     })();
     this.#producer.catch(() => (this.#producer = undefined));
     return this.#producer;
-  }
-}
-
-/** The messages of one partition's checkpoint, the commit marker last. */
-function changelogMessages(checkpoint: PartitionCheckpoint): Message[] {
-  const { topic, partition } = checkpoint;
-  const prefix = `${topic}${SEPARATOR}`;
-  const messages: Message[] = [];
-  if (checkpoint.full) messages.push({ partition, key: `${prefix}r`, value: '{}' });
-  for (const [name, key, entry] of checkpoint.state) {
-    messages.push({
-      partition,
-      key: `${prefix}s${SEPARATOR}${name}${SEPARATOR}${key}`,
-      value: entry === undefined ? null : JSON.stringify(entry.expiresAt === undefined ? { v: entry.value } : { v: entry.value, e: entry.expiresAt }),
-    });
-  }
-  for (const [name, snapshot] of Object.entries(checkpoint.operators)) {
-    messages.push({ partition, key: `${prefix}o${SEPARATOR}${name}`, value: JSON.stringify(snapshot) });
-  }
-  messages.push({ partition, key: `${prefix}c`, value: JSON.stringify({ offset: checkpoint.offset }) });
-  return messages;
-}
-
-/** Rebuilds one partition's state from its changelog records, a checkpoint at a time. */
-class PartitionReplay {
-  readonly #topic: string;
-  readonly #partition: number;
-  readonly #state = new Map<string, [string, string, StateEntry]>();
-  readonly #operators: Record<string, unknown> = {};
-  #offset: number | undefined;
-  /** Records since the last commit marker: applied when the next marker arrives. */
-  #pending: Array<[kind: string, rest: string, value: Buffer | null]> = [];
-
-  constructor(topic: string, partition: number) {
-    this.#topic = topic;
-    this.#partition = partition;
-  }
-
-  apply(kindAndRest: string, value: Buffer | null): void {
-    const kind = kindAndRest.charAt(0);
-    if (kind !== 'c') {
-      this.#pending.push([kind, kindAndRest.slice(2), value]);
-      return;
-    }
-    for (const [pendingKind, rest, pendingValue] of this.#pending) {
-      if (pendingKind === 'r') this.#state.clear();
-      else if (pendingKind === 's') {
-        if (pendingValue === null) this.#state.delete(rest);
-        else {
-          const split = rest.indexOf(SEPARATOR);
-          const { v, e } = JSON.parse(pendingValue.toString('utf8')) as { v: unknown; e?: number };
-          this.#state.set(rest, [rest.slice(0, split), rest.slice(split + 1), e === undefined ? { value: v } : { value: v, expiresAt: e }]);
-        }
-      } else if (pendingKind === 'o' && pendingValue !== null) this.#operators[rest] = JSON.parse(pendingValue.toString('utf8'));
-    }
-    this.#pending = [];
-    this.#offset = (JSON.parse(value!.toString('utf8')) as { offset: number }).offset;
-  }
-
-  result(): RestoredPartition | undefined {
-    if (this.#offset === undefined) return undefined;
-    return { topic: this.#topic, partition: this.#partition, offset: this.#offset, state: [...this.#state.values()], operators: this.#operators };
   }
 }
 

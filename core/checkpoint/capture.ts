@@ -1,6 +1,8 @@
 import type { SourcePosition } from '../record.ts';
 import { restoreState, snapshotState, type StateBackend } from '../state/backend.ts';
 import type { Checkpoint, CheckpointInput, Snapshottable } from './checkpoint.ts';
+import type { PartitionCheckpoint } from './partitionStore.ts';
+import { partitionKey, partitionScope } from '../partition.ts';
 
 /** The stateful parts of a job that a checkpoint covers. */
 export interface CheckpointParts {
@@ -43,4 +45,31 @@ export function restoreCheckpoint(checkpoint: Checkpoint, parts: CheckpointParts
   }
   const unused = Object.keys(checkpoint.operators).filter((name) => !(name in named));
   return { missing, unused };
+}
+
+/**
+ * Partition mode (a changelog): each partition's changes since its last save — or all of its
+ * state when `needsFull` names it — and its operators' snapshots, copied so the job can go on
+ * while the checkpoint is written.
+ *
+ * @example
+ * const partitions = capturePartitions(positions, state, parts, needsFull);
+ */
+export function capturePartitions(positions: readonly SourcePosition[], state: StateBackend, parts: ReadonlyMap<string, Snapshottable>, needsFull: Set<string>): PartitionCheckpoint[] {
+  const operators = [...parts];
+  return positions.map(({ topic, partition, offset }) => {
+    const key = partitionKey(topic, partition);
+    const scope = partitionScope(topic, partition);
+    const full = needsFull.delete(key);
+    const changes = state.takeChanges(scope);
+    const entries = full ? [...state.entries(scope)].map(([name, stateKey, entry]) => [name, stateKey, entry] as const) : changes;
+    return {
+      topic,
+      partition,
+      offset,
+      full,
+      state: entries.map(([name, stateKey, entry]) => [name, stateKey, entry === undefined ? undefined : { value: structuredClone(entry.value), expiresAt: entry.expiresAt }] as const),
+      operators: Object.fromEntries(operators.map(([name, part]) => [name, part.snapshot([scope])])),
+    };
+  });
 }

@@ -1,33 +1,16 @@
-import type { SchedulerLike, Subscription } from 'rxjs';
+import type { Subscription } from 'rxjs';
 import type { CompletionTracker } from '../completion.ts';
 import { describeError, requirePositiveInteger } from '../errors.ts';
 import type { InFlightBudget } from '../flowControl.ts';
 import type { SourcePosition } from '../record.ts';
 import type { StateBackend } from '../state/backend.ts';
-import { captureCheckpoint, restoreCheckpoint } from './capture.ts';
-import type { Checkpoint, CheckpointStore, Snapshottable } from './checkpoint.ts';
-import type { PartitionCheckpoint, PartitionCheckpointStore } from './partitionStore.ts';
+import { captureCheckpoint, capturePartitions, restoreCheckpoint } from './capture.ts';
+import type { CheckpointOptions, CheckpointPart } from './checkpointOptions.ts';
+import type { Checkpoint, CheckpointStore } from './checkpoint.ts';
+import type { PartitionCheckpointStore } from './partitionStore.ts';
 import { partitionKey, partitionScope } from '../partition.ts';
 
-/**
- * How often and where a job checkpoints: a whole-job store (files on local disk), or a store
- * per source partition (a Kafka changelog) so state can follow its partition to another process.
- */
-export interface CheckpointOptions {
-  readonly store: CheckpointStore | PartitionCheckpointStore;
-  readonly intervalMs: number;
-  /** Where restore and failure lines go; stderr by default. */
-  readonly log?: (line: string) => void;
-  /** The job's scheduler, when its timers run in virtual time (the test driver); a real interval otherwise. */
-  readonly scheduler?: SchedulerLike;
-}
-
-/** A stateful operator the checkpoint covers; `quiescent` says it holds no unwritten output. */
-export interface CheckpointPart extends Snapshottable {
-  quiescent?(): boolean;
-  /** Forgets a partition's scope (the partition moved to another process). */
-  dropScope?(scope: string): void;
-}
+export type { CheckpointOptions, CheckpointPart } from './checkpointOptions.ts';
 
 /**
  * Takes consistent checkpoints of a running job, stop-the-world style: it holds the source back,
@@ -251,7 +234,7 @@ export class CheckpointCoordinator {
       positions = this.#positions();
       const store = this.#options.store;
       if (isPartitionStore(store)) {
-        const partitions = this.#capturePartitions(positions);
+        const partitions = capturePartitions(positions, this.#state, this.#parts, this.#needsFull);
         save = () => store.save(partitions);
         // Changes already taken would be missing from the next save: make it a full one.
         onFailure = () => partitions.forEach((p) => this.#owned.has(partitionKey(p.topic, p.partition)) && this.#needsFull.add(partitionKey(p.topic, p.partition)));
@@ -283,26 +266,6 @@ export class CheckpointCoordinator {
     }
     if (this.#partitioned) for (const key of positions.keys()) if (!this.#owned.has(key)) positions.delete(key);
     return [...positions.values()];
-  }
-
-  /** Partition mode: each owned partition's changes since the last save (or all of it), copied. */
-  #capturePartitions(positions: readonly SourcePosition[]): PartitionCheckpoint[] {
-    const operators = [...this.#parts];
-    return positions.map(({ topic, partition, offset }) => {
-      const key = partitionKey(topic, partition);
-      const scope = partitionScope(topic, partition);
-      const full = this.#needsFull.delete(key);
-      const changes = this.#state.takeChanges(scope);
-      const state = full ? [...this.#state.entries(scope)].map(([name, stateKey, entry]) => [name, stateKey, entry] as const) : changes;
-      return {
-        topic,
-        partition,
-        offset,
-        full,
-        state: state.map(([name, stateKey, entry]) => [name, stateKey, entry === undefined ? undefined : { value: structuredClone(entry.value), expiresAt: entry.expiresAt }] as const),
-        operators: Object.fromEntries(operators.map(([name, part]) => [name, part.snapshot([scope])])),
-      };
-    });
   }
 }
 

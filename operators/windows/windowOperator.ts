@@ -1,9 +1,9 @@
 import type { Snapshottable } from '../../core/checkpoint/checkpoint.ts';
 import { InvalidOptionError, SluiceError } from '../../core/errors.ts';
 import type { Envelope, SourcePosition } from '../../core/record.ts';
-import { withValue } from '../../core/record.ts';
+import { scopePartition } from '../../core/partition.ts';
 import { extractTimestamp, recordTimestamp, type TimestampExtractor } from '../../core/time/timestampExtractor.ts';
-import { WatermarkTracker, type WatermarkOptions, type WatermarkSnapshot } from '../../core/time/watermarkTracker.ts';
+import { WatermarkTracker } from '../../core/time/watermarkTracker.ts';
 import { stateScope } from '../withState.ts';
 import type { AggregateFunction } from './aggregateFunction.ts';
 import { EventTimeTimers } from './eventTimeTimers.ts';
@@ -12,33 +12,11 @@ import { AllowedLateness } from './lateness.ts';
 import { resultTicket } from './resultTicket.ts';
 import type { TimeWindow } from './timeWindow.ts';
 import type { WindowAssigner } from './windowAssigner.ts';
-import type { LateRecord, WindowOutput, WindowResult } from './windowOutput.ts';
-import { WindowState, type WindowSlot, type WindowStateSnapshot } from './windowState.ts';
+import { lateEnvelope, resultEnvelope, type WindowOutput, type WindowResult } from './windowOutput.ts';
+import type { WindowOperatorOptions, WindowOperatorSnapshot } from './windowOperatorOptions.ts';
+import { WindowState, type WindowSlot } from './windowState.ts';
 
-export interface WindowOperatorOptions<T, Acc, R> {
-  /** Which windows a record belongs to: tumbling, sliding or sessions. */
-  assigner: WindowAssigner;
-  /** Folds records into each window's accumulator; `merge` is needed for sessions. */
-  aggregate: AggregateFunction<T, Acc, R>;
-  /** The watermark: a tracker of its own, or the options to make one. */
-  watermarks: WatermarkTracker | WatermarkOptions;
-  /** How long after the watermark passed a window's end late records still update it. Default 0. */
-  allowedLatenessMs?: number;
-  /** Event time of a record; the envelope's `timestamp` by default. */
-  timestamp?: TimestampExtractor<T>;
-  /**
-   * When the input ends: `fire` every open window (a bounded input is complete — Flink's final
-   * watermark), or `keep` them so a checkpoint taken at the stop resumes them. Default `fire`.
-   */
-  atEnd?: 'fire' | 'keep';
-}
-
-/** A window operator's state, JSON-ready: its watermark and its open windows, per scope. */
-export interface WindowOperatorSnapshot {
-  readonly version: 1;
-  readonly watermarks: WatermarkSnapshot;
-  readonly windows: WindowStateSnapshot;
-}
+export type { WindowOperatorOptions, WindowOperatorSnapshot } from './windowOperatorOptions.ts';
 
 type Emit<R, T> = (output: Envelope<WindowOutput<R, T>>) => void;
 
@@ -53,13 +31,8 @@ type Emit<R, T> = (output: Envelope<WindowOutput<R, T>>) => void;
  * with its own ticket as a `kind: 'late'` output.
  *
  * @example
- * const windows = new WindowOperator({
- *   assigner: new TumblingEventTimeWindows(60_000),
- *   aggregate: countPerWindow,
- *   watermarks: { maxOutOfOrdernessMs: 5_000, idleTimeoutMs: 30_000, clock: ctx.clock },
- *   allowedLatenessMs: 10_000,
- * });
- * pipe(keyBy((tx: Transaction) => tx.merchantId), windowAggregate(windows))
+ * const windows = new WindowOperator({ assigner: new TumblingEventTimeWindows(60_000), aggregate: countPerWindow, watermarks: { maxOutOfOrdernessMs: 5_000, clock } });
+ * transactions.pipe(keyBy((tx) => tx.merchantId), windowAggregate(windows))
  */
 export class WindowOperator<T, Acc, R> implements Snapshottable<WindowOperatorSnapshot> {
   readonly assigner: WindowAssigner;
@@ -116,7 +89,7 @@ export class WindowOperator<T, Acc, R> implements Snapshottable<WindowOperatorSn
     this.#positions.set(scope, record.position);
     const timestamp = extractTimestamp(this.#timestamp, record);
     if (typeof timestamp !== 'number') {
-      emit(this.#sideOutput(record, 'invalid-timestamp', timestamp.message, null, this.#watermarks.current));
+      emit(lateEnvelope(record, 'invalid-timestamp', timestamp.message, null, this.#watermarks.current));
       return;
     }
     const watermark = this.#watermarks.current;
@@ -129,7 +102,7 @@ export class WindowOperator<T, Acc, R> implements Snapshottable<WindowOperatorSn
       record.ticket.release();
     } else {
       const message = `event time ${timestamp} is behind the watermark ${watermark} by more than the allowed lateness (${this.#lateness.ms} ms)`;
-      emit(this.#sideOutput(record, 'late', message, timestamp, watermark));
+      emit(lateEnvelope(record, 'late', message, timestamp, watermark));
     }
   }
 
@@ -266,37 +239,11 @@ export class WindowOperator<T, Acc, R> implements Snapshottable<WindowOperatorSn
     };
     slot.firings += 1;
     this.#pending += 1;
-    return {
-      key,
-      value,
-      timestamp: window.maxTimestamp,
-      position: cause?.position ?? this.#positionOf(scope),
-      headers: {},
-      trace: undefined,
-      receivedAt: cause?.receivedAt ?? performance.now(),
-      original: undefined,
-      ticket: resultTicket(cause?.ticket, () => {
-        this.#pending -= 1;
-      }),
-    };
-  }
-
-  #sideOutput(record: Envelope<T>, reason: LateRecord<T>['reason'], message: string, timestamp: number | null, watermark: number): Envelope<LateRecord<T>> {
-    return withValue(record, {
-      kind: 'late',
-      reason,
-      message,
-      key: record.key,
-      value: record.value,
-      timestamp,
-      watermark: Number.isFinite(watermark) ? watermark : null,
-    });
+    // A result holds its cause's ticket until written; `#pending` counts results not yet written.
+    return resultEnvelope(value, window.maxTimestamp, cause?.position ?? this.#positionOf(scope), cause, resultTicket(cause?.ticket, () => (this.#pending -= 1)));
   }
 
   #positionOf(scope: string): SourcePosition {
-    const known = this.#positions.get(scope);
-    if (known !== undefined) return known;
-    const split = scope.lastIndexOf('/');
-    return { topic: scope.slice(0, split), partition: Number(scope.slice(split + 1)), offset: -1 };
+    return this.#positions.get(scope) ?? { ...scopePartition(scope), offset: -1 };
   }
 }

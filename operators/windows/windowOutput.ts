@@ -1,3 +1,7 @@
+import type { Ticket } from '../../core/completion.ts';
+import type { Envelope, SourcePosition } from '../../core/record.ts';
+import { withValue } from '../../core/record.ts';
+
 /**
  * A window's aggregate, emitted when the watermark passes the window's end and again for each
  * late record that updates it within the allowed lateness. Consumers that store results should
@@ -42,4 +46,25 @@ export function isWindowResult<R, T>(output: WindowOutput<R, T>): output is Wind
 /** True for a side-output record (narrows the type). */
 export function isLateRecord<R, T>(output: WindowOutput<R, T>): output is LateRecord<T> {
   return output.kind === 'late';
+}
+
+/**
+ * A window result in an envelope: keyed like its window, timed at the window's end, at the
+ * position of the record that fired it (or of its scope), holding `ticket` until written.
+ *
+ * @example
+ * emit(resultEnvelope(result, window.maxTimestamp, position, cause, ticket));
+ */
+export function resultEnvelope<R>(value: WindowResult<R>, timestamp: number, position: SourcePosition, cause: Envelope<unknown> | undefined, ticket: Ticket): Envelope<WindowResult<R>> {
+  return { key: value.key, value, timestamp, position, headers: {}, trace: undefined, receivedAt: cause?.receivedAt ?? performance.now(), original: undefined, ticket };
+}
+
+/**
+ * A record too late for any window, as the side output (it keeps its own envelope and ticket).
+ *
+ * @example
+ * emit(lateEnvelope(record, 'late', 'window [0, 60000) closed at watermark 95000', 1_000, 95_000));
+ */
+export function lateEnvelope<T>(record: Envelope<T>, reason: LateRecord<T>['reason'], message: string, timestamp: number | null, watermark: number): Envelope<LateRecord<T>> {
+  return withValue(record, { kind: 'late', reason, message, key: record.key, value: record.value, timestamp, watermark: Number.isFinite(watermark) ? watermark : null });
 }

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import type { JobStats } from '../../core/engine/engine.ts';
 import type { Instrumentation, InstrumentationEvents } from '../../core/instrumentation.ts';
 import { BucketHistogram, type HistogramCell } from './bucketHistogram.ts';
@@ -6,16 +6,10 @@ import { EnrichMetrics } from './enrichMetrics.ts';
 import { ModelMetrics } from './modelMetrics.ts';
 import { FeatureMetrics } from './featureMetrics.ts';
 import { LifecycleMetrics } from './lifecycleMetrics.ts';
-import { partitionKey } from '../../core/partition.ts';
+import { SourceMetrics } from './sourceMetrics.ts';
+import { registerStatsMetrics, type PoolGauges } from './statsMetrics.ts';
 
-/** What the metrics read from the inference worker pool at scrape time. */
-export interface PoolGauges {
-  readonly workers: number;
-  /** Fraction of the workers' time spent running tasks since the previous read (0..1); read once per scrape. */
-  readonly utilization: number;
-  /** Batches waiting for a free worker thread. */
-  readonly queueSize: number;
-}
+export type { PoolGauges } from './statsMetrics.ts';
 
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048];
@@ -40,12 +34,7 @@ export class JobMetrics {
   readonly #stageRecords = new Map<string, number>();
   readonly #deadLetters = new Map<string, { stage: string; count: number }>();
   readonly #sinkRecords = new Map<string, number>();
-  readonly #sourceRecords = new Map<string, number>();
   readonly #inference = new Map<string, { stage: string; model: string; batches: number; errors: number; fallbacks: number; records: number }>();
-  readonly #lag = new Map<string, { topic: string; partition: number; lag: number }>();
-  readonly #commits = new Map<string, { topic: string; partition: number; count: number; offset: number }>();
-  readonly #rebalance = { count: 0, assigned: 0, revoked: 0 };
-  readonly #paused = new Map<string, { paused: boolean; pauses: number }>();
   readonly #endToEnd: HistogramCell;
   readonly #stageDuration: BucketHistogram<'stage'>;
   readonly #batchWait: BucketHistogram<'stage'>;
@@ -61,6 +50,8 @@ export class JobMetrics {
   readonly #features: FeatureMetrics;
   /** Model swaps, refusals, the serving version and shadow agreement (lifecycleMetrics.ts). */
   readonly #lifecycle: LifecycleMetrics;
+  /** Records read, lag, commits, rebalances and pauses of the sources (sourceMetrics.ts). */
+  readonly #source: SourceMetrics;
   /** The last stage seen and its cell: consecutive events of one stage skip the map lookup. */
   #lastStage: { stage: string; cell: HistogramCell } | undefined;
 
@@ -69,44 +60,7 @@ export class JobMetrics {
     this.registry.setDefaultLabels({ sluice_job: options.jobName });
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
 
-    const stats = () => this.#stats?.();
-    const fromStats = (name: string, help: string, read: (s: JobStats) => number) =>
-      new Counter({
-        name,
-        help,
-        registers,
-        collect() {
-          const s = stats();
-          if (s === undefined) return;
-          this.reset();
-          // prom-client throws on a negative increment, which would fail the whole scrape.
-          this.inc(Math.max(0, read(s)));
-        },
-      });
-    fromStats('sluice_records_in_total', 'Records taken from the source (including undecodable ones sent to the dead-letter sink).', (s) => s.in);
-    fromStats('sluice_records_out_total', 'Records written to the sink.', (s) => s.out);
-    fromStats('sluice_records_dead_lettered_total', 'Dead letters written to the dead-letter sink.', (s) => s.deadLettered);
-    fromStats('sluice_records_filtered_total', 'Records finished without output (filtered out).', (s) => s.dropped);
-    fromStats('sluice_records_skipped_total', 'Replayed records skipped because the restored checkpoint already reflects them.', (s) => s.skipped);
-    fromStats('sluice_checkpoints_total', 'Checkpoints completed.', (s) => s.checkpoints);
-    new Gauge({
-      name: 'sluice_records_in_flight',
-      help: 'Records taken from the source and not yet done (written, dead-lettered or filtered).',
-      registers,
-      collect() {
-        const s = stats();
-        if (s !== undefined) this.set(s.inFlight);
-      },
-    });
-    new Gauge({
-      name: 'sluice_records_in_flight_peak',
-      help: 'Most records in flight at once since the job started.',
-      registers,
-      collect() {
-        const s = stats();
-        if (s !== undefined) this.set(s.peakInFlight);
-      },
-    });
+    registerStatsMetrics(registers, () => this.#stats?.(), options.pool);
 
     const labelledCounter = <L extends string, E>(name: string, help: string, labelNames: L[], entries: () => Iterable<E>, row: (e: E) => [Record<L, string | number>, number]) =>
       new Counter<L>({
@@ -124,18 +78,11 @@ export class JobMetrics {
       });
     labelledCounter('sluice_stage_records_total', 'Records each stage finished (stage.done: decode, features, decision, ...).', ['stage'], () => this.#stageRecords, ([stage, n]) => [{ stage }, n]);
     labelledCounter('sluice_dead_letters_total', 'Records sent to the dead-letter sink, by the stage that sent them.', ['stage'], () => this.#deadLetters.values(), (d) => [{ stage: d.stage }, d.count]);
-    labelledCounter('sluice_source_records_total', 'Records a source handed in, by source (sources that report source.records, e.g. Kafka).', ['source'], () => this.#sourceRecords, ([source, n]) => [{ source }, n]);
     labelledCounter('sluice_sink_records_total', 'Records written and acknowledged, by sink.', ['sink'], () => this.#sinkRecords, ([sink, n]) => [{ sink }, n]);
     labelledCounter('sluice_inference_batches_total', 'Batches sent to the model.', ['stage', 'model'], () => this.#inference.values(), (i) => [{ stage: i.stage, model: i.model }, i.batches]);
     labelledCounter('sluice_inference_records_total', 'Records sent to the model.', ['stage', 'model'], () => this.#inference.values(), (i) => [{ stage: i.stage, model: i.model }, i.records]);
     labelledCounter('sluice_inference_errors_total', 'Batches the model failed on or did not answer in time.', ['stage', 'model'], () => this.#inference.values(), (i) => [{ stage: i.stage, model: i.model }, i.errors]);
     labelledCounter('sluice_inference_fallbacks_total', 'Records that got the fallback score instead of a model answer.', ['stage', 'model'], () => this.#inference.values(), (i) => [{ stage: i.stage, model: i.model }, i.fallbacks]);
-    labelledCounter('sluice_source_commits_total', 'Offsets committed, by partition.', ['topic', 'partition'], () => this.#commits.values(), (c) => [{ topic: c.topic, partition: c.partition }, c.count]);
-    labelledCounter('sluice_source_pauses_total', 'Times the in-flight budget filled and the source paused.', ['source'], () => this.#paused, ([source, p]) => [{ source }, p.pauses]);
-    const rebalance = this.#rebalance;
-    new Counter({ name: 'sluice_source_rebalances_total', help: 'Consumer-group rebalances seen.', registers, collect() { this.reset(); this.inc(rebalance.count); } });
-    new Counter({ name: 'sluice_source_partitions_assigned_total', help: 'Partitions assigned by rebalances.', registers, collect() { this.reset(); this.inc(rebalance.assigned); } });
-    new Counter({ name: 'sluice_source_partitions_revoked_total', help: 'Partitions revoked by rebalances.', registers, collect() { this.reset(); this.inc(rebalance.revoked); } });
     const traced = () => this.#traced();
     new Counter({ name: 'sluice_traced_records_total', help: 'Records sampled for tracing.', registers, collect() { this.reset(); this.inc(traced()); } });
     const droppedSpans = () => this.#droppedSpans();
@@ -149,46 +96,6 @@ export class JobMetrics {
         for (const [reason, count] of Object.entries(droppedSpans())) this.inc({ reason }, count);
       },
     });
-
-    const lag = this.#lag;
-    new Gauge({
-      name: 'sluice_consumer_lag',
-      help: 'Consumer lag by partition: high watermark minus the next offset to process (source.lag).',
-      labelNames: ['topic', 'partition'],
-      registers,
-      collect() {
-        this.reset();
-        for (const l of lag.values()) this.set({ topic: l.topic, partition: l.partition }, l.lag);
-      },
-    });
-    const commits = this.#commits;
-    new Gauge({
-      name: 'sluice_source_committed_offset',
-      help: 'Last offset committed, by partition.',
-      labelNames: ['topic', 'partition'],
-      registers,
-      collect() {
-        this.reset();
-        for (const c of commits.values()) this.set({ topic: c.topic, partition: c.partition }, c.offset);
-      },
-    });
-    const paused = this.#paused;
-    new Gauge({
-      name: 'sluice_source_paused',
-      help: '1 while the source is paused because the in-flight budget is full.',
-      labelNames: ['source'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [source, p] of paused) this.set({ source }, p.paused ? 1 : 0);
-      },
-    });
-    const pool = options.pool;
-    if (pool !== undefined) {
-      new Gauge({ name: 'sluice_worker_pool_threads', help: 'Inference worker threads.', registers, collect() { this.set(pool.workers); } });
-      new Gauge({ name: 'sluice_worker_pool_utilization', help: 'Fraction of the worker threads\' time spent running batches since the previous scrape (0..1).', registers, collect() { this.set(pool.utilization); } });
-      new Gauge({ name: 'sluice_worker_pool_queue_size', help: 'Batches waiting for a free worker thread.', registers, collect() { this.set(pool.queueSize); } });
-    }
 
     this.#endToEnd = new BucketHistogram({
       name: 'sluice_end_to_end_latency_seconds',
@@ -212,6 +119,7 @@ export class JobMetrics {
     this.#model = new ModelMetrics(registers);
     this.#features = new FeatureMetrics(registers);
     this.#lifecycle = new LifecycleMetrics(registers);
+    this.#source = new SourceMetrics(registers);
   }
 
   /** Reads the engine's counters at scrape time. */
@@ -236,25 +144,12 @@ export class JobMetrics {
       this.#model.subscribe(instrumentation),
       this.#features.subscribe(instrumentation),
       this.#lifecycle.subscribe(instrumentation),
+      this.#source.subscribe(instrumentation),
       instrumentation.on('stage.done', (e) => this.#stageDone(e)),
       instrumentation.on('batch.formed', (e) => this.#batchFormed(e)),
       instrumentation.on('inference.done', (e) => this.#inferenceDone(e)),
       instrumentation.on('sink.written', (e) => this.#sinkWritten(e)),
       instrumentation.on('record.deadLettered', (e) => this.#deadLettered(e)),
-      instrumentation.on('source.records', (e) => this.#sourceRecords.set(e.source, (this.#sourceRecords.get(e.source) ?? 0) + e.count)),
-      instrumentation.on('source.lag', (e) => this.#lag.set(partitionKey(e.topic, e.partition), e)),
-      instrumentation.on('source.commit', (e) => this.#commit(e)),
-      instrumentation.on('source.rebalance', (e) => {
-        this.#rebalance.count += 1;
-        this.#rebalance.assigned += e.assigned;
-        this.#rebalance.revoked += e.revoked;
-      }),
-      instrumentation.on('source.backpressure', (e) => {
-        const p = this.#paused.get(e.source) ?? { paused: false, pauses: 0 };
-        if (e.paused && !p.paused) p.pauses += 1;
-        p.paused = e.paused;
-        this.#paused.set(e.source, p);
-      }),
     ];
     return () => {
       for (const off of offs) off();
@@ -311,15 +206,5 @@ export class JobMetrics {
     const entry = this.#deadLetters.get(stage);
     if (entry === undefined) this.#deadLetters.set(stage, { stage, count: 1 });
     else entry.count += 1;
-  }
-
-  #commit({ topic, partition, offset }: InstrumentationEvents['source.commit']): void {
-    const key = partitionKey(topic, partition);
-    const entry = this.#commits.get(key);
-    if (entry === undefined) this.#commits.set(key, { topic, partition, count: 1, offset });
-    else {
-      entry.count += 1;
-      entry.offset = offset;
-    }
   }
 }
