@@ -1,6 +1,7 @@
 import { asyncScheduler, Observable, type OperatorFunction } from 'rxjs';
 import { describeError, requirePositiveInteger, StageError } from '../core/errors.ts';
 import { requireOperatorContext } from '../core/engine/operatorContext.ts';
+import { OrderedScoring } from './internal/orderedScoring.ts';
 import type { EnrichCallTrace } from '../core/instrumentation.ts';
 import type { Envelope } from '../core/record.ts';
 import { withValue } from '../core/record.ts';
@@ -119,16 +120,17 @@ export function enrich<T, R, B>(options: EnrichOptions<T, R, B>, stageOptions?: 
         return out;
       };
 
-      const ordered = new OrderedCalls<T, B>(run, concurrency, subscriber, stage);
+      // One request per batch, never merged (maxRows 1): ordered, at most `concurrency` at once.
+      const ordered = new OrderedScoring<T, B>(run, concurrency, 1, subscriber, stage);
       const batcher = new Batcher<T>(batching, ctx.scheduler ?? asyncScheduler);
       const subscription = source.subscribe({
         next: (item) => {
-          if ((item as Batch<T>).kind === 'batch') ordered.add(item as Batch<T>);
-          else batcher.next(item as Envelope<T>, (batch) => ordered.add(batch));
+          if ((item as Batch<T>).kind === 'batch') ordered.add(item as Batch<T>, false);
+          else batcher.next(item as Envelope<T>, (batch) => ordered.add(batch, false));
         },
         error: (error: unknown) => subscriber.error(error),
         complete: () => {
-          batcher.complete((batch) => ordered.add(batch));
+          batcher.complete((batch) => ordered.add(batch, false));
           ordered.end();
         },
       });
@@ -137,60 +139,4 @@ export function enrich<T, R, B>(options: EnrichOptions<T, R, B>, stageOptions?: 
         batcher.finalize();
       };
     });
-}
-
-/** Runs up to `concurrency` batches at once, the rest waiting in order; emits results in arrival order. */
-class OrderedCalls<T, B> {
-  readonly #running: Array<{ output: Envelope<B>[] | undefined }> = [];
-  readonly #waiting: Batch<T>[] = [];
-  #active = 0;
-  #inputDone = false;
-  #closed = false;
-
-  constructor(
-    private readonly run: (batch: Batch<T>) => Promise<Envelope<B>[]>,
-    private readonly concurrency: number,
-    private readonly subscriber: { next(value: Envelope<B>): void; error(error: unknown): void; complete(): void },
-    private readonly stage: string,
-  ) {}
-
-  add(batch: Batch<T>): void {
-    if (this.#active < this.concurrency) this.#start(batch);
-    else this.#waiting.push(batch);
-  }
-
-  end(): void {
-    this.#inputDone = true;
-    this.#flush();
-  }
-
-  #start(batch: Batch<T>): void {
-    this.#active += 1;
-    const slot: { output: Envelope<B>[] | undefined } = { output: undefined };
-    this.#running.push(slot);
-    this.run(batch).then(
-      (output) => {
-        slot.output = output;
-        this.#active -= 1;
-        const next = this.#waiting.shift();
-        if (next !== undefined) this.#start(next);
-        this.#flush();
-      },
-      (error: unknown) => {
-        if (this.#closed) return;
-        this.#closed = true;
-        this.subscriber.error(error instanceof StageError ? error : new StageError(this.stage, batch.records[0]?.position, error));
-      },
-    );
-  }
-
-  #flush(): void {
-    while (this.#running.length > 0 && this.#running[0]!.output !== undefined) {
-      for (const record of this.#running.shift()!.output!) this.subscriber.next(record);
-    }
-    if (this.#inputDone && this.#running.length === 0 && this.#waiting.length === 0 && !this.#closed) {
-      this.#closed = true;
-      this.subscriber.complete();
-    }
-  }
 }

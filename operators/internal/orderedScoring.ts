@@ -64,6 +64,7 @@ export class OrderedScoring<T, B> {
         this.#flush();
       },
       (error: unknown) => {
+        if (this.#closed) return;
         this.#closed = true;
         this.subscriber.error(error instanceof StageError ? error : new StageError(this.stage, batch.records[0]?.position, error));
       },
