@@ -207,7 +207,7 @@ class Engine {
     let subscribed = false;
     return new Observable<Envelope<unknown>>((subscriber) => {
       if (subscribed) {
-        subscriber.error(new SluiceError(`input "${name}" is used by two branches of the pipeline; read it once (split a stream with filter() on each branch of one pipe)`));
+        subscriber.error(new SluiceError(`input "${name}" is used by two branches of the pipeline; read it once, and feed two branches with split() from sluice/operators`));
         return;
       }
       subscribed = true;

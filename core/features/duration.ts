@@ -1,11 +1,10 @@
+import { parseDuration } from '../duration.ts';
 import { FeatureStoreError } from './errors.ts';
 
 /** A duration as milliseconds or text: `'500ms'`, `'30s'`, `'61m'`, `'1h'`, `'7d'`. */
 export type Duration = number | string;
 
 const parsed = new Map<string, number>();
-
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /**
  * Milliseconds of a {@link Duration}; throws a one-line {@link FeatureStoreError} on bad input.
@@ -21,11 +20,13 @@ export function durationMs(duration: Duration, what = 'duration'): number {
     // Features ask for their windows on every event: parse each text once.
     const known = parsed.get(duration);
     if (known !== undefined) return known;
-    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(duration.trim());
-    if (match !== null) {
-      const ms = Number(match[1]) * UNIT_MS[match[2]!]!;
+    // One parser of duration texts for the whole project (core/duration.ts).
+    try {
+      const ms = parseDuration(duration);
       parsed.set(duration, ms);
       return ms;
+    } catch {
+      // Falls through to this module's own message.
     }
   }
   throw new FeatureStoreError(`${what} must be a non-negative number of ms or text like '30s', '61m', '1h', '7d' (got ${JSON.stringify(duration)})`);

@@ -1,3 +1,3 @@
 // `sluice/testing`: run a job in a test, on virtual time, with no Kafka.
 export { testDriver, type PipedRecord, type TestDriver, type TestDriverOptions, type TestInput, type TestOutput } from './testDriver.ts';
-export { parseDuration } from './duration.ts';
+export { parseDuration } from '../../core/duration.ts';

@@ -10,7 +10,7 @@ import { resolveSettings, type SettingsSpec, type SettingValues } from '../../co
 import type { MapStateDescriptor, ValueStateDescriptor } from '../../core/state/keyedState.ts';
 import type { InputsSpec, InputValue, OutputsSpec, OutputValue } from '../../core/streams.ts';
 import { LazyInference } from '../lazyInference.ts';
-import { parseDuration } from './duration.ts';
+import { parseDuration } from '../../core/duration.ts';
 
 /** Options of a test run. */
 export interface TestDriverOptions<S extends SettingsSpec> {

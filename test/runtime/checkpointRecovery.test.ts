@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { lines, waitForLines } from '../kit/files.ts';
 import { spawnSluice } from '../kit/sluiceProcess.ts';
 
 const featuresJob = 'test/fixtures/jobs/user-features.ts';
-
-function lines(path: string): string[] {
-  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean) : [];
-}
-
-async function waitForLines(path: string, count: number, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (lines(path).length < count) {
-    if (Date.now() > deadline) throw new Error(`${path} did not reach ${count} lines`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** `--set` for each setting, `--output` for each output file. */
 function flags(settings: string[], outputs: Record<string, string>): string[] {

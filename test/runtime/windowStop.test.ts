@@ -1,25 +1,14 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { lines, waitForLines } from '../kit/files.ts';
 import { spawnSluice } from '../kit/sluiceProcess.ts';
 
 const JOB = 'jobs/merchant-windows.ts';
 // 20,000 transactions at 8,000/s: about 2.5 s of windows, none fired by idleness.
 const SETTINGS = ['count=20000', 'meanGapMs=20', 'idleTimeoutMs=600000'].flatMap((s) => ['--set', s]);
-
-function lines(path: string): string[] {
-  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean) : [];
-}
-
-async function waitForLines(path: string, count: number, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (lines(path).length < count) {
-    if (Date.now() > deadline) throw new Error(`${path} did not reach ${count} lines`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** window id → count of the window's first firing, from a windows file. */
 function firstFirings(path: string): Map<string, number> {

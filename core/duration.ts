@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../../core/errors.ts';
+import { InvalidOptionError } from './errors.ts';
 
 const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 };
 
