@@ -4,7 +4,7 @@ import { runJob, type JobStats, type RunningJob } from '../core/engine/engine.ts
 import { describeError, InvalidOptionError, isSluiceError } from '../core/errors.ts';
 import type { KafkaSettings } from '../core/job.ts';
 import { resolveSettings } from '../core/settings.ts';
-import { kafkaChangelogStore } from '../connectors/kafka/changelogStore.ts';
+import { kafkaChangelogStore } from '../connectors/kafka/changelog/changelogStore.ts';
 import { kafkaPreflight } from '../connectors/kafka/preflight.ts';
 import { bindIO, type BindingOptions } from './bindIO.ts';
 import { LazyInference } from './lazyInference.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { jsonDecoder } from '../../core/decode.ts';
-import { DEAD_LETTER_HEADERS } from '../../connectors/kafka/kafkaDeadLetterSink.ts';
+import { DEAD_LETTER_HEADERS } from '../../connectors/kafka/producer/kafkaDeadLetterSink.ts';
 import { parseTransaction, TransactionGenerator } from '../../jobs/fraud/transactions.ts';
 import { consumeAll, createTopics, produceMessages, sharedKafka, type ConsumedMessage, type KafkaCluster } from '../kit/kafka.ts';
 import { consumeUntil, highWatermarks, KAFKA_TEST_ENV, killAllSluice, spawnSluice } from '../kit/sluiceProcess.ts';

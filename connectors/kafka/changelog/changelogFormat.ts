@@ -1,6 +1,6 @@
 import type { Message } from 'kafkajs';
-import type { PartitionCheckpoint, RestoredPartition } from '../../core/checkpoint/partitionStore.ts';
-import type { StateEntry } from '../../core/state/backend.ts';
+import type { PartitionCheckpoint, RestoredPartition } from '../../../core/checkpoint/partitionStore.ts';
+import type { StateEntry } from '../../../core/state/backend.ts';
 
 // The changelog's record format, written and read back. Keys are `<topic>\0<kind>...`: `r`
 // (reset: a full checkpoint follows), `s\0<state>\0<key>` (a keyed state entry; null value =

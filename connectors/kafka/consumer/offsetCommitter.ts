@@ -1,6 +1,6 @@
 import type { Consumer } from 'kafkajs';
-import type { SourceContext } from '../../core/job.ts';
-import { describeKafkaError } from './errors.ts';
+import type { SourceContext } from '../../../core/job.ts';
+import { describeKafkaError } from '../errors.ts';
 import type { OffsetCommit, OffsetLedger } from './offsetLedger.ts';
 
 /**

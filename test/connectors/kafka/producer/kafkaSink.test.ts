@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { CompletionTracker } from '../../../core/completion.ts';
-import type { DeadLetter, KafkaSettings } from '../../../core/job.ts';
-import type { Envelope } from '../../../core/record.ts';
-import { DEAD_LETTER_HEADERS, kafkaDeadLetterSink, kafkaSink } from '../../../connectors/kafka/index.ts';
-import { createTestKafka, createTopics, sharedKafka, TEST_CONSUMER_TIMINGS, type KafkaCluster } from '../../kit/kafka.ts';
-import { consumeUntil } from '../../kit/sluiceProcess.ts';
+import { CompletionTracker } from '../../../../core/completion.ts';
+import type { DeadLetter, KafkaSettings } from '../../../../core/job.ts';
+import type { Envelope } from '../../../../core/record.ts';
+import { DEAD_LETTER_HEADERS, kafkaDeadLetterSink, kafkaSink } from '../../../../connectors/kafka/index.ts';
+import { createTestKafka, createTopics, sharedKafka, TEST_CONSUMER_TIMINGS, type KafkaCluster } from '../../../kit/kafka.ts';
+import { consumeUntil } from '../../../kit/sluiceProcess.ts';
 
 const tracker = new CompletionTracker();
 let offset = 0;

@@ -1,9 +1,9 @@
 import type { CompressionTypes, Message } from 'kafkajs';
-import { InvalidOptionError, requireNonNegativeNumber, requirePositiveInteger } from '../../core/errors.ts';
-import type { KafkaSettings, Sink } from '../../core/job.ts';
-import type { Envelope } from '../../core/record.ts';
-import { kafkaTuning, type KafkaTuning } from './config.ts';
-import { outputHeaders } from './headers.ts';
+import { InvalidOptionError, requireNonNegativeNumber, requirePositiveInteger } from '../../../core/errors.ts';
+import type { KafkaSettings, Sink } from '../../../core/job.ts';
+import type { Envelope } from '../../../core/record.ts';
+import { kafkaTuning, type KafkaTuning } from '../config.ts';
+import { outputHeaders } from '../headers.ts';
 import { ProducerQueue } from './producerQueue.ts';
 
 export interface KafkaSinkOptions<T> {

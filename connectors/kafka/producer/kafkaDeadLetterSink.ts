@@ -1,6 +1,6 @@
-import type { DeadLetter, KafkaSettings, Sink } from '../../core/job.ts';
-import type { Envelope } from '../../core/record.ts';
-import type { KafkaTuning } from './config.ts';
+import type { DeadLetter, KafkaSettings, Sink } from '../../../core/job.ts';
+import type { Envelope } from '../../../core/record.ts';
+import type { KafkaTuning } from '../config.ts';
 import { kafkaSink } from './kafkaSink.ts';
 
 /** Header names of a dead letter, for consumers of the dead-letter topic. */

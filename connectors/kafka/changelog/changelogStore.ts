@@ -1,11 +1,11 @@
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
-import type { PartitionCheckpoint, PartitionCheckpointStore, RestoredPartition } from '../../core/checkpoint/partitionStore.ts';
-import { ConnectorError } from '../../core/errors.ts';
-import type { KafkaSettings } from '../../core/job.ts';
-import { createKafka, kafkaTuning, type KafkaTuning } from './config.ts';
-import { describeKafkaError, isTransientKafkaError } from './errors.ts';
+import type { PartitionCheckpoint, PartitionCheckpointStore, RestoredPartition } from '../../../core/checkpoint/partitionStore.ts';
+import { ConnectorError } from '../../../core/errors.ts';
+import type { KafkaSettings } from '../../../core/job.ts';
+import { createKafka, kafkaTuning, type KafkaTuning } from '../config.ts';
+import { describeKafkaError, isTransientKafkaError } from '../errors.ts';
 import { changelogMessages, PartitionReplay, SEPARATOR } from './changelogFormat.ts';
 
 export interface KafkaChangelogOptions {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
-import { kafkaChangelogStore } from '../../../connectors/kafka/changelogStore.ts';
-import type { KafkaSettings } from '../../../core/job.ts';
-import { createTestKafka, createTopics, produceMessages, sharedKafka, TEST_CONSUMER_TIMINGS, type KafkaCluster } from '../../kit/kafka.ts';
+import { kafkaChangelogStore } from '../../../../connectors/kafka/changelog/changelogStore.ts';
+import type { KafkaSettings } from '../../../../core/job.ts';
+import { createTestKafka, createTopics, produceMessages, sharedKafka, TEST_CONSUMER_TIMINGS, type KafkaCluster } from '../../../kit/kafka.ts';
 
 const tuning = {
   sessionTimeoutMs: TEST_CONSUMER_TIMINGS.sessionTimeout,

@@ -4,14 +4,14 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { CompressionTypes, Partitioners } from 'kafkajs';
 import { mergeMap, from, of } from 'rxjs';
-import { defineJob } from '../../../core/defineJob.ts';
-import type { KafkaSettings, Sink } from '../../../core/job.ts';
-import { input, output, type Schema } from '../../../core/streams.ts';
-import type { Envelope } from '../../../core/record.ts';
-import { kafkaSource } from '../../../connectors/kafka/index.ts';
-import { createTestKafka, createTopics, produceMessages, sharedKafka, TEST_CONSUMER_TIMINGS, uniqueTopic, type KafkaCluster } from '../../kit/kafka.ts';
-import { startTestJob } from '../../kit/jobs.ts';
-import { committedOffsets, highWatermarks } from '../../kit/sluiceProcess.ts';
+import { defineJob } from '../../../../core/defineJob.ts';
+import type { KafkaSettings, Sink } from '../../../../core/job.ts';
+import { input, output, type Schema } from '../../../../core/streams.ts';
+import type { Envelope } from '../../../../core/record.ts';
+import { kafkaSource } from '../../../../connectors/kafka/index.ts';
+import { createTestKafka, createTopics, produceMessages, sharedKafka, TEST_CONSUMER_TIMINGS, uniqueTopic, type KafkaCluster } from '../../../kit/kafka.ts';
+import { startTestJob } from '../../../kit/jobs.ts';
+import { committedOffsets, highWatermarks } from '../../../kit/sluiceProcess.ts';
 
 const numbered: Schema<{ n: number }> = { parse: (value) => value as { n: number } };
 

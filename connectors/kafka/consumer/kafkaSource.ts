@@ -1,16 +1,16 @@
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
-import { ConnectorError, describeError, InvalidOptionError } from '../../core/errors.ts';
-import type { KafkaSettings, Source, SourceContext } from '../../core/job.ts';
-import type { SourceRecord } from '../../core/record.ts';
-import { jsonDecoder } from '../../core/decode.ts';
-import { createKafka, kafkaTuning, type KafkaTuning } from './config.ts';
-import { brokersUnreachable, describeKafkaError, isRebalanceError, isTransientKafkaError } from './errors.ts';
-import { readHeaders, traceFromHeaders } from './headers.ts';
+import { ConnectorError, describeError, InvalidOptionError } from '../../../core/errors.ts';
+import type { KafkaSettings, Source, SourceContext } from '../../../core/job.ts';
+import type { SourceRecord } from '../../../core/record.ts';
+import { jsonDecoder } from '../../../core/decode.ts';
+import { createKafka, kafkaTuning, type KafkaTuning } from '../config.ts';
+import { brokersUnreachable, describeKafkaError, isRebalanceError, isTransientKafkaError } from '../errors.ts';
+import { readHeaders, traceFromHeaders } from '../headers.ts';
 import { FetchPause } from './fetchPause.ts';
 import { OffsetCommitter } from './offsetCommitter.ts';
 import { OffsetLedger } from './offsetLedger.ts';
 import { Wakeup } from './wakeup.ts';
-import { partitionKey } from '../../core/partition.ts';
+import { partitionKey } from '../../../core/partition.ts';
 
 export interface KafkaSourceOptions<T> {
   /** Brokers, group and start position: `env.kafka` of the run. */

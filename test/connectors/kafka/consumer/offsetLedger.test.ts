@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CompletionTracker, type Ticket } from '../../../core/completion.ts';
-import { OffsetLedger } from '../../../connectors/kafka/offsetLedger.ts';
+import { CompletionTracker, type Ticket } from '../../../../core/completion.ts';
+import { OffsetLedger } from '../../../../connectors/kafka/consumer/offsetLedger.ts';
 
 /** A ledger and a tracker wired the way the Kafka source uses them. */
 function setup(partitions: number[] = [0]) {

@@ -1,4 +1,4 @@
-import { partitionKey } from '../../core/partition.ts';
+import { partitionKey } from '../../../core/partition.ts';
 
 /** One partition's positions, as the source sees them. */
 interface PartitionPositions {

@@ -1,8 +1,8 @@
 import { Partitioners, type CompressionTypes, type ICustomPartitioner, type Message, type Producer } from 'kafkajs';
-import { ConnectorError } from '../../core/errors.ts';
-import type { KafkaSettings } from '../../core/job.ts';
-import { createKafka, type KafkaTuning } from './config.ts';
-import { describeKafkaError, isTransientKafkaError } from './errors.ts';
+import { ConnectorError } from '../../../core/errors.ts';
+import type { KafkaSettings } from '../../../core/job.ts';
+import { createKafka, type KafkaTuning } from '../config.ts';
+import { describeKafkaError, isTransientKafkaError } from '../errors.ts';
 
 export interface ProducerQueueOptions {
   settings: KafkaSettings;
