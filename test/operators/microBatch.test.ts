@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TestScheduler } from 'rxjs/testing';
-import { map } from 'rxjs';
+import { map, mergeMap, VirtualTimeScheduler } from 'rxjs';
 import { CompletionTracker } from '../../core/completion.ts';
-import type { Envelope } from '../../core/record.ts';
-import { microBatch } from '../../operators/microBatch.ts';
+import { defineJob, input, output } from '../../core/index.ts';
+import { Instrumentation } from '../../core/instrumentation.ts';
+import { withValue, type Envelope } from '../../core/record.ts';
+import { batchConfig, Batcher, microBatch, type Batch } from '../../operators/microBatch.ts';
+import { testDriver } from '../../runtime/testing/index.ts';
 
 const tracker = new CompletionTracker();
 let offset = 0;
@@ -72,5 +75,79 @@ describe('microBatch', () => {
 
   it('rejects a maxSize that is not a positive integer', () => {
     assert.throws(() => microBatch({ maxSize: 0, maxWaitMs: 1 }), { message: 'maxSize must be a positive integer (got 0)' });
+  });
+
+  it('rejects a targetP99Ms that is not a positive number', () => {
+    assert.throws(() => microBatch({ targetP99Ms: 0 }), { message: 'targetP99Ms must be a positive number of milliseconds (got 0)' });
+  });
+
+  it('targetP99Ms: batches shrink while the p99 is above the target and grow back once it is met, in virtual time', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const instrumentation = new Instrumentation();
+    const batcher = new Batcher<string>(batchConfig({ maxSize: 8, maxWaitMs: 4, adaptive: false, targetP99Ms: 10 }), scheduler, instrumentation);
+    const cut: { at: number; size: number }[] = [];
+    // Writes take 30 ms (over the 10 ms target) for the first second, then 2 ms.
+    const writeAfter = (at: number) => (at < 1000 ? 30 : 2);
+    const emit = (batch: Batch<string>) => {
+      cut.push({ at: scheduler.now(), size: batch.records.length });
+      scheduler.schedule(() => instrumentation.emit('sink.written', { sink: 'test', records: batch.records, startedAt: 0, endedAt: 0 }), writeAfter(scheduler.now()));
+    };
+    // Eight records every 10 ms of virtual time, for 3 s.
+    for (let at = 0; at < 3000; at += 10) scheduler.schedule(() => { for (let i = 0; i < 8; i += 1) batcher.next(envelope('r'), emit); }, at);
+    scheduler.flush();
+    batcher.finalize();
+    const sizes = (from: number, to: number) => [...new Set(cut.filter((c) => c.at >= from && c.at < to).map((c) => c.size))];
+    assert.deepEqual(sizes(0, 200), [8], 'full batches before the first look at the latency');
+    // 8 → 4 → 2 → 1 after three windows of 200 ms over the target.
+    assert.deepEqual(sizes(800, 1000), [1], `batch sizes ${JSON.stringify(sizes(0, 1000))}`);
+    // Back under the target: +1 (an eighth of 8) per window, full again well before 3 s.
+    assert.deepEqual(sizes(2800, 3000), [8], `batch sizes after the latency dropped ${JSON.stringify(sizes(1000, 3000))}`);
+  });
+
+  it('targetP99Ms: a target that is met leaves batches at maxSize', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const instrumentation = new Instrumentation();
+    const batcher = new Batcher<string>(batchConfig({ maxSize: 8, maxWaitMs: 4, adaptive: false, targetP99Ms: 50 }), scheduler, instrumentation);
+    const sizes = new Set<number>();
+    const emit = (batch: Batch<string>) => {
+      sizes.add(batch.records.length);
+      scheduler.schedule(() => instrumentation.emit('sink.written', { sink: 'test', records: batch.records, startedAt: 0, endedAt: 0 }), 20);
+    };
+    for (let at = 0; at < 2000; at += 10) scheduler.schedule(() => { for (let i = 0; i < 8; i += 1) batcher.next(envelope('r'), emit); }, at);
+    scheduler.flush();
+    batcher.finalize();
+    assert.deepEqual([...sizes], [8]);
+  });
+});
+
+describe('microBatch in a job (testDriver, virtual time)', () => {
+  const job = defineJob({
+    name: 'batch-sizes',
+    inputs: { words: input('words', { parse: (value: unknown) => String(value) }) },
+    outputs: { sized: output<{ word: string; batch: number }>('sized') },
+    pipeline: ({ words }) =>
+      words.pipe(
+        microBatch({ maxSize: 100, maxWaitMs: 1000 }),
+        mergeMap((batch: Batch<string>) => batch.records.map((record) => withValue(record, { word: record.value, batch: batch.records.length }))),
+      ),
+  });
+
+  it('sends a lone record on without waiting out maxWaitMs (virtual time never moves)', async () => {
+    const driver = await testDriver(job, { settleTimeoutMs: 2000 });
+    const before = driver.now();
+    driver.inputs.words.pipe('alone');
+    // Were the batch waiting for its 1000 ms, read() would give up: virtual time only moves on advanceTime.
+    assert.deepEqual(await driver.outputs.sized.read(), [{ word: 'alone', batch: 1 }]);
+    assert.equal(driver.now(), before);
+    await driver.close();
+  });
+
+  it('grows the batch when records queue up', async () => {
+    const driver = await testDriver(job, { settleTimeoutMs: 2000 });
+    driver.inputs.words.pipeAll(['a', 'b', 'c', 'd', 'e']);
+    const sized = await driver.outputs.sized.read();
+    assert.deepEqual(sized.map((s) => s.word), ['a', 'b', 'c', 'd', 'e']);
+    assert.ok(sized.every((s) => s.batch > 1), `queued records went one by one: ${JSON.stringify(sized)}`);
+    await driver.close();
   });
 });
