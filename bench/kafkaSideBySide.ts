@@ -1,0 +1,298 @@
+/**
+ * Side by side on Kafka: the tutorial's scoring work (an event's 10 features → the fraud MLP →
+ * every score to Kafka) done by Sluice at `--parallelism 1` (also with kafkajs' unpatched
+ * grouping, the "before") and `--parallelism 2`, by a hand-written kafkajs `eachBatch` +
+ * onnxruntime-node loop, and the transport floor (consume only). Each implementation runs in a
+ * process of its own against its own input topic: first a backlog, then paced phases at
+ * 500 / 2,000 / 10,000 / 30,000 events/s from a producer process. One outside consumer (this
+ * process) reads every score and every input event and takes (arrival − event creation): the
+ * input events give the transport floor of the same moment, so each phase prints p99 − floor.
+ * Printed as figures and as ratios to the hand-written loop and to kafkajs' own produce ceiling
+ * (1,000 messages per send, measured while loading the backlogs). Figures, not a test: the
+ * machine is shared, so compare ratios from one run, never absolute numbers across runs.
+ *
+ *   flock /tmp/heavy.lock npm run bench:side-by-side
+ *   npm run bench:side-by-side -- --backlog 200000 --paced-seconds 10 --only sluice-p1,hand-written
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Kafka, logLevel, type Message } from 'kafkajs';
+import { createTopics, startKafka, type KafkaCluster } from '../test/kit/kafka.ts';
+import { makeEvent } from './sideBySide/events.ts';
+import { phaseFigures, ratio, type PhaseFigures } from './sideBySide/figures.ts';
+
+const { values } = parseArgs({
+  options: {
+    brokers: { type: 'string', default: process.env.KAFKA_BROKERS },
+    backlog: { type: 'string', default: '60000' },
+    rates: { type: 'string', default: '500,2000,10000,30000' },
+    'paced-seconds': { type: 'string', default: '6' },
+    partitions: { type: 'string', default: '8' },
+    only: { type: 'string' },
+  },
+});
+const BACKLOG = Number(values.backlog);
+const RATES = values.rates!.split(',').map(Number);
+const PACED_SECONDS = Number(values['paced-seconds']);
+const PARTITIONS = Number(values.partitions);
+/** A phase whose outputs have not all arrived this long after its producer finished fell behind. */
+const CATCH_UP_MS = 5000;
+const repo = fileURLToPath(new URL('../', import.meta.url));
+const tsx = fileURLToPath(import.meta.resolve('tsx'));
+
+interface Implementation {
+  readonly id: string;
+  readonly label: string;
+  /** The process, given its topics and group. */
+  readonly command: (brokers: string, input: string, output: string, dead: string, group: string) => string[];
+  /** Consume-only: nothing comes out, the child reports what it read. */
+  readonly floor?: boolean;
+}
+
+const sluice = (parallelism: number | undefined, upstream: boolean): Implementation['command'] => (brokers, input, output, dead, group) => [
+  '--import', tsx, ...(upstream ? ['--import', './bench/sideBySide/upstreamGrouping.mjs'] : []),
+  'runtime/cli.ts', 'run', 'bench/sideBySide/scoringJob.ts', '--brokers', brokers, '--topic', `events=${input}`, '--topic', `scores=${output}`,
+  '--dead-letter-topic', dead, '--group', group, '--no-checkpoints', '--no-progress', '--no-typecheck', '--workers', '1',
+  ...(parallelism === undefined ? [] : ['--parallelism', String(parallelism)]),
+];
+const handWritten = (role: 'score' | 'floor'): Implementation['command'] => (brokers, input, output, _dead, group) => [
+  '--import', tsx, 'bench/sideBySide/handWritten.ts', role, '--brokers', brokers, '--input', input, '--output', output, '--group', group,
+];
+
+const hasParallelism = await cliHasParallelism();
+const IMPLEMENTATIONS: Implementation[] = [
+  { id: 'floor', label: 'transport floor: kafkajs consume only', command: handWritten('floor'), floor: true },
+  { id: 'hand-written', label: 'hand-written kafkajs eachBatch + onnxruntime-node', command: handWritten('score') },
+  { id: 'sluice-p1-upstream', label: 'Sluice --parallelism 1, kafkajs grouping unpatched (before)', command: sluice(hasParallelism ? 1 : undefined, true) },
+  { id: 'sluice-p1', label: 'Sluice --parallelism 1', command: sluice(hasParallelism ? 1 : undefined, false) },
+  ...(hasParallelism ? [{ id: 'sluice-p2', label: 'Sluice --parallelism 2', command: sluice(2, false) }] : []),
+];
+const chosen = values.only === undefined ? IMPLEMENTATIONS : IMPLEMENTATIONS.filter((i) => values.only!.split(',').includes(i.id));
+
+interface Result {
+  readonly implementation: Implementation;
+  readonly backlog: { eventsPerSecond: number } | { failed: string };
+  readonly phases: readonly PhaseFigures[];
+}
+
+let cluster: KafkaCluster | undefined;
+const children = new Set<ChildProcess>();
+process.once('SIGINT', () => {
+  for (const child of children) child.kill('SIGKILL');
+  void cluster?.stop().finally(() => process.exit(130));
+});
+try {
+  let brokers: string[];
+  if (values.brokers === undefined) {
+    cluster = await startKafka();
+    brokers = cluster.brokers;
+  } else {
+    brokers = values.brokers.split(',');
+  }
+  console.log(
+    `Side by side on Kafka (${cluster === undefined ? brokers.join(',') : 'a local Apache Kafka 4 broker, KRaft, on these cores'}), ${PARTITIONS} partitions: ` +
+      `backlog ${fmt(BACKLOG)} events, then ${RATES.map(fmt).join(' / ')} events/s for ${PACED_SECONDS} s each; latency = score arrival − event creation, taken by one outside consumer` +
+      (hasParallelism ? '' : '\n(--parallelism is not in this checkout yet: Sluice runs on one stream thread, and the --parallelism 2 row is left out)'),
+  );
+  const produceCeilings: number[] = [];
+  const results: Result[] = [];
+  for (const implementation of chosen) {
+    const result = await measure(implementation, brokers, produceCeilings);
+    results.push(result);
+    console.log(row(result));
+  }
+  report(results, produceCeilings);
+} finally {
+  for (const child of children) child.kill('SIGKILL');
+  await cluster?.stop();
+}
+
+/** Runs one implementation through the backlog and the paced phases. */
+async function measure(implementation: Implementation, brokers: string[], produceCeilings: number[]): Promise<Result> {
+  const run = `${implementation.id}-${randomUUID().slice(0, 8)}`;
+  const [input, output, dead] = [`sbs-in-${run}`, `sbs-out-${run}`, `sbs-dead-${run}`];
+  await createTopics(brokers, [input, output, dead].map((name) => ({ name, partitions: PARTITIONS })));
+  produceCeilings.push(await load(brokers, input, BACKLOG));
+  const watch = await watchTopics(brokers, input, output);
+  const child = spawn(process.execPath, implementation.command(brokers.join(','), input, output, dead, `sbs-${run}`), { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let floorRead = { consumed: 0, firstAt: undefined as number | undefined, at: 0 };
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  child.stdout!.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line.startsWith('{"consumed"')) floorRead = JSON.parse(line) as typeof floorRead;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  try {
+    let backlog: Result['backlog'];
+    const done = () => (implementation.floor === true ? floorRead.consumed >= BACKLOG : watch.outputs(0, BACKLOG).count >= BACKLOG);
+    const failed = await until(done, 120_000, exited);
+    if (failed !== undefined) backlog = { failed: `${failed}${stderr === '' ? '' : `: ${stderr.trim().split('\n').at(-1)}`}` };
+    else if (implementation.floor === true) backlog = { eventsPerSecond: BACKLOG / ((floorRead.at - floorRead.firstAt!) / 1000) };
+    else {
+      const seen = watch.outputs(0, BACKLOG);
+      backlog = { eventsPerSecond: BACKLOG / ((seen.lastArrival - seen.firstArrival) / 1000) };
+    }
+    const phases: PhaseFigures[] = [];
+    let first = BACKLOG;
+    for (const rate of 'failed' in backlog ? [] : RATES) {
+      const count = Math.round(rate * PACED_SECONDS);
+      await paced(brokers, input, first, count, rate);
+      const settled = implementation.floor === true ? floorRead.consumed >= first + count : watch.outputs(first, first + count).count >= count;
+      if (!settled) await until(() => (implementation.floor === true ? floorRead.consumed >= first + count : watch.outputs(first, first + count).count >= count), CATCH_UP_MS, exited);
+      // The first second of a phase (the rate stepping up) is left out of its percentiles.
+      const skip = Math.min(rate, Math.floor(count / 4));
+      phases.push(phaseFigures(rate, count, watch.inputs(first + skip, first + count), implementation.floor === true ? undefined : watch.outputs(first + skip, first + count), count - skip));
+      first += count;
+    }
+    return { implementation, backlog, phases };
+  } finally {
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(timer);
+    children.delete(child);
+    await watch.stop();
+  }
+}
+
+/** Loads `count` events with kafkajs, 1,000 per send: also kafkajs' own produce ceiling here. */
+async function load(brokers: string[], topic: string, count: number): Promise<number> {
+  const producer = new Kafka({ clientId: 'sbs-loader', brokers, logLevel: logLevel.NOTHING }).producer();
+  await producer.connect();
+  const started = performance.now();
+  for (let first = 0; first < count; first += 1000) {
+    const messages: Message[] = [];
+    for (let id = first; id < Math.min(count, first + 1000); id += 1) messages.push(makeEvent(id));
+    await producer.send({ topic, acks: -1, messages });
+  }
+  const eventsPerSecond = count / ((performance.now() - started) / 1000);
+  await producer.disconnect();
+  return eventsPerSecond;
+}
+
+/** The paced upstream, a process of its own: `count` events from id `first` at `rate`/s. */
+async function paced(brokers: string[], topic: string, first: number, count: number, rate: number): Promise<void> {
+  const child = spawn(process.execPath, ['--import', tsx, 'bench/sideBySide/handWritten.ts', 'produce', '--brokers', brokers.join(','), '--output', topic, '--first', String(first), '--count', String(count), '--rate', String(rate)], { cwd: repo, stdio: ['ignore', 'ignore', 'inherit'] });
+  children.add(child);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  children.delete(child);
+  if (code !== 0) throw new Error(`the paced producer exited ${code}`);
+}
+
+/** Latencies by event id, as the outside consumer saw them. */
+interface Seen {
+  count: number;
+  firstArrival: number;
+  lastArrival: number;
+  /** arrival − creation, ms, of each event seen in the range. */
+  latencies: Float64Array;
+}
+
+/** The outside consumer: reads the input topic (the floor) and the output topic, noting (arrival − creation) per event id. */
+async function watchTopics(brokers: string[], input: string, output: string) {
+  const size = BACKLOG + RATES.reduce((sum, rate) => sum + Math.round(rate * PACED_SECONDS), 0);
+  const arrivals = { [input]: new Float64Array(size).fill(NaN), [output]: new Float64Array(size).fill(NaN) };
+  const created = new Float64Array(size);
+  const consumer = new Kafka({ clientId: 'sbs-watch', brokers, logLevel: logLevel.NOTHING }).consumer({ groupId: `sbs-watch-${randomUUID()}`, maxWaitTimeInMs: 20 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [input, output], fromBeginning: true });
+  let assigned!: () => void;
+  const ready = new Promise<void>((resolve) => (assigned = resolve));
+  consumer.on(consumer.events.GROUP_JOIN, () => assigned());
+  await consumer.run({
+    partitionsConsumedConcurrently: 4,
+    eachBatch: async ({ batch }) => {
+      const arrival = Date.now();
+      const into = arrivals[batch.topic]!;
+      for (const message of batch.messages) {
+        const { id, createdAt } = JSON.parse(message.value!.toString()) as { id: number; createdAt: number };
+        if (id < size && Number.isNaN(into[id]!)) {
+          into[id] = arrival;
+          created[id] = createdAt;
+        }
+      }
+    },
+  });
+  await ready;
+  const seen = (topic: string, from: number, to: number): Seen => {
+    const into = arrivals[topic]!;
+    const latencies: number[] = [];
+    let firstArrival = Infinity;
+    let lastArrival = -Infinity;
+    for (let id = from; id < to; id += 1) {
+      const arrival = into[id]!;
+      if (Number.isNaN(arrival)) continue;
+      latencies.push(arrival - created[id]!);
+      firstArrival = Math.min(firstArrival, arrival);
+      lastArrival = Math.max(lastArrival, arrival);
+    }
+    return { count: latencies.length, firstArrival, lastArrival, latencies: Float64Array.from(latencies) };
+  };
+  return {
+    inputs: (from: number, to: number) => seen(input, from, to),
+    outputs: (from: number, to: number) => seen(output, from, to),
+    stop: () => consumer.disconnect(),
+  };
+}
+
+/** Polls `done` every 100 ms; resolves undefined when it holds, else why not (timed out, the process exited). */
+async function until(done: () => boolean, timeoutMs: number, exited: Promise<number | null>): Promise<string | undefined> {
+  let exit: number | null | undefined;
+  void exited.then((code) => (exit = code));
+  const deadline = performance.now() + timeoutMs;
+  while (!done()) {
+    if (exit !== undefined) return `exited ${exit}`;
+    if (performance.now() > deadline) return `not done after ${timeoutMs / 1000} s`;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return undefined;
+}
+
+function row({ implementation, backlog, phases }: Result): string {
+  const head = `${implementation.label.padEnd(62)} ${'failed' in backlog ? `backlog FAILED (${backlog.failed})` : `backlog ${fmt(backlog.eventsPerSecond).padStart(7)} ev/s`}`;
+  const paced = phases.map((p) => `${fmt(p.rate)}/s: ${p.fellBehind ? `FELL BEHIND (${p.arrivedShare}% in time)` : implementation.floor === true ? `floor p50 ${p.floor.p50.toFixed(1)} p99 ${p.floor.p99.toFixed(1)} ms` : `p50 ${p.p50.toFixed(1)} p99 ${p.p99.toFixed(1)} ms, p99 − floor ${p.p99OverFloor.toFixed(1)} ms`}`);
+  return [head, ...paced.map((line) => `    ${line}`)].join('\n');
+}
+
+function report(results: Result[], produceCeilings: number[]): void {
+  const ceiling = [...produceCeilings].sort((a, b) => a - b)[Math.floor(produceCeilings.length / 2)]!;
+  const backlogOf = (id: string) => {
+    const backlog = results.find((r) => r.implementation.id === id)?.backlog;
+    return backlog === undefined || 'failed' in backlog ? undefined : backlog.eventsPerSecond;
+  };
+  console.log(`\nkafkajs produce ceiling (1,000 per send, median of the ${produceCeilings.length} backlog loads): ${fmt(ceiling)} events/s`);
+  console.log('ratios (same run):');
+  const hand = backlogOf('hand-written');
+  for (const result of results) {
+    const own = backlogOf(result.implementation.id);
+    if (own === undefined) continue;
+    console.log(`  ${result.implementation.id.padEnd(20)} backlog ${ratio(own, ceiling)} × produce ceiling, ${ratio(own, hand)} × hand-written`);
+  }
+  const [p1, p2, before] = [backlogOf('sluice-p1'), backlogOf('sluice-p2'), backlogOf('sluice-p1-upstream')];
+  if (p1 !== undefined && before !== undefined) console.log(`  sluice-p1 / sluice-p1 with upstream grouping (the patch): ${ratio(p1, before)}`);
+  if (p1 !== undefined && p2 !== undefined) console.log(`  sluice-p2 / sluice-p1: ${ratio(p2, p1)}`);
+  const handPhases = results.find((r) => r.implementation.id === 'hand-written')?.phases ?? [];
+  for (const result of results.filter((r) => r.implementation.id.startsWith('sluice'))) {
+    const parts = result.phases.map((p) => {
+      const theirs = handPhases.find((h) => h.rate === p.rate);
+      return `${fmt(p.rate)}/s p50 ${theirs === undefined || theirs.fellBehind || p.fellBehind ? 'n/a' : ratio(p.p50, theirs.p50)}`;
+    });
+    console.log(`  ${result.implementation.id.padEnd(20)} latency vs hand-written: ${parts.join(', ')}`);
+  }
+}
+
+function fmt(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}
+
+/** Whether this checkout's `sluice run` has --parallelism (stream threads). */
+async function cliHasParallelism(): Promise<boolean> {
+  const child = spawn(process.execPath, ['--import', tsx, 'runtime/cli.ts', 'run', '--help'], { cwd: repo, stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  await new Promise((resolve) => child.once('exit', resolve));
+  return out.includes('--parallelism');
+}

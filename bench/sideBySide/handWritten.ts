@@ -1,0 +1,90 @@
+/**
+ * The baselines of `npm run bench:side-by-side`, each run as its own process:
+ *
+ * - `score`: what a user writes by hand with kafkajs and onnxruntime-node: `eachBatch`, decode
+ *   the batch, one model call for it on this thread, one produce of every score, commit. No
+ *   backpressure, dead letters, ordering across batches or traces: the lower bound of the work.
+ * - `floor`: the transport floor: consume and count, nothing else.
+ * - `produce`: the paced upstream: `--rate` events/s for `--count` events from id `--first`.
+ *
+ *   tsx bench/sideBySide/handWritten.ts score --brokers h:9092 --input in --output out --group g
+ */
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Kafka, logLevel, type Message } from 'kafkajs';
+import * as ort from 'onnxruntime-node';
+import { makeEvent, type ScoringEvent } from './events.ts';
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: {
+    brokers: { type: 'string' },
+    input: { type: 'string' },
+    output: { type: 'string' },
+    group: { type: 'string' },
+    rate: { type: 'string', default: '1000' },
+    count: { type: 'string', default: '0' },
+    first: { type: 'string', default: '0' },
+  },
+});
+const role = positionals[0];
+const kafka = new Kafka({ clientId: `side-by-side-${role}`, brokers: values.brokers!.split(','), logLevel: logLevel.NOTHING });
+
+if (role === 'score' || role === 'floor') await consume(role);
+else if (role === 'produce') await produce(Number(values.first), Number(values.count), Number(values.rate));
+else throw new Error(`unknown role ${role}: score, floor or produce`);
+
+async function consume(mode: 'score' | 'floor'): Promise<void> {
+  const session = mode === 'score' ? await ort.InferenceSession.create(fileURLToPath(new URL('../../models/fraud-v1.onnx', import.meta.url)), { intraOpNumThreads: 1, interOpNumThreads: 1 }) : undefined;
+  const producer = kafka.producer();
+  if (mode === 'score') await producer.connect();
+  const consumer = kafka.consumer({ groupId: values.group!, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: values.input!, fromBeginning: true });
+  let consumed = 0;
+  let firstAt: number | undefined;
+  // The floor reports how many it has read: nothing downstream can see a consume-only run.
+  const reporter = setInterval(() => process.stdout.write(`${JSON.stringify({ consumed, firstAt, at: Date.now() })}\n`), 250);
+  await consumer.run({
+    eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+      firstAt ??= Date.now();
+      const messages = batch.messages;
+      if (messages.length === 0) return;
+      if (session !== undefined) {
+        const events: ScoringEvent[] = messages.map((m) => JSON.parse(m.value!.toString()) as ScoringEvent);
+        const features = new Float32Array(events.length * 10);
+        events.forEach((event, row) => features.set(event.features, row * 10));
+        const result = await session.run({ features: new ort.Tensor('float32', features, [events.length, 10]) });
+        const scores = result.score!.data as Float32Array;
+        const out: Message[] = events.map((event, i) => ({ key: event.userId, value: JSON.stringify({ id: event.id, createdAt: event.createdAt, userId: event.userId, score: scores[i] }) }));
+        await producer.send({ topic: values.output!, acks: -1, messages: out });
+      }
+      consumed += messages.length;
+      resolveOffset(messages.at(-1)!.offset);
+      await heartbeat();
+    },
+  });
+  await new Promise<void>((resolve) => process.once('SIGTERM', resolve));
+  clearInterval(reporter);
+  await consumer.disconnect();
+  await producer.disconnect();
+}
+
+/** Sends the events due every 5 ms (a send in flight holds the next ones: they go in one later send). */
+async function produce(first: number, count: number, rate: number): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  const started = performance.now();
+  let sent = 0;
+  while (sent < count) {
+    const due = Math.min(count, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
+    if (due > sent) {
+      const messages: Message[] = [];
+      for (let i = sent; i < due; i += 1) messages.push(makeEvent(first + i));
+      await producer.send({ topic: values.output!, acks: 1, messages });
+      sent = due;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  await producer.disconnect();
+}
