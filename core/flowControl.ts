@@ -1,9 +1,12 @@
 import { requirePositiveInteger } from './errors.ts';
 
-/** Called when the budget fills up or drains, so a source can pause/resume its fetching. */
+/**
+ * Called when the budget fills up and when half of it is free again (not at the first free slot:
+ * a source that paused at the edge would otherwise flap, each resume costing a fetch round).
+ */
 export interface BudgetListener {
   onFull?(): void;
-  onAvailable?(): void;
+  onResume?(): void;
 }
 
 /**
@@ -24,6 +27,8 @@ export class InFlightBudget {
   #peak = 0;
   #waiters: Array<() => void> = [];
   #listeners: BudgetListener[] = [];
+  /** Filled up and not yet half free: the listeners were told `onFull` and wait for `onResume`. */
+  #holding = false;
 
   constructor(capacity: number) {
     this.capacity = requirePositiveInteger('maxInFlight', capacity);
@@ -46,16 +51,19 @@ export class InFlightBudget {
   take(): void {
     this.#used += 1;
     if (this.#used > this.#peak) this.#peak = this.#used;
-    if (this.#used === this.capacity) for (const listener of this.#listeners) listener.onFull?.();
+    if (this.#used === this.capacity && !this.#holding) {
+      this.#holding = true;
+      for (const listener of this.#listeners) listener.onFull?.();
+    }
   }
 
   /** Gives one slot back and wakes a waiting source. */
   give(): void {
     if (this.#used === 0) throw new Error('InFlightBudget.give() without a matching take()');
-    const wasFull = this.#used >= this.capacity;
     this.#used -= 1;
-    if (wasFull && this.#used < this.capacity) {
-      for (const listener of this.#listeners) listener.onAvailable?.();
+    if (this.#holding && this.#used * 2 <= this.capacity) {
+      this.#holding = false;
+      for (const listener of this.#listeners) listener.onResume?.();
     }
     if (this.#waiters.length > 0) {
       const waiters = this.#waiters;
@@ -75,6 +83,11 @@ export class InFlightBudget {
   /** Resolves when nothing is in flight any more. */
   async whenEmpty(): Promise<void> {
     while (this.#used > 0) await new Promise<void>((resolve) => this.#waiters.push(() => resolve()));
+  }
+
+  /** True from the moment the budget fills until half of it is free again. */
+  get holding(): boolean {
+    return this.#holding;
   }
 
   listen(listener: BudgetListener): () => void {

@@ -22,7 +22,11 @@ export interface Source<T> {
   close?(): Promise<void>;
 }
 
-/** How a source hands records to the engine and learns what is safe to commit. */
+/**
+ * How a source talks to the engine: it hands records in ({@link emit}, {@link deadLetter}),
+ * stops when {@link signal} aborts, and keeps its partitions in step with the job through
+ * {@link partitions}. That is the whole door.
+ */
 export interface SourceContext<T> {
   /**
    * Hands one record to the job. Returns a promise when the in-flight budget is full: the source
@@ -34,36 +38,60 @@ export interface SourceContext<T> {
   deadLetter(record: SourceRecord<unknown>, reason: string): Promise<void> | undefined;
   /** Aborted when the job is asked to stop: stop fetching and return from `run`. */
   readonly signal: AbortSignal;
-  /** The highest offset of a partition whose record and every earlier one are done. */
-  committable(topic: string, partition: number): number | undefined;
-  /** Records of a partition still in flight. */
-  pending(topic: string, partition: number): number;
-  /** Resolves when no record of the partition is in flight (or after `timeoutMs`). */
-  drained(topic: string, partition: number, timeoutMs: number): Promise<boolean>;
-  /** Forget a partition's progress once it is revoked and committed. */
-  forget(topic: string, partition: number): void;
-  /**
-   * A consumer-group source announces partitions it was given, and awaits this before emitting
-   * their records: with per-partition checkpoints (a changelog) their state is restored first.
-   */
-  assigned(partitions: ReadonlyArray<{ topic: string; partition: number }>): Promise<void>;
-  /** ...and partitions taken away, whose state this process then forgets. */
-  revoked(partitions: ReadonlyArray<{ topic: string; partition: number }>): void;
-  /** True when the job checkpoints: `committable` then moves only with durable checkpoints. */
-  readonly checkpointing: boolean;
-  /**
-   * Asks for a checkpoint soon (one under way counts), so positions become committable: a source
-   * that bounds its uncommitted records calls it when they pile up.
-   */
-  requestCheckpoint(): void;
-  /** Called by the budget when it fills or drains, so a source can pause/resume fetching. */
-  onBackpressure(listener: { onFull?(): void; onAvailable?(): void }): () => void;
-  /**
-   * The in-flight budget (records inside the job at once). A source that commits may also hold
-   * its uncommitted records to it, which bounds what a crash can make it redo.
-   */
-  readonly maxInFlight: number;
+  /** The partitions this source owns: their state, their progress and what may be committed. */
+  readonly partitions: SourcePartitions;
   readonly instrumentation: Instrumentation;
+}
+
+/** A partition of a source (a Kafka topic-partition; embedded sources have their own). */
+export interface PartitionRef {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/**
+ * What the engine raises for a source, instead of being polled: the budget filled up (pause
+ * fetching), half of it is free again (resume), a checkpoint made more positions committable.
+ */
+export interface SourcePartitionEvents {
+  full?(): void;
+  resume?(): void;
+  checkpointed?(): void;
+}
+
+/**
+ * The partitions a consumer-group source owns, as the engine sees them. The source announces
+ * assignments and revocations; the engine restores and forgets their state, tells what is safe
+ * to commit, and raises {@link SourcePartitionEvents}. Sources without partitions ignore it.
+ */
+export interface SourcePartitions {
+  /**
+   * Partitions given to this source. Their records must wait for the promise: with per-partition
+   * checkpoints (a changelog) their state is restored first.
+   */
+  assign(partitions: readonly PartitionRef[]): Promise<void>;
+  /**
+   * Partitions taken away: their state is dropped at once; waits up to `timeoutMs` for their
+   * records in flight and resolves with those still open (their new owner redoes them). Commit
+   * what is committable, then {@link release} them.
+   */
+  revoke(partitions: readonly PartitionRef[], timeoutMs: number): Promise<{ partition: PartitionRef; pending: number }[]>;
+  /** Forgets the progress of revoked partitions once it is committed. */
+  release(partitions: readonly PartitionRef[]): void;
+  /**
+   * The highest offset of a partition whose record and every earlier one are done — and, when
+   * the job checkpoints, covered by a durable checkpoint.
+   */
+  committable(topic: string, partition: number): number | undefined;
+  /**
+   * The most records a source may hold uncommitted (the in-flight budget), which bounds what a
+   * crash makes it redo. With checkpoints, asking for room starts a checkpoint soon.
+   */
+  readonly maxUncommitted: number;
+  /** Asks for a checkpoint soon (when the job checkpoints), so positions become committable. */
+  requestCheckpoint(): void;
+  /** Listens to the engine's events for this source; returns the function that stops listening. */
+  on(events: SourcePartitionEvents): () => void;
 }
 
 /** Takes a job's output. A record is done when the promise of the write that holds it resolves. */

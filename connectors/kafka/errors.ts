@@ -63,6 +63,30 @@ export function describeKafkaError(error: unknown): string {
 }
 
 /**
+ * The one place where a kafkajs error becomes Sluice's: a {@link ConnectorError} whose
+ * `retriable` says whether trying again may succeed (the broker is away, a leader moves, the
+ * group rebalances). Retries read that flag, never kafkajs' error names. An unreachable broker
+ * gets the line that says what to check.
+ *
+ * @example
+ * catch (error) {
+ *   const failure = kafkaError(error, 'Kafka producer could not write to topic tx', brokers);
+ *   if (!failure.retriable) throw failure;
+ * }
+ */
+export function kafkaError(error: unknown, what: string, brokers: readonly string[]): ConnectorError {
+  if (error instanceof ConnectorError) return error;
+  if (isConnectionError(error)) return brokersUnreachable(brokers, error);
+  return new ConnectorError(`${what}: ${describeKafkaError(error)}`, { cause: error, retriable: isTransientKafkaError(error) || isRebalanceError(error) });
+}
+
+/** True when the broker cannot be reached at all (as opposed to refusing one request). */
+function isConnectionError(error: unknown): boolean {
+  for (const e of causes(error)) if (typeof e.name === 'string' && CONNECTION_ERRORS.has(e.name)) return true;
+  return false;
+}
+
+/**
  * The one-line error for brokers that cannot be reached: which brokers, what went wrong, what
  * to check.
  *

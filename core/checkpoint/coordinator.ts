@@ -49,6 +49,7 @@ export class CheckpointCoordinator {
   #taken = 0;
   #lastDurationMs = 0;
   #lastStartedAt = -Infinity;
+  readonly #checkpointed = new Set<() => void>();
 
   constructor(
     options: CheckpointOptions,
@@ -256,6 +257,13 @@ export class CheckpointCoordinator {
     for (const position of positions) this.#durable.set(partitionKey(position.topic, position.partition), position);
     this.#taken += 1;
     this.#lastDurationMs = performance.now() - started;
+    for (const listener of this.#checkpointed) listener();
+  }
+
+  /** Calls `listener` after each durable checkpoint (positions just became committable). */
+  onCheckpointed(listener: () => void): () => void {
+    this.#checkpointed.add(listener);
+    return () => this.#checkpointed.delete(listener);
   }
 
   /** Every (owned) partition's last finished offset, falling back to the restored one. */

@@ -2,7 +2,8 @@ import type { CheckpointCoordinator } from '../checkpoint/coordinator.ts';
 import type { CompletionTracker } from '../completion.ts';
 import type { InFlightBudget } from '../flowControl.ts';
 import type { Instrumentation } from '../instrumentation.ts';
-import type { SourceContext } from '../job.ts';
+import type { SourceContext, SourcePartitions } from '../job.ts';
+import { engineSourcePartitions } from './sourcePartitions.ts';
 import type { Envelope, SourceRecord } from '../record.ts';
 
 /** What admission needs from the engine. */
@@ -28,8 +29,11 @@ export class Admission {
   #in = 0;
   #firstInAt: number | undefined;
 
+  readonly #partitions: SourcePartitions;
+
   constructor(parts: AdmissionParts) {
     this.#parts = parts;
+    this.#partitions = engineSourcePartitions(parts);
   }
 
   /** Records taken in so far. */
@@ -44,7 +48,7 @@ export class Admission {
 
   /** The context one source runs with. */
   door<T>(next: (record: Envelope<T>) => void): SourceContext<T> {
-    const { budget, tracker, instrumentation, signal, checkpoints } = this.#parts;
+    const { instrumentation, signal } = this.#parts;
     const enterPipeline = next as (envelope: Envelope<unknown>) => void;
     const dead = (envelope: Envelope<unknown>) => this.#parts.deadLetter(envelope, deadReasons.get(envelope) ?? 'undecodable', 'decode');
     const deadReasons = new WeakMap<Envelope<unknown>, string>();
@@ -56,21 +60,7 @@ export class Admission {
           dead(envelope);
         }),
       signal,
-      committable: (topic, partition) => {
-        const coordinator = checkpoints();
-        return coordinator === undefined ? tracker.committable(topic, partition) : coordinator.committable(topic, partition);
-      },
-      pending: (topic, partition) => tracker.pending(topic, partition),
-      drained: (topic, partition, timeoutMs) => tracker.whenDrained(topic, partition, timeoutMs),
-      forget: (topic, partition) => tracker.forget(topic, partition),
-      assigned: async (partitions) => checkpoints()?.assign(partitions),
-      revoked: (partitions) => checkpoints()?.revoke(partitions),
-      get checkpointing() {
-        return checkpoints() !== undefined;
-      },
-      requestCheckpoint: () => checkpoints()?.request(),
-      onBackpressure: (listener) => budget.listen(listener),
-      maxInFlight: budget.capacity,
+      partitions: this.#partitions,
       instrumentation,
     };
   }

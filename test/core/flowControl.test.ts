@@ -21,13 +21,23 @@ describe('InFlightBudget', () => {
     assert.equal(budget.peak, 2);
   });
 
-  it('tells listeners when it fills and when it drains', () => {
-    const budget = new InFlightBudget(1);
+  it('tells listeners when it fills and, once, when half of it is free again', () => {
+    const budget = new InFlightBudget(4);
     const events: string[] = [];
-    budget.listen({ onFull: () => events.push('full'), onAvailable: () => events.push('available') });
-    budget.take();
+    budget.listen({ onFull: () => events.push('full'), onResume: () => events.push('resume') });
+    for (let i = 0; i < 4; i += 1) budget.take();
+    assert.deepEqual(events, ['full']);
+    budget.give(); // 3 in flight: a free slot, but not half the budget
+    budget.take(); // full again while still holding: no second `full`
     budget.give();
-    assert.deepEqual(events, ['full', 'available']);
+    assert.deepEqual(events, ['full']);
+    assert.equal(budget.holding, true);
+    budget.give(); // 2 in flight: half free
+    assert.deepEqual(events, ['full', 'resume']);
+    budget.give();
+    budget.give();
+    assert.deepEqual(events, ['full', 'resume'], 'no resume without a full before it');
+    assert.equal(budget.holding, false);
   });
 
   it('resolves whenEmpty only after the last slot is back', async () => {

@@ -1,16 +1,15 @@
-import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
-import { ConnectorError, describeError, InvalidOptionError } from '../../../core/errors.ts';
+import type { Consumer, EachBatchPayload } from 'kafkajs';
+import { ConnectorError, InvalidOptionError } from '../../../core/errors.ts';
 import type { KafkaSettings, Source, SourceContext } from '../../../core/job.ts';
-import type { SourceRecord } from '../../../core/record.ts';
 import { jsonDecoder } from '../../../core/decode.ts';
 import { createKafka, kafkaTuning, type KafkaTuning } from '../config.ts';
-import { brokersUnreachable, describeKafkaError, isRebalanceError, isTransientKafkaError } from '../errors.ts';
-import { readHeaders, traceFromHeaders } from '../headers.ts';
+import { describeKafkaError, isRebalanceError, kafkaError } from '../errors.ts';
+import { GroupAssignments } from './assignments.ts';
 import { FetchPause } from './fetchPause.ts';
+import { admitMessage, type RecordReading } from './kafkaRecord.ts';
 import { OffsetCommitter } from './offsetCommitter.ts';
 import { OffsetLedger } from './offsetLedger.ts';
 import { Wakeup } from './wakeup.ts';
-import { partitionKey } from '../../../core/partition.ts';
 
 export interface KafkaSourceOptions<T> {
   /** Brokers, group and start position: `env.kafka` of the run. */
@@ -44,11 +43,12 @@ export interface KafkaSourceOptions<T> {
  * one of its partition done, on an interval, when the uncommitted records reach half the
  * in-flight budget, when partitions are revoked and on close.
  *
- * Flow control: when the job's in-flight budget is full the consumer pauses its partitions
- * (kafkajs `pause`) and resumes once half the budget is free; a batch already fetched waits for
- * room while it keeps heartbeating, so a slow pipeline never costs the group membership. Records
- * handed out but not yet committed never exceed the budget either, so a crash makes the next
- * run redo at most `maxInFlight` records.
+ * Flow control follows the engine's events (`ctx.partitions.on`): when the in-flight budget fills
+ * the consumer pauses its partitions (kafkajs `pause`) and resumes once half the budget is free; a
+ * batch already fetched waits for the same event while it keeps heartbeating, so a slow pipeline
+ * never costs the group membership. Records handed out but not yet committed never exceed the
+ * budget either, so a crash makes the next run redo at most `maxInFlight` records. With
+ * checkpoints, each durable checkpoint triggers a commit.
  *
  * Emits `source.records`, `source.lag`, `source.commit`, `source.rebalance` and
  * `source.backpressure` instrumentation events.
@@ -65,43 +65,38 @@ export function kafkaSource<T>(options: KafkaSourceOptions<T>): Source<T> {
   return new KafkaSource(options, topics);
 }
 
-/** Longest a waiting batch sleeps between checks for room (it also wakes on most changes). */
-const ROOM_POLL_MS = 20;
 /** Records emitted in one go before yielding to timers and I/O. */
 const YIELD_EVERY = 1024;
+/** A waiting batch re-checks kafkajs' own state (isRunning, which raises no event) this often. */
+const CONSUMER_CHECK_MS = 500;
 
 class KafkaSource<T> implements Source<T> {
   readonly name: string;
   readonly #options: KafkaSourceOptions<T>;
   readonly #topics: string[];
   readonly #tuning: KafkaTuning;
-  readonly #decode: (bytes: Uint8Array) => T;
+  readonly #reading: RecordReading<T>;
   readonly #log: (line: string) => void;
   readonly #ledger = new OffsetLedger();
-  /** Wakes a batch waiting for room: budget freed, commit done, stop, revocation. */
+  /** Wakes a batch waiting for room: budget half free, commit done, stop, revocation. */
   readonly #room = new Wakeup();
+  readonly #stopped = new Wakeup();
   #ctx: SourceContext<T> | undefined;
   #consumer: Consumer | undefined;
   #stopping = false;
   #fatal: Error | undefined;
-  #stopped = new Wakeup();
-  /** Pauses fetching while the budget is full (set up in run). */
   #fetch: FetchPause | undefined;
   #committer: OffsetCommitter | undefined;
+  #assignments: GroupAssignments | undefined;
   #commitTimer: NodeJS.Timeout | undefined;
   #batch: Promise<void> | undefined;
-  readonly #revocations = new Set<Promise<void>>();
-  /** Partitions whose state the engine is restoring (from the changelog) before their records may flow. */
-  readonly #restoring = new Map<string, Promise<void>>();
-  #assignment: { topic: string; partitions: number[] }[] = [];
-  #offBackpressure: (() => void) | undefined;
-  #offConsumerEvents: (() => void)[] = [];
+  #off: (() => void)[] = [];
 
   constructor(options: KafkaSourceOptions<T>, topics: string[]) {
     this.#options = options;
     this.#topics = topics;
     this.#tuning = kafkaTuning(process.env, options.tuning);
-    this.#decode = options.decode ?? jsonDecoder((value) => value as T);
+    this.#reading = { decode: options.decode ?? jsonDecoder((value) => value as T), timestamp: options.timestamp, key: options.key };
     this.#log = options.log ?? ((line) => process.stderr.write(`kafka: ${line}\n`));
     this.name = `kafka:${topics.join(',')}`;
   }
@@ -126,16 +121,31 @@ class KafkaSource<T> implements Source<T> {
     const fetch = new FetchPause({
       pause: () => consumer.pause(topics),
       resume: () => consumer.resume(topics),
-      inFlight: () => {
-        let inFlight = 0;
-        for (const { topic, partition } of this.#ledger.assigned()) inFlight += ctx.pending(topic, partition);
-        return inFlight;
-      },
-      maxInFlight: ctx.maxInFlight,
       changed: (paused) => ctx.instrumentation.emit('source.backpressure', { source: this.name, paused }),
     });
     this.#fetch = fetch;
-    this.#committer = new OffsetCommitter(this.#ledger, ctx as SourceContext<unknown>, () => this.#consumer, { log: this.#log, onCommitted: () => this.#room.wake() });
+    const committer = new OffsetCommitter(this.#ledger, ctx.partitions, () => this.#consumer, {
+      instrumentation: ctx.instrumentation,
+      log: this.#log,
+      onCommitted: () => this.#room.wake(),
+    });
+    this.#committer = committer;
+    this.#assignments = new GroupAssignments({
+      groupId: settings.groupId,
+      ledger: this.#ledger,
+      committer,
+      partitions: ctx.partitions,
+      instrumentation: ctx.instrumentation,
+      consumer: () => this.#consumer,
+      revokeTimeoutMs: this.#options.revokeTimeoutMs ?? Math.floor(tuning.sessionTimeoutMs / 3),
+      log: this.#log,
+      wake: () => this.#room.wake(),
+      reapplyPause: () => fetch.reapply(),
+      fail: (error) => {
+        this.#fatal = error;
+        this.#stop();
+      },
+    });
     this.#listen(consumer);
 
     const abort = () => this.#stop();
@@ -148,13 +158,16 @@ class KafkaSource<T> implements Source<T> {
         await consumer.disconnect().catch(() => {});
         throw this.#startError(error);
       }
-      this.#offBackpressure = ctx.onBackpressure({
-        onFull: () => fetch.full(),
-        onAvailable: () => {
-          this.#room.wake();
-          if (!this.#stopping) fetch.available();
-        },
-      });
+      this.#off.push(
+        ctx.partitions.on({
+          full: () => fetch.full(),
+          resume: () => {
+            this.#room.wake();
+            if (!this.#stopping) fetch.resume();
+          },
+          checkpointed: () => void committer.commit(),
+        }),
+      );
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
@@ -162,7 +175,7 @@ class KafkaSource<T> implements Source<T> {
         eachBatch: (payload) => this.#eachBatch(payload),
       });
       this.#commitTimer = setInterval(() => {
-        void this.#committer?.commit();
+        void committer.commit();
         this.#reportLag();
       }, tuning.commitIntervalMs);
       if (!this.#stopping) await this.#stopped.wait();
@@ -177,15 +190,13 @@ class KafkaSource<T> implements Source<T> {
 
   async close(): Promise<void> {
     clearInterval(this.#commitTimer);
-    this.#fetch?.dispose();
-    this.#offBackpressure?.();
     const consumer = this.#consumer;
     if (consumer === undefined) return;
     try {
-      await Promise.all(this.#revocations);
+      await this.#assignments?.settled();
       await this.#committer?.final();
     } finally {
-      for (const off of this.#offConsumerEvents) off();
+      for (const off of this.#off) off();
       await consumer.disconnect().catch(() => {});
     }
   }
@@ -204,122 +215,25 @@ class KafkaSource<T> implements Source<T> {
         { cause: error },
       );
     }
-    if (isTransientKafkaError(error)) return brokersUnreachable(this.#options.settings.brokers, error);
-    return new ConnectorError(`Kafka consumer could not start: ${message}`, { cause: error });
+    return kafkaError(error, 'Kafka consumer could not start', this.#options.settings.brokers);
   }
 
   #listen(consumer: Consumer): void {
     const { events } = consumer;
-    this.#offConsumerEvents.push(
-      consumer.on(events.GROUP_JOIN, ({ payload }) => this.#onAssignment(payload.memberAssignment)),
+    const groupId = this.#options.settings.groupId;
+    this.#off.push(
+      consumer.on(events.GROUP_JOIN, ({ payload }) => this.#assignments?.assigned(payload.memberAssignment)),
       consumer.on(events.COMMIT_OFFSETS, ({ payload }) => this.#committer?.committed(payload.topics)),
       consumer.on(events.CRASH, ({ payload }) => {
         if (this.#stopping) return;
         if (payload.restart) {
-          this.#log(`consumer of group ${this.#options.settings.groupId} failed (${describeKafkaError(payload.error)}); restarting it`);
+          this.#log(`consumer of group ${groupId} failed (${describeKafkaError(payload.error)}); restarting it`);
           return;
         }
-        this.#fatal = isTransientKafkaError(payload.error)
-          ? brokersUnreachable(this.#options.settings.brokers, payload.error)
-          : new ConnectorError(`Kafka consumer of group ${this.#options.settings.groupId} stopped: ${describeKafkaError(payload.error)}`, { cause: payload.error });
+        this.#fatal = kafkaError(payload.error, `Kafka consumer of group ${groupId} stopped`, this.#options.settings.brokers);
         this.#stop();
       }),
     );
-  }
-
-  /** A new assignment after a (re)join: keep positions of kept partitions, revoke the others. */
-  #onAssignment(memberAssignment: Record<string, number[]>): void {
-    const assignment = Object.entries(memberAssignment).map(([topic, partitions]) => ({ topic, partitions }));
-    const added = assignment.flatMap(({ topic, partitions }) => partitions.filter((partition) => !this.#currentlyAssigned(topic, partition)).map((partition) => ({ topic, partition })));
-    this.#assignment = assignment;
-    const { revoked, kept } = this.#ledger.assign(assignment);
-    const consumer = this.#consumer;
-    // Kept partitions would be fetched again from their committed offset; skip to what is next.
-    for (const { topic, partition, next } of kept) {
-      try {
-        consumer?.seek({ topic, partition, offset: String(next) });
-      } catch {
-        // The ledger refuses the re-fetched offsets anyway.
-      }
-    }
-    // A consumer restarted after a crash has forgotten that it was paused.
-    this.#fetch?.reapply();
-    const count = assignment.reduce((n, a) => n + a.partitions.length, 0);
-    this.#ctx?.instrumentation.emit('source.rebalance', { assigned: count, revoked: revoked.length });
-    const describe = (list: { topic: string; partitions: number[] }[]) =>
-      list.length === 0 ? 'nothing' : list.map((a) => `${a.topic}[${[...a.partitions].sort((x, y) => x - y).join(',')}]`).join(' ');
-    this.#log(
-      `group ${this.#options.settings.groupId}: assigned ${describe(assignment)}` +
-        (revoked.length > 0 ? `; revoked ${revoked.map((r) => `${r.topic}[${r.partition}]`).join(' ')}` : ''),
-    );
-    if (revoked.length > 0) this.#ctx?.revoked(revoked);
-    if (added.length > 0) this.#restore(added);
-    if (revoked.length > 0) {
-      this.#room.wake();
-      const task = this.#revoke(revoked).finally(() => this.#revocations.delete(task));
-      this.#revocations.add(task);
-    }
-  }
-
-  /**
-   * Revoked partitions: wait (bounded) for their records in flight, commit what is done, then
-   * forget them. Records still open after the wait are abandoned deliberately: the new owner
-   * starts from the commit and redoes them (at least once), and their late completion here is
-   * harmless.
-   */
-  async #revoke(partitions: { topic: string; partition: number }[]): Promise<void> {
-    const ctx = this.#ctx;
-    if (ctx === undefined) return;
-    const timeoutMs = this.#options.revokeTimeoutMs ?? Math.floor(this.#tuning.sessionTimeoutMs / 3);
-    const results = await Promise.all(partitions.map(({ topic, partition }) => ctx.drained(topic, partition, timeoutMs)));
-    const revoked = new Set(partitions.map(({ topic, partition }) => partitionKey(topic, partition)));
-    const isRevoked = (topic: string, partition: number) => revoked.has(partitionKey(topic, partition));
-    await this.#committer!.commitNow(this.#ledger.due(ctx.committable, isRevoked)).catch((error: unknown) => {
-      this.#log(`could not commit revoked partitions (${describeKafkaError(error)}); their new owner may repeat some records`);
-    });
-    const abandoned: string[] = [];
-    partitions.forEach(({ topic, partition }, i) => {
-      if (!results[i]) abandoned.push(`${topic}[${partition}]: ${ctx.pending(topic, partition)}`);
-    });
-    if (abandoned.length > 0) this.#log(`revoked partitions still had records in flight after ${timeoutMs} ms (${abandoned.join(', ')}); their new owner repeats them`);
-    for (const { topic, partition } of partitions) {
-      if (this.#currentlyAssigned(topic, partition)) continue; // given back to us meanwhile
-      this.#ledger.remove(topic, partition);
-      ctx.forget(topic, partition);
-    }
-    this.#room.wake();
-  }
-
-  /** Has the engine restore the state of newly assigned partitions; their batches wait for it. */
-  #restore(partitions: { topic: string; partition: number }[]): void {
-    const ctx = this.#ctx;
-    if (ctx === undefined) return;
-    const restoring = ctx.assigned(partitions);
-    const keys = partitions.map(({ topic, partition }) => partitionKey(topic, partition));
-    for (const key of keys) this.#restoring.set(key, restoring);
-    restoring.then(
-      () => keys.forEach((key) => this.#restoring.get(key) === restoring && this.#restoring.delete(key)),
-      (error: unknown) => {
-        this.#fatal = new ConnectorError(`could not restore the state of ${keys.map((k) => k.replace('\u0000', '[') + ']').join(' ')}: ${describeError(error)}`, { cause: error });
-        this.#stop();
-      },
-    );
-  }
-
-  /** Waits for a partition's state to be restored, heartbeating; false when the batch should be left. */
-  async #waitForRestore(restoring: Promise<void>, heartbeat: () => Promise<void>, isRunning: () => boolean): Promise<boolean> {
-    let restored = false;
-    void restoring.then(() => (restored = true), () => {});
-    while (!restored) {
-      if (this.#stopping || !isRunning()) return false;
-      await Promise.race([restoring.catch(() => {}), new Promise((resolve) => setTimeout(resolve, ROOM_POLL_MS * 5))]);
-      if (!restored) await heartbeat();
-    }
-    return !this.#stopping;
-  }
-
-  #currentlyAssigned(topic: string, partition: number): boolean {
-    return this.#assignment.some((a) => a.topic === topic && a.partitions.includes(partition));
   }
 
   async #eachBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
@@ -327,29 +241,29 @@ class KafkaSource<T> implements Source<T> {
     const { topic, partition } = batch;
     const ledger = this.#ledger;
     if (this.#stopping || !ledger.has(topic, partition)) return;
-    const restoring = this.#restoring.get(partitionKey(topic, partition));
-    if (restoring !== undefined && !(await this.#waitForRestore(restoring, heartbeat, isRunning))) return;
+    const restoring = this.#assignments!.restoring(topic, partition);
+    if (restoring !== undefined && !(await this.#waitFor(restoring, heartbeat, isRunning, topic, partition))) return;
     ledger.observeHighWatermark(topic, partition, Number(batch.highWatermark));
     let finish!: () => void;
     this.#batch = new Promise<void>((resolve) => (finish = resolve));
     let emitted = 0;
+    const fetch = this.#fetch!;
+    const committer = this.#committer!;
     try {
       for (const message of batch.messages) {
         if (this.#stopping || !isRunning() || isStale()) break;
         const offset = Number(message.offset);
         if (!ledger.accept(topic, partition, offset)) continue;
-        if (this.#fetch!.budgetFull || this.#committer!.full) {
-          if (!(await this.#waitForRoom(heartbeat, isRunning, topic, partition))) break;
-        }
-        const wait = this.#admit(ctx, topic, partition, offset, message);
+        if ((fetch.paused || committer.full) && !(await this.#waitForRoom(heartbeat, isRunning, topic, partition))) break;
+        const wait = admitMessage(ctx, this.#reading, topic, partition, offset, message);
         ledger.emitted(topic, partition, offset);
         if (wait !== undefined) await wait;
         if ((++emitted & 127) === 0) {
-          this.#committer!.maybeCommit();
+          committer.maybeCommit();
           if (emitted % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
         }
       }
-      this.#committer!.maybeCommit();
+      committer.maybeCommit();
     } finally {
       // The next fetch starts after the last record handed out, not after the whole batch.
       const last = ledger.lastEmitted(topic, partition);
@@ -362,52 +276,38 @@ class KafkaSource<T> implements Source<T> {
     }
   }
 
-  /** Hands one Kafka record to the job, or to the dead-letter sink when it does not decode. */
-  #admit(ctx: SourceContext<T>, topic: string, partition: number, offset: number, message: KafkaMessage): Promise<void> | undefined {
-    const headers = readHeaders(message.headers);
-    const key = message.key === null ? undefined : message.key.toString('utf8');
-    const originalKey = message.key ?? undefined;
-    const position = { topic, partition, offset };
-    const trace = headers.traceparent === undefined ? undefined : traceFromHeaders(headers);
-    const bytes = message.value;
-    if (bytes === null) {
-      return ctx.deadLetter({ key, originalKey, value: undefined, position, headers, trace, timestamp: Number(message.timestamp) }, 'record has no value (a tombstone)');
+  /** Waits for a partition's state to be restored, heartbeating; false when the batch should be left. */
+  async #waitFor(restoring: Promise<void>, heartbeat: () => Promise<void>, isRunning: () => boolean, topic: string, partition: number): Promise<boolean> {
+    let restored = false;
+    void restoring.then(() => (restored = true), () => {});
+    void restoring.finally(() => this.#room.wake()).catch(() => {});
+    while (!restored) {
+      if (this.#stopping || !isRunning() || !this.#ledger.has(topic, partition)) return false;
+      await this.#room.wait(CONSUMER_CHECK_MS);
+      if (!restored) await heartbeat();
     }
-    let value: T;
-    try {
-      value = this.#decode(bytes);
-    } catch (error) {
-      return ctx.deadLetter({ key, originalKey, value: undefined, position, headers, trace, original: bytes, timestamp: Number(message.timestamp) }, describeError(error));
-    }
-    const record: SourceRecord<T> = {
-      key: this.#options.key === undefined ? key : this.#options.key(value),
-      originalKey,
-      value,
-      timestamp: this.#options.timestamp === undefined ? Number(message.timestamp) : this.#options.timestamp(value),
-      position,
-      headers,
-      trace,
-      original: bytes,
-    };
-    return ctx.emit(record);
+    return !this.#stopping;
   }
 
   /**
-   * Waits until the budget has room and the uncommitted records are below it, heartbeating so
-   * the group keeps this member. False when the batch should be left: stopping, the consumer
-   * stopped, or the partition was revoked. A rebalance noticed by the heartbeat commits what is
-   * done (Kafka accepts it while the group prepares the rebalance), then leaves the batch.
+   * Waits until fetching may go on (the budget half free again) and the uncommitted records are
+   * below the budget, heartbeating so the group keeps this member. Every condition it waits for
+   * wakes it (budget `resume`, an accepted commit, stop, revocation); the timeout is only for
+   * kafkajs' own state, which raises no event. False when the batch should be left: stopping, the consumer stopped, or
+   * the partition was revoked. A rebalance noticed by the heartbeat commits what is done (Kafka
+   * accepts it while the group prepares the rebalance), then leaves the batch.
    */
   async #waitForRoom(heartbeat: () => Promise<void>, isRunning: () => boolean, topic: string, partition: number): Promise<boolean> {
+    const committer = this.#committer!;
     for (;;) {
       if (this.#stopping || !isRunning() || !this.#ledger.has(topic, partition)) return false;
-      if (!this.#fetch!.budgetFull && !this.#committer!.full) return true;
-      this.#committer!.maybeCommit();
-      await this.#room.wait(ROOM_POLL_MS);
+      if (!this.#fetch!.paused && !committer.full) return true;
+      committer.maybeCommit();
+      await this.#room.wait(CONSUMER_CHECK_MS);
       try {
         await heartbeat();
       } catch (error) {
-        if (isRebalanceError(error)) await this.#committer!.commit().catch(() => {});
+        if (isRebalanceError(error)) await committer.commit().catch(() => {});
         throw error;
       }
     }

@@ -1,5 +1,6 @@
 import type { Consumer } from 'kafkajs';
-import type { SourceContext } from '../../../core/job.ts';
+import type { SourcePartitions } from '../../../core/job.ts';
+import type { Instrumentation } from '../../../core/instrumentation.ts';
 import { describeKafkaError } from '../errors.ts';
 import type { OffsetCommit, OffsetLedger } from './offsetLedger.ts';
 
@@ -11,12 +12,13 @@ import type { OffsetCommit, OffsetLedger } from './offsetLedger.ts';
  * skips a commit silently while its consumer restarts.
  *
  * @example
- * const committer = new OffsetCommitter(ledger, ctx, () => consumer, { log, onCommitted: () => room.wake() });
+ * const committer = new OffsetCommitter(ledger, ctx.partitions, () => consumer, { instrumentation, log, onCommitted: () => room.wake() });
  * setInterval(() => void committer.commit(), 1000);
  */
 export class OffsetCommitter {
   readonly #ledger: OffsetLedger;
-  readonly #ctx: SourceContext<unknown>;
+  readonly #partitions: SourcePartitions;
+  readonly #instrumentation: Instrumentation;
   readonly #consumer: () => Consumer | undefined;
   readonly #log: (line: string) => void;
   readonly #onCommitted: () => void;
@@ -25,12 +27,13 @@ export class OffsetCommitter {
 
   constructor(
     ledger: OffsetLedger,
-    ctx: SourceContext<unknown>,
+    partitions: SourcePartitions,
     consumer: () => Consumer | undefined,
-    options: { log: (line: string) => void; onCommitted: () => void },
+    options: { instrumentation: Instrumentation; log: (line: string) => void; onCommitted: () => void },
   ) {
     this.#ledger = ledger;
-    this.#ctx = ctx;
+    this.#partitions = partitions;
+    this.#instrumentation = options.instrumentation;
     this.#consumer = consumer;
     this.#log = options.log;
     this.#onCommitted = options.onCommitted;
@@ -38,7 +41,7 @@ export class OffsetCommitter {
 
   /** Uncommitted records have reached the budget: the source must wait for a commit. */
   get full(): boolean {
-    return this.#ledger.uncommitted() >= this.#ctx.maxInFlight;
+    return this.#ledger.uncommitted() >= this.#partitions.maxUncommitted;
   }
 
   /**
@@ -46,8 +49,8 @@ export class OffsetCommitter {
    * With checkpoints, offsets become committable only at a checkpoint: ask for one now.
    */
   maybeCommit(): void {
-    if (this.#ledger.uncommitted() * 2 < this.#ctx.maxInFlight) return;
-    if (this.#ctx.checkpointing) this.#ctx.requestCheckpoint();
+    if (this.#ledger.uncommitted() * 2 < this.#partitions.maxUncommitted) return;
+    this.#partitions.requestCheckpoint();
     if (this.#committing === undefined) void this.commit();
   }
 
@@ -57,11 +60,11 @@ export class OffsetCommitter {
       this.#again = true;
       return this.#committing;
     }
-    const ctx = this.#ctx;
+    const partitions = this.#partitions;
     this.#committing = (async () => {
       do {
         this.#again = false;
-        const due = this.#ledger.due(ctx.committable);
+        const due = this.#ledger.due(partitions.committable);
         if (due.length === 0) break;
         try {
           await this.commitNow(due);
@@ -91,28 +94,28 @@ export class OffsetCommitter {
       for (const { partition, offset } of partitions) commits.push({ topic, partition: Number(partition), offset: Number(String(offset)) });
     }
     this.#ledger.committed(commits);
-    const instrumentation = this.#ctx.instrumentation;
+    const instrumentation = this.#instrumentation;
     if (instrumentation.wants('source.commit')) for (const c of commits) instrumentation.emit('source.commit', c);
     this.#onCommitted();
   }
 
   /** On close: commit everything done, retrying briefly through a rebalance or a broker blip. */
   async final(): Promise<void> {
-    const ctx = this.#ctx;
+    const partitions = this.#partitions;
     await this.#committing;
     let lastError: unknown;
     for (let attempt = 0; attempt < 5; attempt += 1) {
-      const due = this.#ledger.due(ctx.committable);
+      const due = this.#ledger.due(partitions.committable);
       if (due.length === 0) return;
       try {
         await this.commitNow(due);
       } catch (error) {
         lastError = error;
       }
-      if (this.#ledger.due(ctx.committable).length === 0) return;
+      if (this.#ledger.due(partitions.committable).length === 0) return;
       await new Promise((resolve) => setTimeout(resolve, 300 * (attempt + 1)));
     }
-    const left = this.#ledger.due(ctx.committable);
+    const left = this.#ledger.due(partitions.committable);
     this.#log(
       `final commit failed for ${left.map((c) => `${c.topic}[${c.partition}]@${c.offset}`).join(' ')}` +
         (lastError === undefined ? '' : ` (${describeKafkaError(lastError)})`) +

@@ -24,7 +24,7 @@ function recordingSource(total: number, seen: Array<number | undefined>): Source
         const wait = ctx.emit({ key: `k${i % 3}`, value: `k${i % 3}`, position: { topic: 'r', partition: i % 2, offset: Math.floor(i / 2) } });
         if (wait !== undefined) await wait;
         if (i % 50 === 0) {
-          seen.push(ctx.committable('r', 0));
+          seen.push(ctx.partitions.committable('r', 0));
           await new Promise((resolve) => setTimeout(resolve, 10));
         }
       }
