@@ -1,0 +1,60 @@
+import type { Instrumentation } from '../core/instrumentation.ts';
+import { LatencyHistogram, type LatencySummary } from '../core/latency.ts';
+import type { Envelope } from '../core/record.ts';
+
+/** Event times this far ahead of this machine's clock are another clock's, not a skew: left out. */
+const AHEAD_MS = 1000;
+/** The histogram's range: older event times (a backfill, generated time) are counted apart. */
+const OLDEST_MS = 3_600_000;
+
+/** Latency from each record's event timestamp to its write, and the records it could not cover. */
+export interface EventTimeSummary {
+  readonly latency: LatencySummary;
+  /** Records whose event time was over an hour old or ahead of this clock (not in `latency`). */
+  readonly outside: number;
+}
+
+/**
+ * Latency from the event's own timestamp (its creation, as the producer or the input's `time`
+ * says) to its write: what a user of the output waits, Kafka and queues before the job included.
+ * Processing latency (admission → written) is the engine's; this one needs event times on the
+ * same clock as this machine, so times over an hour old or ahead of the clock (replays,
+ * generated streams) are counted apart instead of bending the percentiles.
+ *
+ * @example
+ * const eventTime = new EventTimeLatency();
+ * instrumentation.on('sink.written', ({ records }) => eventTime.observe(records, Date.now()));
+ * eventTime.summary().latency.p99;
+ */
+export class EventTimeLatency {
+  readonly #histogram = new LatencyHistogram();
+  #outside = 0;
+
+  /** Records written at `writtenAt` (epoch ms). */
+  observe(records: readonly Envelope<unknown>[], writtenAt: number): void {
+    for (let i = 0; i < records.length; i += 1) {
+      const ms = writtenAt - records[i]!.timestamp;
+      if (ms < -AHEAD_MS || ms > OLDEST_MS || Number.isNaN(ms)) this.#outside += 1;
+      else this.#histogram.record(Math.max(0, ms));
+    }
+  }
+
+  summary(): EventTimeSummary {
+    return { latency: this.#histogram.summary(), outside: this.#outside };
+  }
+}
+
+/**
+ * Event-time latency of every record a job writes, from its `sink.written` events.
+ *
+ * @example
+ * const eventTime = trackEventTimeLatency(telemetry.instrumentation);
+ * // ... after the run
+ * formatSummary(job.name, stats, label, eventTime.summary());
+ */
+export function trackEventTimeLatency(instrumentation: Instrumentation): EventTimeLatency {
+  const eventTime = new EventTimeLatency();
+  // The event is announced as the write resolves; the wall clock (not the monotonic one) is what producers stamp events with.
+  instrumentation.on('sink.written', ({ records }) => eventTime.observe(records, Date.now()));
+  return eventTime;
+}

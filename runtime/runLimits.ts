@@ -1,0 +1,133 @@
+import { ConnectorError } from '../core/errors.ts';
+import type { KafkaSettings, Source, SourceContext } from '../core/job.ts';
+import type { SourceRecord } from '../core/record.ts';
+import { createKafka, kafkaTuning } from '../connectors/kafka/config.ts';
+import { describeKafkaError } from '../connectors/kafka/errors.ts';
+
+/** Where a run ends before its inputs do: `--max-records` and `--until-caught-up`. */
+export interface RunLimits {
+  /** End after this many input records (taken in or dead-lettered), across every input. */
+  readonly maxRecords?: number | undefined;
+  /** End once every partition has been read up to where it ended when the run started. */
+  readonly backlog?: BacklogEnd | undefined;
+}
+
+/** Per partition (`topic\0partition`), the offset of the last record of the backlog; only partitions with records left to read. */
+export type BacklogEnd = ReadonlyMap<string, number>;
+
+/**
+ * The sources of a run, ending it at its limits: once the last record allowed is handed in,
+ * `stop` is called (the job drains and commits as on SIGTERM); a record offered after that is not
+ * taken (not tracked, not committed: the next run reads it). Unlimited: the sources unchanged.
+ *
+ * @example
+ * const sources = limitSources(binding.sources, { maxRecords: 100_000 }, () => running?.stop());
+ */
+export function limitSources(sources: Record<string, Source<unknown>>, limits: RunLimits, stop: () => void): Record<string, Source<unknown>> {
+  const { maxRecords, backlog } = limits;
+  if (maxRecords === undefined && backlog === undefined) return sources;
+  let taken = 0;
+  let stopped = false;
+  const remaining = new Map(backlog);
+  const end = () => {
+    if (stopped) return;
+    stopped = true;
+    stop();
+  };
+  // Nothing to catch up on: end as soon as the job runs.
+  if (backlog !== undefined && remaining.size === 0) queueMicrotask(end);
+  const offer = <R>(record: SourceRecord<unknown>, hand: () => R | undefined): R | undefined => {
+    // Past the limit nothing more is taken, even from another input while the last one waits for room.
+    if (stopped || (maxRecords !== undefined && taken >= maxRecords)) return undefined;
+    taken += 1;
+    const wait = hand();
+    let last = maxRecords !== undefined && taken >= maxRecords;
+    if (backlog !== undefined) {
+      const key = partitionKey(record.position.topic, record.position.partition);
+      const endOffset = remaining.get(key);
+      if (endOffset !== undefined && record.position.offset >= endOffset) remaining.delete(key);
+      if (remaining.size === 0) last = true;
+    }
+    if (last) {
+      // Stop once this record is in: stopping while it waits for room would turn it away.
+      if (wait instanceof Promise) void wait.then(end, end);
+      else end();
+    }
+    return wait;
+  };
+  return Object.fromEntries(
+    Object.entries(sources).map(([name, source]) => [
+      name,
+      {
+        name: source.name,
+        run: (ctx: SourceContext<unknown>) =>
+          source.run(
+            overriding(ctx, {
+              emit: (record) => offer(record, () => ctx.emit(record)),
+              deadLetter: (record, reason) => offer(record, () => ctx.deadLetter(record, reason)),
+            }),
+          ),
+        ...(source.close === undefined ? {} : { close: () => source.close!() }),
+      } satisfies Source<unknown>,
+    ]),
+  );
+}
+
+/**
+ * Where the backlog of the group's partitions ends now: for each partition of `topics` with
+ * records left for `groupId` (from its committed offset, or from `start` for a new group), the
+ * offset of its last record. Asked once, before the job starts: records written later are not
+ * waited for.
+ *
+ * @example
+ * const backlog = await backlogEnd({ brokers: ['localhost:9092'], groupId: 'g', clientId: 'c', start: 'earliest' }, ['transactions']);
+ */
+export async function backlogEnd(settings: KafkaSettings, topics: readonly string[]): Promise<BacklogEnd> {
+  const admin = createKafka(settings, kafkaTuning(), 'backlog').admin();
+  const ends = new Map<string, number>();
+  try {
+    await admin.connect();
+    for (const topic of new Set(topics)) {
+      const [offsets, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId: settings.groupId, topics: [topic] })]);
+      const committedOf = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+      for (const { partition, high, low } of offsets) {
+        const [end, first] = [Number(high), Number(low)];
+        const own = committedOf.get(partition) ?? -1;
+        const from = own >= 0 ? Math.max(own, first) : settings.start === 'latest' ? end : first;
+        if (from < end) ends.set(partitionKey(topic, partition), end - 1);
+      }
+    }
+    return ends;
+  } catch (error) {
+    throw new ConnectorError(`--until-caught-up could not read where the backlog of ${[...topics].join(', ')} ends: ${describeKafkaError(error)}`, { cause: error, retriable: true });
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+/**
+ * The Kafka topics a job reads, named as `bindIO` names them (`--topic name=topic`, `--input-topic`).
+ *
+ * @example
+ * inputTopics(job.inputs, { topics: {}, inputTopic: 'tx-replay' }) // ['tx-replay']
+ */
+export function inputTopics(inputs: Readonly<Record<string, { readonly topic: string }>>, options: { readonly topics: Readonly<Record<string, string>>; readonly inputTopic?: string | undefined }): string[] {
+  const names = Object.keys(inputs);
+  return names.map((name) => options.topics[name] ?? (names.length === 1 ? options.inputTopic : undefined) ?? inputs[name]!.topic);
+}
+
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+/** The engine's context with emit and deadLetter replaced; the rest reach the original (private fields and all). */
+function overriding<T>(ctx: SourceContext<T>, replaced: Pick<SourceContext<T>, 'emit' | 'deadLetter'>): SourceContext<T> {
+  return new Proxy(ctx, {
+    get(target, property) {
+      if (property === 'emit') return replaced.emit;
+      if (property === 'deadLetter') return replaced.deadLetter;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
