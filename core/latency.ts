@@ -21,6 +21,30 @@ export interface LatencySummary {
 export class LatencyHistogram {
   readonly #histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 2 });
 
+  /**
+   * A histogram from {@link encode}'s text: stream threads send theirs to the main thread, which
+   * adds them up, because percentiles of parts cannot be combined into the whole's.
+   *
+   * @example
+   * const whole = new LatencyHistogram();
+   * whole.add(LatencyHistogram.decode(part.encode()));
+   */
+  static decode(text: string): LatencyHistogram {
+    const histogram = new LatencyHistogram();
+    if (text !== '') histogram.#histogram.add(hdr.decodeFromCompressedBase64(text));
+    return histogram;
+  }
+
+  /** The observations as compressed text (HdrHistogram's own encoding); '' when empty. */
+  encode(): string {
+    return this.#histogram.totalCount === 0 ? '' : hdr.encodeIntoCompressedBase64(this.#histogram);
+  }
+
+  /** Adds another histogram's observations to this one. */
+  add(other: LatencyHistogram): void {
+    this.#histogram.add(other.#histogram);
+  }
+
   /** Records one observation in milliseconds. */
   record(ms: number): void {
     this.#histogram.recordValue(Math.max(1, Math.round(ms * 1000)));

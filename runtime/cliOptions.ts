@@ -1,10 +1,12 @@
 import { InvalidArgumentError, Option } from 'commander';
+import { availableParallelism } from 'node:os';
 import { InvalidOptionError } from '../core/errors.ts';
 import type { RunOptions } from './runCommand.ts';
 
 /** What commander parses for `run`. */
 export interface RunFlags {
   workers: number;
+  parallelism: number;
   maxInFlight: number;
   brokers?: string;
   group?: string;
@@ -38,6 +40,7 @@ export function runOptions(): Option[] {
     new Option('-o, --output <name=file>', 'write an output to a JSONL file, `-` for stdout or `none` (repeatable; default out/<topic>.jsonl; without --brokers)').argParser(collectPair('--output')).default({}),
     new Option('--append', 'append to output and dead-letter files instead of starting them afresh').default(false),
     new Option('-w, --workers <n>', 'inference worker threads (started only when the job has a model)').default(2).env('SLUICE_WORKERS').argParser(positiveInteger),
+    new Option('--parallelism <n>', 'stream threads: copies of the pipeline in worker threads of this process, each with its own share of the partitions (or keys), Kafka consumer, producer and state; 1 runs the pipeline on the main thread').default(availableParallelism(), 'the core count').env('SLUICE_PARALLELISM').argParser(positiveInteger),
     new Option('--max-in-flight <n>', 'records inside the job at once; the source pauses when full').default(20_000).env('SLUICE_MAX_IN_FLIGHT').argParser(positiveInteger),
     new Option('-b, --brokers <list>', 'Kafka bootstrap brokers (host:port,...): inputs and outputs become Kafka topics').env('KAFKA_BROKERS'),
     new Option('-g, --group <id>', 'Kafka consumer group (default: sluice-<job file name>)').env('SLUICE_GROUP_ID'),
@@ -82,6 +85,7 @@ export function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
   return {
     jobPath,
     workers: flags.workers,
+    parallelism: flags.parallelism,
     maxInFlight: flags.maxInFlight,
     kafka: onKafka ? { brokers, groupId: group, clientId: `sluice-${jobName}`, start: flags.start } : undefined,
     topics: flags.topic,

@@ -44,7 +44,8 @@ function describeCommand(command: Command, name: string, lines: string[]): void 
 function optionRow(option: Option): string {
   const flags = option.flags.replace(/\|/g, '\\|');
   const choices = option.argChoices === undefined ? '' : ` (one of ${option.argChoices.join(', ')})`;
-  const fallback = option.defaultValue === undefined || option.negate || option.defaultValue === false || typeof option.defaultValue === 'object' ? '' : `\`${String(option.defaultValue)}\``;
+  // A default described in words ("the core count") reads the same on every machine.
+  const fallback = option.defaultValueDescription !== undefined ? option.defaultValueDescription : option.defaultValue === undefined || option.negate || option.defaultValue === false || typeof option.defaultValue === 'object' ? '' : `\`${String(option.defaultValue)}\``;
   return `| \`${flags}\` | ${option.description.replace(/\|/g, '\\|')}${choices} | ${fallback} | ${option.envVar === undefined ? '' : `\`${option.envVar}\``} |`;
 }
 

@@ -11,12 +11,17 @@ import { LazyInference } from './lazyInference.ts';
 import { loadJob, requireJobFile } from './loadJob.ts';
 import { formatProgress, formatSummary } from './progress.ts';
 import { startTelemetry, type Telemetry } from './telemetry/telemetry.ts';
+import { claimCheckpointDirectory } from './threads/checkpointFolders.ts';
+import { runThreaded } from './threads/runThreaded.ts';
 import { typecheckJob } from './typecheck.ts';
 
 /** Everything `sluice run` was told. */
 export interface RunOptions extends Omit<BindingOptions, 'settings'> {
   jobPath: string;
   workers: number;
+  /** `--parallelism`: stream threads, each a copy of the pipeline; 1 (the default here) runs it on this thread. */
+  parallelism?: number;
+  /** Records in flight per stream thread. */
   maxInFlight: number;
   kafka: KafkaSettings | undefined;
   /** `--set name=value` texts, checked against the job's declared settings. */
@@ -62,6 +67,7 @@ const processOutput: RunOutput = {
  * process.exitCode = await runCommand({ jobPath: 'jobs/fraud-detection.ts', workers: 2, maxInFlight: 20_000, ... });
  */
 export async function runCommand(options: RunOptions, output: RunOutput = processOutput): Promise<number> {
+  if ((options.parallelism ?? 1) > 1) return runThreaded(options, output);
   let inference: LazyInference | undefined;
   let telemetry: Telemetry | undefined;
   let running: RunningJob | undefined;
@@ -83,6 +89,7 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
     const settings = resolveSettings(job.settings, options.settings);
     const binding = bindIO(job, { ...options, settings });
     if (options.kafka !== undefined) await kafkaPreflight(options.kafka, binding.topics);
+    if (options.checkpoints?.kind === 'directory') claimCheckpointDirectory(options.checkpoints.directory, 1);
     const checkpoints = checkpointOptions(options, output);
     inference = new LazyInference({ workers: options.workers });
     telemetry = await startTelemetry({
@@ -137,7 +144,8 @@ export function oneLine(error: unknown): string {
   return `unexpected error: ${describeError(error).split('\n')[0]} (run with SLUICE_DEBUG=1 for the stack)${process.env.SLUICE_DEBUG === '1' && error instanceof Error ? `\n${error.stack ?? ''}` : ''}`;
 }
 
-function checkpointOptions(options: RunOptions, output: RunOutput): CheckpointOptions | undefined {
+/** The checkpoint store and interval `--checkpoint-dir` / the changelog ask for (stream threads call it too). */
+export function checkpointOptions(options: RunOptions, output: RunOutput): CheckpointOptions | undefined {
   const choice = options.checkpoints;
   if (choice === undefined) return undefined;
   const log = (line: string) => output.err(`${line}\n`);
@@ -150,7 +158,7 @@ function checkpointOptions(options: RunOptions, output: RunOutput): CheckpointOp
  * First SIGTERM/SIGINT: graceful stop. Another one more than a second later: leave at once.
  * (Ctrl-C reaches npm, the bin shim and this process together; copies within a second are one.)
  */
-class SignalHandler {
+export class SignalHandler {
   readonly #onSignal: (signal: NodeJS.Signals) => void;
   /** A stop was asked for (perhaps before the job existed). */
   requested = false;
@@ -177,7 +185,8 @@ class SignalHandler {
   }
 }
 
-function startProgress(running: RunningJob, countLabel: string | undefined, mode: RunOptions['progress'], output: RunOutput): { stop(): void } {
+/** The live progress line of a job (or of stream threads' merged stats), until stop(). */
+export function startProgress(running: Pick<RunningJob, 'stats'>, countLabel: string | undefined, mode: RunOptions['progress'], output: RunOutput): { stop(): void } {
   if (mode === 'off') return { stop: () => {} };
   let previous = { in: 0, elapsedMs: 0 };
   const interval = output.isTTY ? 500 : 2000;

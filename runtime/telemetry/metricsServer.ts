@@ -27,7 +27,7 @@ export const DEFAULT_METRICS_HOST = '127.0.0.1';
  * // curl http://127.0.0.1:9464/metrics
  * await server.close();
  */
-export async function startMetricsServer(registry: Registry, options: { port: number; host?: string | undefined }): Promise<MetricsServer> {
+export async function startMetricsServer(registry: Pick<Registry, 'metrics' | 'contentType'>, options: { port: number; host?: string | undefined }): Promise<MetricsServer> {
   const bindHost = options.host === undefined || options.host.trim() === '' ? DEFAULT_METRICS_HOST : options.host.trim();
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];

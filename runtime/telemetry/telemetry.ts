@@ -18,6 +18,11 @@ export interface TelemetryOptions {
   /** `--metrics-port`: serve `/metrics` there (0 picks a free port); no metrics when absent. */
   metricsPort?: number | undefined;
   /**
+   * Keep metrics without serving them (no port): a stream thread's, which the main thread asks
+   * for and serves merged. Process-wide metrics (CPU, memory) are left to the main thread.
+   */
+  collectMetrics?: boolean | undefined;
+  /**
    * `--metrics-host`: the address `/metrics` listens on. Default `127.0.0.1` (this machine
    * only); `0.0.0.0` (or `::`) serves every interface, for a Prometheus on another host.
    */
@@ -100,8 +105,8 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
 
   let metrics: JobMetrics | undefined;
   let metricsServer: MetricsServer | undefined;
-  if (options.metricsPort !== undefined) {
-    metrics = new JobMetrics({ jobName: options.jobName, pool: options.pool });
+  if (options.metricsPort !== undefined || options.collectMetrics === true) {
+    metrics = new JobMetrics({ jobName: options.jobName, pool: options.pool, defaultMetrics: options.metricsPort !== undefined });
     metrics.subscribe(instrumentation);
     if (tracing !== undefined) {
       const traced = tracing;
@@ -112,7 +117,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       metrics.countDroppedSpans(() => spans.dropped);
     }
     try {
-      metricsServer = await startMetricsServer(metrics.registry, { port: options.metricsPort, host: options.metricsHost });
+      if (options.metricsPort !== undefined) metricsServer = await startMetricsServer(metrics.registry, { port: options.metricsPort, host: options.metricsHost });
     } catch (error) {
       await sdk?.shutdown();
       throw error;

@@ -62,7 +62,9 @@ export function spawnSluice(args: readonly string[], options: { env?: Readonly<R
   }
   const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/cli.ts', ...args], {
     cwd: repoRoot,
-    env: { ...process.env, ...options.env },
+    // One stream thread unless the test (or the whole run: SLUICE_PARALLELISM=2 npm test) says
+    // otherwise: these scenarios are about processes, and their log lines are one consumer's.
+    env: { SLUICE_PARALLELISM: '1', ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);

@@ -1,0 +1,54 @@
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+import type { JobStats } from '../../core/engine/engine.ts';
+import type { RunOptions } from '../runCommand.ts';
+
+// The messages between the main thread (the supervisor) and its stream threads. Everything in
+// them is structured-clone data: numbers, strings, plain objects.
+
+/** What a stream thread is started with (its `workerData`). */
+export interface ThreadData {
+  readonly options: RunOptions;
+  /** This thread's number, 0-based, and how many there are: its share of an embedded source. */
+  readonly index: number;
+  readonly count: number;
+  /** Inference workers of this thread's own pool. */
+  readonly workers: number;
+  /** Keep Prometheus metrics for the main thread's `/metrics`. */
+  readonly collectMetrics: boolean;
+}
+
+/** A thread's counters at one moment. */
+export interface ThreadReport {
+  readonly stats: JobStats;
+  /** Its latency histogram, encoded (LatencyHistogram.encode). */
+  readonly latency: string;
+  /** Wall-clock time (epoch ms) of its first record, for the merged active span. */
+  readonly firstInAt: number | undefined;
+}
+
+/** Prometheus metrics of a thread, as prom-client's `getMetricsAsJSON()` gives them. */
+export type ThreadMetrics = Array<MetricObjectWithValues<MetricValue<string>>>;
+
+export type ToThread =
+  | { readonly type: 'stop'; readonly drain: boolean }
+  | { readonly type: 'metrics'; readonly id: number }
+  /** SIGHUP reached the process: worker threads do not get signals, so the main thread passes it on. */
+  | { readonly type: 'hangup' };
+
+export type FromThread =
+  | { readonly type: 'started'; readonly describe: readonly string[] }
+  | { readonly type: 'log'; readonly text: string }
+  | { readonly type: 'stats'; readonly report: ThreadReport }
+  | { readonly type: 'metrics'; readonly id: number; readonly metrics: ThreadMetrics }
+  | { readonly type: 'done'; readonly report: ThreadReport }
+  | { readonly type: 'failed'; readonly message: string; readonly report: ThreadReport | undefined };
+
+/**
+ * The folder of thread `index` of `count` under `--checkpoint-dir`: one writer per folder.
+ *
+ * @example
+ * threadFolder(0, 2) // "thread-1-of-2"
+ */
+export function threadFolder(index: number, count: number): string {
+  return `thread-${index + 1}-of-${count}`;
+}

@@ -1,0 +1,95 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { resolveSettings } from '../../core/settings.ts';
+import { kafkaPreflight } from '../../connectors/kafka/preflight.ts';
+import { bindIO, type Binding } from '../bindIO.ts';
+import { loadJob, requireJobFile } from '../loadJob.ts';
+import { formatSummary } from '../progress.ts';
+import { oneLine, startProgress, SignalHandler, type RunOptions, type RunOutput } from '../runCommand.ts';
+import { typecheckJob } from '../typecheck.ts';
+import { claimCheckpointDirectory } from './checkpointFolders.ts';
+import { Supervisor } from './supervisor.ts';
+import { startThreadMetrics, type ThreadMetricsServer } from './threadMetrics.ts';
+
+/**
+ * `sluice run --parallelism N` (N > 1): the job's pipeline runs in N stream threads of this
+ * process (see supervisor.ts); this thread checks the job once, prepares the outputs, serves
+ * the merged `/metrics`, shows one progress line and one summary, and turns SIGTERM/SIGINT into
+ * a drain of every thread. Returns the exit code.
+ *
+ * @example
+ * process.exitCode = await runThreaded({ ...options, parallelism: 2 }, output);
+ */
+export async function runThreaded(options: RunOptions, output: RunOutput): Promise<number> {
+  const count = options.parallelism ?? 1;
+  let threads: Supervisor | undefined;
+  let metrics: ThreadMetricsServer | undefined;
+  const signals = new SignalHandler(() => threads?.stop(options.drain), output);
+  const hangUp = () => threads?.hangup();
+  process.on('SIGHUP', hangUp);
+  try {
+    await requireJobFile(options.jobPath);
+    if (options.typecheck === true) {
+      const problems = typecheckJob(options.jobPath);
+      if (problems.length > 0) {
+        output.err(`sluice: ${options.jobPath} has type errors — fix them, or run with --no-typecheck:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
+        return 1;
+      }
+    }
+    const job = await loadJob(options.jobPath);
+    if (signals.requested) {
+      output.err('sluice: stopped before the job started\n');
+      return 0;
+    }
+    const settings = resolveSettings(job.settings, options.settings);
+    // Bound here only to check the flags, name the topics and describe the run; each thread binds its own.
+    const binding = bindIO(job, { ...options, settings });
+    if (options.kafka !== undefined) await kafkaPreflight(options.kafka, binding.topics);
+    if (options.checkpoints?.kind === 'directory') claimCheckpointDirectory(options.checkpoints.directory, count);
+    if (options.outputMode === 'overwrite') startFilesAfresh(binding);
+    if (options.metricsPort !== undefined) metrics = await startThreadMetrics({ jobName: job.name, port: options.metricsPort, host: options.metricsHost, threads: () => threads?.metrics() ?? Promise.resolve([]) });
+    threads = new Supervisor({
+      options,
+      count,
+      // The pool's workers are shared out: each thread gets its own pool, the total stays near --workers.
+      workers: Math.max(1, Math.round(options.workers / count)),
+      collectMetrics: metrics !== undefined,
+      restartable: options.kafka !== undefined || options.checkpoints !== undefined,
+      log: (text) => output.err(text),
+    });
+    threads.start();
+    if (signals.requested) threads.stop(options.drain);
+    const describe = [...binding.describe, `stream threads: ${count}, each with ${Math.max(1, Math.round(options.workers / count))} inference worker(s) of its own when the job has a model`];
+    threads.started.then((lines) => [...describe, ...lines, ...(metrics === undefined ? [] : [`metrics: ${metrics.url}`])].forEach((line) => output.err(`${line}\n`)));
+    const supervisor = threads;
+    const progress = startProgress({ stats: () => supervisor.stats() }, job.countAs?.label, options.progress, output);
+    let result;
+    try {
+      result = await threads.done;
+    } finally {
+      progress.stop();
+    }
+    output.err(formatSummary(job.name, result.stats, job.countAs?.label) + '\n');
+    output.err(`  threads     ${count} stream threads, ${result.restarts} restarted\n`);
+    const deadLetterPath = (binding.deadLetterSink as { path?: unknown }).path;
+    if (typeof deadLetterPath === 'string' && result.stats.deadLettered > 0) output.err(`  dead letters ${deadLetterPath}\n`);
+    return 0;
+  } catch (error) {
+    output.err(`sluice: ${oneLine(error)}\n`);
+    return 1;
+  } finally {
+    signals.dispose();
+    process.off('SIGHUP', hangUp);
+    await metrics?.close();
+  }
+}
+
+/** Output and dead-letter files start empty once here; the threads append to them. */
+function startFilesAfresh(binding: Binding): void {
+  for (const sink of [...Object.values(binding.sinks), binding.deadLetterSink]) {
+    const path = (sink as { path?: unknown }).path;
+    if (typeof path !== 'string') continue;
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, '');
+  }
+}

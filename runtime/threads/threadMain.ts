@@ -1,0 +1,123 @@
+// The entry of one stream thread (a worker_thread started by the supervisor): the job's pipeline
+// with its own sources, sinks, keyed state, checkpoints and inference pool, reporting to the
+// main thread. What it is given and says is in protocol.ts.
+import { join } from 'node:path';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { runJob, type RunningJob } from '../../core/engine/engine.ts';
+import { LatencyHistogram } from '../../core/latency.ts';
+import type { Source } from '../../core/job.ts';
+import { resolveSettings } from '../../core/settings.ts';
+import { bindIO } from '../bindIO.ts';
+import { LazyInference } from '../lazyInference.ts';
+import { loadJob } from '../loadJob.ts';
+import { checkpointOptions, oneLine, type RunOptions, type RunOutput } from '../runCommand.ts';
+import { startTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
+import { threadFolder, type FromThread, type ThreadData, type ThreadReport, type ToThread } from './protocol.ts';
+import { threadShare, watchFirst } from './threadShare.ts';
+
+/** How often a thread reports its counters (progress line, merged summary of a failed thread). */
+const REPORT_EVERY_MS = 500;
+
+const port: MessagePort = requirePort();
+const data = workerData as ThreadData;
+const post = (message: FromThread): void => port.postMessage(message);
+const output: RunOutput = { err: (text) => post({ type: 'log', text }), isTTY: false };
+
+let running: RunningJob | undefined;
+let stopAsked: { drain: boolean } | undefined;
+let telemetry: Telemetry | undefined;
+const latency = new LatencyHistogram();
+let firstInAt: number | undefined;
+
+port.on('message', (message: ToThread) => {
+  if (message.type === 'stop') {
+    stopAsked ??= { drain: message.drain };
+    running?.stop({ drain: message.drain });
+  } else if (message.type === 'hangup') {
+    // Signals reach only the main thread; the inference pool listens for this one (model pins).
+    process.emit('SIGHUP', 'SIGHUP');
+  } else if (message.type === 'metrics') {
+    const registry = telemetry?.metrics?.registry;
+    (registry === undefined ? Promise.resolve([]) : registry.getMetricsAsJSON()).then(
+      (metrics) => post({ type: 'metrics', id: message.id, metrics }),
+      () => post({ type: 'metrics', id: message.id, metrics: [] }),
+    );
+  }
+});
+
+function report(): ThreadReport | undefined {
+  if (running === undefined) return undefined;
+  return { stats: running.stats(), latency: latency.encode(), firstInAt };
+}
+
+/** Checkpoints of this thread: a folder of its own under --checkpoint-dir (one writer per folder). */
+function threadCheckpoints(options: RunOptions): RunOptions['checkpoints'] {
+  const choice = options.checkpoints;
+  if (choice?.kind !== 'directory') return choice;
+  return { ...choice, directory: join(choice.directory, threadFolder(data.index, data.count)) };
+}
+
+async function main(): Promise<void> {
+  const options: RunOptions = { ...data.options, checkpoints: threadCheckpoints(data.options) };
+  const inference = new LazyInference({ workers: data.workers });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const job = await loadJob(options.jobPath);
+    const settings = resolveSettings(job.settings, options.settings);
+    // The main thread started output files afresh; every thread appends its own lines.
+    const binding = bindIO(job, { ...options, settings, outputMode: 'append' });
+    const slot = { index: data.index, count: data.count };
+    const sources: Record<string, Source<unknown>> = {};
+    for (const [name, source] of Object.entries(binding.sources)) {
+      // Kafka's consumer group splits partitions among the threads; embedded sources split here.
+      const share = options.kafka === undefined ? threadShare(source, slot) : source;
+      sources[name] = watchFirst(share, (at) => (firstInAt ??= at));
+    }
+    const checkpoints = checkpointOptions(options, output);
+    telemetry = await startTelemetry({
+      jobName: job.name,
+      traceSample: options.traceSample,
+      collectMetrics: data.collectMetrics,
+      keysInSpans: options.traceKeys ?? true,
+      pool: inference,
+      warn: (line) => output.err(`sluice: ${line}\n`),
+    });
+    telemetry.instrumentation.on('sink.written', ({ records, endedAt }) => {
+      for (const record of records) latency.record(endedAt - record.receivedAt);
+    });
+    running = runJob(job, {
+      sources: telemetry.instrumentSources(sources),
+      sinks: binding.sinks,
+      deadLetterSink: binding.deadLetterSink,
+      settings,
+      maxInFlight: options.maxInFlight,
+      inference,
+      instrumentation: telemetry.instrumentation,
+      ...(checkpoints === undefined ? {} : { checkpoints }),
+    });
+    telemetry.attach(running);
+    if (stopAsked !== undefined) running.stop(stopAsked);
+    running.started.then(() => post({ type: 'started', describe: telemetry?.describe() ?? [] }), () => {});
+    timer = setInterval(() => {
+      const now = report();
+      if (now !== undefined) post({ type: 'stats', report: now });
+    }, REPORT_EVERY_MS);
+    await running.done;
+    clearInterval(timer);
+    post({ type: 'done', report: report()! });
+  } catch (error) {
+    clearInterval(timer);
+    post({ type: 'failed', message: oneLine(error), report: report() });
+  } finally {
+    await telemetry?.stop();
+    await inference.close();
+    port.close();
+  }
+}
+
+function requirePort(): MessagePort {
+  if (parentPort === null) throw new Error('runtime/threads/threadMain.ts runs as a worker thread of `sluice run --parallelism N`');
+  return parentPort;
+}
+
+void main();
