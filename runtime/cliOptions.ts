@@ -1,12 +1,10 @@
 import { InvalidArgumentError, Option } from 'commander';
-import { availableParallelism } from 'node:os';
 import { InvalidOptionError } from '../core/errors.ts';
 import type { RunOptions } from './runCommand.ts';
 
 /** What commander parses for `run`. */
 export interface RunFlags {
   workers: number;
-  parallelism: number;
   maxInFlight: number;
   brokers?: string;
   group?: string;
@@ -24,6 +22,8 @@ export interface RunFlags {
   changelogTopic?: string;
   checkpoints: boolean;
   drain: boolean;
+  maxRecords?: number;
+  untilCaughtUp: boolean;
   traceSample?: number;
   traceKeys: boolean;
   metricsPort?: number;
@@ -40,7 +40,6 @@ export function runOptions(): Option[] {
     new Option('-o, --output <name=file>', 'write an output to a JSONL file, `-` for stdout or `none` (repeatable; default out/<topic>.jsonl; without --brokers)').argParser(collectPair('--output')).default({}),
     new Option('--append', 'append to output and dead-letter files instead of starting them afresh').default(false),
     new Option('-w, --workers <n>', 'inference worker threads (started only when the job has a model)').default(2).env('SLUICE_WORKERS').argParser(positiveInteger),
-    new Option('--parallelism <n>', 'stream threads: copies of the pipeline in worker threads of this process, each with its own share of the partitions (or keys), Kafka consumer, producer and state; 1 runs the pipeline on the main thread').default(availableParallelism(), 'the core count').env('SLUICE_PARALLELISM').argParser(positiveInteger),
     new Option('--max-in-flight <n>', 'records inside the job at once; the source pauses when full').default(20_000).env('SLUICE_MAX_IN_FLIGHT').argParser(positiveInteger),
     new Option('-b, --brokers <list>', 'Kafka bootstrap brokers (host:port,...): inputs and outputs become Kafka topics').env('KAFKA_BROKERS'),
     new Option('-g, --group <id>', 'Kafka consumer group (default: sluice-<job file name>)').env('SLUICE_GROUP_ID'),
@@ -54,6 +53,8 @@ export function runOptions(): Option[] {
     new Option('--changelog-topic <topic>', 'with --brokers: the topic that keeps each partition\'s state (default: <group>-changelog)').env('SLUICE_CHANGELOG_TOPIC'),
     new Option('--no-checkpoints', 'with --brokers: no state changelog; offsets are committed as soon as records are done'),
     new Option('--drain', 'on SIGTERM/SIGINT fire every open window before stopping (the restart starts them afresh); default: keep them in the checkpoint'),
+    new Option('--max-records <n>', 'end the run after n input records (taken in or dead-lettered): it drains, commits and prints the summary as on SIGTERM').argParser(positiveInteger),
+    new Option('--until-caught-up', 'with --brokers: end the run once every partition is read up to where it ended when the run started (a backfill, a benchmark)').default(false),
     new Option('--trace-sample <ratio>', 'share of records traced with OpenTelemetry, 0 to 1; overrides OTEL_TRACES_SAMPLER. Spans go to OTEL_EXPORTER_OTLP_ENDPOINT').env('SLUICE_TRACE_SAMPLE').argParser(sampleRatio),
     new Option('--no-trace-keys', 'spans do not carry record keys (when keys are personal data)'),
     new Option('--metrics-port <port>', 'serve Prometheus metrics at http://<metrics-host>:<port>/metrics while the job runs').env('SLUICE_METRICS_PORT').argParser(portNumber),
@@ -81,11 +82,11 @@ export function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
   ).filter(([, value]) => value !== undefined);
   if (!onKafka && kafkaOnly.length > 0) throw new InvalidOptionError(`${kafkaOnly.map(([flag]) => flag).join(', ')} applies only with --brokers (Kafka)`);
   if (!onKafka && !flags.checkpoints) throw new InvalidOptionError('--no-checkpoints applies only with --brokers (Kafka); embedded runs checkpoint only with --checkpoint-dir');
+  if (!onKafka && flags.untilCaughtUp) throw new InvalidOptionError('--until-caught-up applies only with --brokers (Kafka): an embedded input ends at its own end');
   if (flags.checkpointDir !== undefined && flags.changelogTopic !== undefined) throw new InvalidOptionError('--checkpoint-dir and --changelog-topic are two places for the same checkpoints: choose one');
   return {
     jobPath,
     workers: flags.workers,
-    parallelism: flags.parallelism,
     maxInFlight: flags.maxInFlight,
     kafka: onKafka ? { brokers, groupId: group, clientId: `sluice-${jobName}`, start: flags.start } : undefined,
     topics: flags.topic,
@@ -103,6 +104,8 @@ export function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
           ? { kind: 'changelog', topic: flags.changelogTopic ?? `${group}-changelog`, intervalMs: flags.checkpointInterval }
           : undefined,
     drain: flags.drain,
+    maxRecords: flags.maxRecords,
+    untilCaughtUp: flags.untilCaughtUp,
     traceSample: flags.traceSample,
     traceKeys: flags.traceKeys,
     metricsPort: flags.metricsPort,

@@ -9,19 +9,16 @@ import { kafkaPreflight } from '../connectors/kafka/preflight.ts';
 import { bindIO, type BindingOptions } from './bindIO.ts';
 import { LazyInference } from './lazyInference.ts';
 import { loadJob, requireJobFile } from './loadJob.ts';
-import { formatProgress, formatSummary } from './progress.ts';
+import { trackEventTimeLatency } from './eventLatency.ts';
+import { formatProgress, formatSummary, trackLag, type PartitionLag } from './progress.ts';
+import { backlogEnd, inputTopics, limitSources } from './runLimits.ts';
 import { startTelemetry, type Telemetry } from './telemetry/telemetry.ts';
-import { claimCheckpointDirectory } from './threads/checkpointFolders.ts';
-import { runThreaded } from './threads/runThreaded.ts';
 import { typecheckJob } from './typecheck.ts';
 
 /** Everything `sluice run` was told. */
 export interface RunOptions extends Omit<BindingOptions, 'settings'> {
   jobPath: string;
   workers: number;
-  /** `--parallelism`: stream threads, each a copy of the pipeline; 1 (the default here) runs it on this thread. */
-  parallelism?: number;
-  /** Records in flight per stream thread. */
   maxInFlight: number;
   kafka: KafkaSettings | undefined;
   /** `--set name=value` texts, checked against the job's declared settings. */
@@ -33,6 +30,10 @@ export interface RunOptions extends Omit<BindingOptions, 'settings'> {
     | undefined;
   /** `--drain`: a stop fires open windows instead of keeping them for the restart. */
   drain: boolean;
+  /** `--max-records`: end the run after this many input records. */
+  maxRecords?: number | undefined;
+  /** `--until-caught-up`: end the run once the Kafka backlog there was at the start is read. */
+  untilCaughtUp?: boolean;
   /** 'auto' shows a live line on a terminal and a line every few seconds otherwise. */
   progress: 'auto' | 'off';
   /** `--trace-sample`: share of records traced; undefined leaves it to the OTEL_* variables. */
@@ -67,7 +68,6 @@ const processOutput: RunOutput = {
  * process.exitCode = await runCommand({ jobPath: 'jobs/fraud-detection.ts', workers: 2, maxInFlight: 20_000, ... });
  */
 export async function runCommand(options: RunOptions, output: RunOutput = processOutput): Promise<number> {
-  if ((options.parallelism ?? 1) > 1) return runThreaded(options, output);
   let inference: LazyInference | undefined;
   let telemetry: Telemetry | undefined;
   let running: RunningJob | undefined;
@@ -89,7 +89,7 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
     const settings = resolveSettings(job.settings, options.settings);
     const binding = bindIO(job, { ...options, settings });
     if (options.kafka !== undefined) await kafkaPreflight(options.kafka, binding.topics);
-    if (options.checkpoints?.kind === 'directory') claimCheckpointDirectory(options.checkpoints.directory, 1);
+    const backlog = options.untilCaughtUp === true && options.kafka !== undefined ? await backlogEnd(options.kafka, inputTopics(job.inputs, options)) : undefined;
     const checkpoints = checkpointOptions(options, output);
     inference = new LazyInference({ workers: options.workers });
     telemetry = await startTelemetry({
@@ -102,7 +102,7 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
       warn: (line) => output.err(`sluice: ${line}\n`),
     });
     running = runJob(job, {
-      sources: telemetry.instrumentSources(binding.sources),
+      sources: telemetry.instrumentSources(limitSources(binding.sources, { maxRecords: options.maxRecords, backlog }, () => running?.stop({ drain: options.drain }))),
       sinks: binding.sinks,
       deadLetterSink: binding.deadLetterSink,
       settings,
@@ -112,19 +112,21 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
       ...(checkpoints === undefined ? {} : { checkpoints }),
     });
     telemetry.attach(running);
+    const eventTime = trackEventTimeLatency(running.instrumentation);
+    const lag = trackLag(running.instrumentation);
     // A signal during start-up (type check, loading) stops the job as soon as it exists.
     if (signals.requested) running.stop({ drain: options.drain });
     // Said once the job really starts (models loaded, state restored), so a start-up failure is one line.
     const describe = [...binding.describe, ...telemetry.describe()];
     running.started.then(() => describe.forEach((line) => output.err(`${line}\n`)), () => {});
-    const progress = startProgress(running, job.countAs?.label, options.progress, output);
+    const progress = startProgress(running, job.countAs?.label, options.progress, output, lag);
     let stats: JobStats;
     try {
       stats = await running.done;
     } finally {
       progress.stop();
     }
-    output.err(formatSummary(job.name, stats, job.countAs?.label) + '\n');
+    output.err(formatSummary(job.name, stats, job.countAs?.label, eventTime.summary()) + '\n');
     const deadLetterPath = (binding.deadLetterSink as { path?: unknown }).path;
     if (typeof deadLetterPath === 'string' && stats.deadLettered > 0) output.err(`  dead letters ${deadLetterPath}\n`);
     return 0;
@@ -144,8 +146,7 @@ export function oneLine(error: unknown): string {
   return `unexpected error: ${describeError(error).split('\n')[0]} (run with SLUICE_DEBUG=1 for the stack)${process.env.SLUICE_DEBUG === '1' && error instanceof Error ? `\n${error.stack ?? ''}` : ''}`;
 }
 
-/** The checkpoint store and interval `--checkpoint-dir` / the changelog ask for (stream threads call it too). */
-export function checkpointOptions(options: RunOptions, output: RunOutput): CheckpointOptions | undefined {
+function checkpointOptions(options: RunOptions, output: RunOutput): CheckpointOptions | undefined {
   const choice = options.checkpoints;
   if (choice === undefined) return undefined;
   const log = (line: string) => output.err(`${line}\n`);
@@ -158,7 +159,7 @@ export function checkpointOptions(options: RunOptions, output: RunOutput): Check
  * First SIGTERM/SIGINT: graceful stop. Another one more than a second later: leave at once.
  * (Ctrl-C reaches npm, the bin shim and this process together; copies within a second are one.)
  */
-export class SignalHandler {
+class SignalHandler {
   readonly #onSignal: (signal: NodeJS.Signals) => void;
   /** A stop was asked for (perhaps before the job existed). */
   requested = false;
@@ -185,14 +186,13 @@ export class SignalHandler {
   }
 }
 
-/** The live progress line of a job (or of stream threads' merged stats), until stop(). */
-export function startProgress(running: Pick<RunningJob, 'stats'>, countLabel: string | undefined, mode: RunOptions['progress'], output: RunOutput): { stop(): void } {
+function startProgress(running: RunningJob, countLabel: string | undefined, mode: RunOptions['progress'], output: RunOutput, lag?: PartitionLag): { stop(): void } {
   if (mode === 'off') return { stop: () => {} };
   let previous = { in: 0, elapsedMs: 0 };
   const interval = output.isTTY ? 500 : 2000;
   const timer = setInterval(() => {
     const stats = running.stats();
-    const line = formatProgress(stats, previous, countLabel);
+    const line = formatProgress(stats, previous, countLabel, lag);
     previous = { in: stats.in, elapsedMs: stats.elapsedMs };
     output.err(output.isTTY ? `\r\x1b[2K${line}` : `${line}\n`);
   }, interval);
