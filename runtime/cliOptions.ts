@@ -1,10 +1,12 @@
 import { InvalidArgumentError, Option } from 'commander';
+import { availableParallelism } from 'node:os';
 import { InvalidOptionError } from '../core/errors.ts';
 import type { RunOptions } from './runCommand.ts';
 
 /** What commander parses for `run`. */
 export interface RunFlags {
   workers: number;
+  parallelism: number;
   maxInFlight: number;
   brokers?: string;
   group?: string;
@@ -40,6 +42,7 @@ export function runOptions(): Option[] {
     new Option('-o, --output <name=file>', 'write an output to a JSONL file, `-` for stdout or `none` (repeatable; default out/<topic>.jsonl; without --brokers)').argParser(collectPair('--output')).default({}),
     new Option('--append', 'append to output and dead-letter files instead of starting them afresh').default(false),
     new Option('-w, --workers <n>', 'inference worker threads (started only when the job has a model)').default(2).env('SLUICE_WORKERS').argParser(positiveInteger),
+    new Option('--parallelism <n>', 'stream threads: copies of the pipeline in worker threads of this process, each with its own share of the partitions (or keys), Kafka consumer, producer and state; 1 runs the pipeline on the main thread').default(availableParallelism(), 'the core count').env('SLUICE_PARALLELISM').argParser(positiveInteger),
     new Option('--max-in-flight <n>', 'records inside the job at once; the source pauses when full').default(20_000).env('SLUICE_MAX_IN_FLIGHT').argParser(positiveInteger),
     new Option('-b, --brokers <list>', 'Kafka bootstrap brokers (host:port,...): inputs and outputs become Kafka topics').env('KAFKA_BROKERS'),
     new Option('-g, --group <id>', 'Kafka consumer group (default: sluice-<job file name>)').env('SLUICE_GROUP_ID'),
@@ -83,10 +86,12 @@ export function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
   if (!onKafka && kafkaOnly.length > 0) throw new InvalidOptionError(`${kafkaOnly.map(([flag]) => flag).join(', ')} applies only with --brokers (Kafka)`);
   if (!onKafka && !flags.checkpoints) throw new InvalidOptionError('--no-checkpoints applies only with --brokers (Kafka); embedded runs checkpoint only with --checkpoint-dir');
   if (!onKafka && flags.untilCaughtUp) throw new InvalidOptionError('--until-caught-up applies only with --brokers (Kafka): an embedded input ends at its own end');
+  if ((flags.maxRecords !== undefined || flags.untilCaughtUp) && flags.parallelism > 1) throw new InvalidOptionError(`${flags.untilCaughtUp ? '--until-caught-up' : '--max-records'} ends a run of one stream thread for now: add --parallelism 1`);
   if (flags.checkpointDir !== undefined && flags.changelogTopic !== undefined) throw new InvalidOptionError('--checkpoint-dir and --changelog-topic are two places for the same checkpoints: choose one');
   return {
     jobPath,
     workers: flags.workers,
+    parallelism: flags.parallelism,
     maxInFlight: flags.maxInFlight,
     kafka: onKafka ? { brokers, groupId: group, clientId: `sluice-${jobName}`, start: flags.start } : undefined,
     topics: flags.topic,

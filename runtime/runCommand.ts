@@ -13,12 +13,17 @@ import { trackEventTimeLatency } from './eventLatency.ts';
 import { formatProgress, formatSummary, trackLag, type PartitionLag } from './progress.ts';
 import { backlogEnd, inputTopics, limitSources } from './runLimits.ts';
 import { startTelemetry, type Telemetry } from './telemetry/telemetry.ts';
+import { claimCheckpointDirectory } from './threads/checkpointFolders.ts';
+import { runThreaded } from './threads/runThreaded.ts';
 import { typecheckJob } from './typecheck.ts';
 
 /** Everything `sluice run` was told. */
 export interface RunOptions extends Omit<BindingOptions, 'settings'> {
   jobPath: string;
   workers: number;
+  /** `--parallelism`: stream threads, each a copy of the pipeline; 1 (the default here) runs it on this thread. */
+  parallelism?: number;
+  /** Records in flight per stream thread. */
   maxInFlight: number;
   kafka: KafkaSettings | undefined;
   /** `--set name=value` texts, checked against the job's declared settings. */
@@ -68,6 +73,7 @@ const processOutput: RunOutput = {
  * process.exitCode = await runCommand({ jobPath: 'jobs/fraud-detection.ts', workers: 2, maxInFlight: 20_000, ... });
  */
 export async function runCommand(options: RunOptions, output: RunOutput = processOutput): Promise<number> {
+  if ((options.parallelism ?? 1) > 1) return runThreaded(options, output);
   let inference: LazyInference | undefined;
   let telemetry: Telemetry | undefined;
   let running: RunningJob | undefined;
@@ -90,6 +96,7 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
     const binding = bindIO(job, { ...options, settings });
     if (options.kafka !== undefined) await kafkaPreflight(options.kafka, binding.topics);
     const backlog = options.untilCaughtUp === true && options.kafka !== undefined ? await backlogEnd(options.kafka, inputTopics(job.inputs, options)) : undefined;
+    if (options.checkpoints?.kind === 'directory') claimCheckpointDirectory(options.checkpoints.directory, 1);
     const checkpoints = checkpointOptions(options, output);
     inference = new LazyInference({ workers: options.workers });
     telemetry = await startTelemetry({
@@ -146,7 +153,8 @@ export function oneLine(error: unknown): string {
   return `unexpected error: ${describeError(error).split('\n')[0]} (run with SLUICE_DEBUG=1 for the stack)${process.env.SLUICE_DEBUG === '1' && error instanceof Error ? `\n${error.stack ?? ''}` : ''}`;
 }
 
-function checkpointOptions(options: RunOptions, output: RunOutput): CheckpointOptions | undefined {
+/** The checkpoint store and interval `--checkpoint-dir` / the changelog ask for (stream threads call it too). */
+export function checkpointOptions(options: RunOptions, output: RunOutput): CheckpointOptions | undefined {
   const choice = options.checkpoints;
   if (choice === undefined) return undefined;
   const log = (line: string) => output.err(`${line}\n`);
@@ -159,7 +167,7 @@ function checkpointOptions(options: RunOptions, output: RunOutput): CheckpointOp
  * First SIGTERM/SIGINT: graceful stop. Another one more than a second later: leave at once.
  * (Ctrl-C reaches npm, the bin shim and this process together; copies within a second are one.)
  */
-class SignalHandler {
+export class SignalHandler {
   readonly #onSignal: (signal: NodeJS.Signals) => void;
   /** A stop was asked for (perhaps before the job existed). */
   requested = false;
@@ -186,7 +194,8 @@ class SignalHandler {
   }
 }
 
-function startProgress(running: RunningJob, countLabel: string | undefined, mode: RunOptions['progress'], output: RunOutput, lag?: PartitionLag): { stop(): void } {
+/** The live progress line of a job (or of stream threads' merged stats), until stop(). */
+export function startProgress(running: Pick<RunningJob, 'stats'>, countLabel: string | undefined, mode: RunOptions['progress'], output: RunOutput, lag?: PartitionLag): { stop(): void } {
   if (mode === 'off') return { stop: () => {} };
   let previous = { in: 0, elapsedMs: 0 };
   const interval = output.isTTY ? 500 : 2000;
