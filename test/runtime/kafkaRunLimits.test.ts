@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createTopics, produceMessages, sharedKafka, type KafkaCluster } from '../kit/kafka.ts';
+import { committedOffsets, highWatermarks, KAFKA_TEST_ENV, killAllSluice, spawnSluice } from '../kit/sluiceProcess.ts';
+import { summaryIn } from '../kit/transactionFeed.ts';
+
+const GROUP = 'run-limits';
+const sum = (values: Iterable<number>) => [...values].reduce((a, b) => a + b, 0);
+const numbered = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ key: `k${(from + i) % 37}`, value: JSON.stringify({ key: `k${(from + i) % 37}`, seq: from + i }) }));
+
+describe('a Kafka run that ends by itself', () => {
+  let kafka: KafkaCluster;
+  const args = () => ['run', 'test/fixtures/jobs/key-counter.ts', '--brokers', kafka.brokers.join(','), '--group', GROUP, '--input-topic', 'limits-in', '--output-topic', 'limits-out', '--dead-letter-topic', 'limits-dead', '--no-checkpoints', '--parallelism', '1', '--no-progress'];
+
+  before(async () => {
+    kafka = await sharedKafka();
+    await createTopics(kafka.brokers, [{ name: 'limits-in', partitions: 4 }, { name: 'limits-out', partitions: 4 }, { name: 'limits-dead', partitions: 1 }]);
+    await produceMessages(kafka.brokers, 'limits-in', numbered(0, 3000));
+  });
+
+  after(async () => {
+    await killAllSluice();
+  });
+
+  it('--until-caught-up reads the backlog there was at the start, commits it and exits 0', async () => {
+    const run = spawnSluice([...args(), '--until-caught-up'], { env: KAFKA_TEST_ENV });
+    const exit = await Promise.race([run.exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 60_000))]);
+    if (exit === 'timeout') run.kill('SIGKILL');
+    assert.notEqual(exit, 'timeout', `the run did not end by itself: ${run.stderr()}`);
+    assert.equal(exit.code, 0, run.stderr());
+    assert.equal(summaryIn(run.stderr()), 3000, run.stderr());
+    assert.deepEqual(await committedOffsets(kafka.brokers, GROUP, 'limits-in'), await highWatermarks(kafka.brokers, 'limits-in'), 'everything read was committed');
+    assert.equal(sum((await highWatermarks(kafka.brokers, 'limits-out')).values()), 3000);
+  });
+
+  it('--max-records N takes exactly N records, commits exactly them and exits 0', async () => {
+    await produceMessages(kafka.brokers, 'limits-in', numbered(3000, 1000));
+    const before = sum((await committedOffsets(kafka.brokers, GROUP, 'limits-in')).values());
+    const run = spawnSluice([...args(), '--max-records', '250'], { env: KAFKA_TEST_ENV });
+    const exit = await Promise.race([run.exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 60_000))]);
+    if (exit === 'timeout') run.kill('SIGKILL');
+    assert.notEqual(exit, 'timeout', `the run did not end by itself: ${run.stderr()}`);
+    assert.equal(exit.code, 0, run.stderr());
+    assert.equal(summaryIn(run.stderr()), 250, run.stderr());
+    assert.equal(sum((await committedOffsets(kafka.brokers, GROUP, 'limits-in')).values()) - before, 250, 'the commit covers the records taken and no more');
+    assert.equal(sum((await highWatermarks(kafka.brokers, 'limits-out')).values()), 3250);
+  });
+
+  it('--until-caught-up without Kafka is one line that says why', async () => {
+    const run = spawnSluice(['run', 'test/fixtures/jobs/key-counter.ts', '--until-caught-up', '--no-progress']);
+    assert.equal((await run.exited).code, 1);
+    assert.equal(run.stderr().trim(), 'sluice: --until-caught-up applies only with --brokers (Kafka): an embedded input ends at its own end');
+  });
+});
