@@ -2,6 +2,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import { availableParallelism } from 'node:os';
 import { InvalidOptionError } from '../core/errors.ts';
 import type { RunOptions } from './runCommand.ts';
+import { DEFAULT_UI_PORT } from './ui/runDashboard.ts';
 
 /** What commander parses for `run`. */
 export interface RunFlags {
@@ -32,6 +33,11 @@ export interface RunFlags {
   metricsHost?: string;
   progress: boolean;
   typecheck: boolean;
+  /** `--ui` alone is true; `--ui 9000` is the port. */
+  ui?: number | true;
+  uiHost: string;
+  uiRedact?: boolean;
+  jaegerUrl?: string;
 }
 
 /** The options of `sluice run`, in the order `--help` and docs/cli.md list them. */
@@ -62,6 +68,10 @@ export function runOptions(): Option[] {
     new Option('--no-trace-keys', 'spans do not carry record keys (when keys are personal data)'),
     new Option('--metrics-port <port>', 'serve Prometheus metrics at http://<metrics-host>:<port>/metrics while the job runs').env('SLUICE_METRICS_PORT').argParser(portNumber),
     new Option('--metrics-host <address>', 'address the metrics server listens on; 0.0.0.0 for every interface').default('127.0.0.1').env('SLUICE_METRICS_HOST'),
+    new Option('--ui [port]', `serve a live dashboard of the job at http://<ui-host>:<port>/ (default port ${DEFAULT_UI_PORT}; 0 picks a free one)`).argParser(portNumber),
+    new Option('--ui-host <address>', 'address the dashboard listens on; 0.0.0.0 for every interface').default('127.0.0.1').env('SLUICE_UI_HOST'),
+    new Option('--ui-redact', 'the dashboard shows dead letters without their key, original bytes or value (reason, stage and position only)'),
+    new Option('--jaeger-url <url>', 'Jaeger UI address: the dashboard links slow traced records to <url>/trace/<trace id>').env('SLUICE_JAEGER_URL').argParser(httpUrl),
     new Option('--no-progress', 'no live progress line'),
     new Option('--no-typecheck', 'start without type-checking the job file'),
     new Option('--profile <dir>', 'write a V8 CPU profile of the job process (not the launcher) to this folder, for Chrome DevTools or speedscope'),
@@ -87,6 +97,8 @@ export function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
   if (!onKafka && !flags.checkpoints) throw new InvalidOptionError('--no-checkpoints applies only with --brokers (Kafka); embedded runs checkpoint only with --checkpoint-dir');
   if (!onKafka && flags.untilCaughtUp) throw new InvalidOptionError('--until-caught-up applies only with --brokers (Kafka): an embedded input ends at its own end');
   if ((flags.maxRecords !== undefined || flags.untilCaughtUp) && flags.parallelism > 1) throw new InvalidOptionError(`${flags.untilCaughtUp ? '--until-caught-up' : '--max-records'} ends a run of one stream thread for now: add --parallelism 1`);
+  if (flags.ui === undefined && (flags.uiRedact === true || flags.jaegerUrl !== undefined)) throw new InvalidOptionError(`${flags.uiRedact === true ? '--ui-redact' : '--jaeger-url'} applies only with --ui (the dashboard)`);
+  if (flags.ui !== undefined && flags.parallelism > 1) throw new InvalidOptionError('--ui follows the pipeline of one stream thread for now: add --parallelism 1 (start more processes to scale out)');
   if (flags.checkpointDir !== undefined && flags.changelogTopic !== undefined) throw new InvalidOptionError('--checkpoint-dir and --changelog-topic are two places for the same checkpoints: choose one');
   return {
     jobPath,
@@ -117,6 +129,7 @@ export function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
     metricsHost: flags.metricsHost,
     progress: flags.progress ? 'auto' : 'off',
     typecheck: flags.typecheck,
+    ui: flags.ui === undefined ? undefined : { port: flags.ui === true ? DEFAULT_UI_PORT : flags.ui, host: flags.uiHost, redact: flags.uiRedact === true, jaegerUrl: flags.jaegerUrl },
   };
 }
 
@@ -146,6 +159,17 @@ function sampleRatio(value: string): number {
   const parsed = Number(value);
   if (value.trim() === '' || !Number.isFinite(parsed) || parsed < 0 || parsed > 1) throw new InvalidArgumentError('must be a number from 0 to 1, e.g. 0.01 to trace 1 % of records.');
   return parsed;
+}
+
+function httpUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('must be an http(s) URL, e.g. http://127.0.0.1:16686.');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError('must be an http(s) URL, e.g. http://127.0.0.1:16686.');
+  return value;
 }
 
 export function portNumber(value: string): number {

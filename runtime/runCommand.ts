@@ -16,6 +16,8 @@ import { startTelemetry, type Telemetry } from './telemetry/telemetry.ts';
 import { claimCheckpointDirectory } from './threads/checkpointFolders.ts';
 import { runThreaded } from './threads/runThreaded.ts';
 import { typecheckJob } from './typecheck.ts';
+import type { Dashboard } from './ui/dashboard.ts';
+import { startRunDashboard, type UiOptions } from './ui/runDashboard.ts';
 
 /** Everything `sluice run` was told. */
 export interface RunOptions extends Omit<BindingOptions, 'settings'> {
@@ -51,6 +53,8 @@ export interface RunOptions extends Omit<BindingOptions, 'settings'> {
   traceKeys?: boolean;
   /** Type-check the job file before it starts (cached; `--no-typecheck` skips it). */
   typecheck?: boolean;
+  /** `--ui [port]` and its companions: serve the live dashboard; undefined serves none. */
+  ui?: UiOptions | undefined;
 }
 
 /** Where the command writes; tests pass their own. Records go to stdout only through a `-` output. */
@@ -76,6 +80,7 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
   if ((options.parallelism ?? 1) > 1) return runThreaded(options, output);
   let inference: LazyInference | undefined;
   let telemetry: Telemetry | undefined;
+  let dashboard: Dashboard | undefined;
   let running: RunningJob | undefined;
   const signals = new SignalHandler(() => running?.stop({ drain: options.drain }), output);
   try {
@@ -108,6 +113,9 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
       pool: inference,
       warn: (line) => output.err(`sluice: ${line}\n`),
     });
+    const pool = inference;
+    // Before the job, so a port in use fails the start in one line, as --metrics-port does.
+    if (options.ui !== undefined) dashboard = await startRunDashboard(options.ui, { job, binding, telemetry, maxInFlight: options.maxInFlight, workers: options.workers, poolQueue: () => pool.queueSize });
     running = runJob(job, {
       sources: telemetry.instrumentSources(limitSources(binding.sources, { maxRecords: options.maxRecords, backlog }, () => running?.stop({ drain: options.drain }))),
       sinks: binding.sinks,
@@ -116,15 +124,16 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
       maxInFlight: options.maxInFlight,
       inference,
       instrumentation: telemetry.instrumentation,
-      ...(checkpoints === undefined ? {} : { checkpoints }),
+      ...(checkpoints === undefined ? {} : { checkpoints: dashboard?.watchCheckpoints(checkpoints) ?? checkpoints }),
     });
     telemetry.attach(running);
+    dashboard?.attach(running);
     const eventTime = trackEventTimeLatency(running.instrumentation);
     const lag = trackLag(running.instrumentation);
     // A signal during start-up (type check, loading) stops the job as soon as it exists.
     if (signals.requested) running.stop({ drain: options.drain });
     // Said once the job really starts (models loaded, state restored), so a start-up failure is one line.
-    const describe = [...binding.describe, ...telemetry.describe()];
+    const describe = [...binding.describe, ...telemetry.describe(), ...(dashboard === undefined ? [] : [dashboard.describe()])];
     running.started.then(() => describe.forEach((line) => output.err(`${line}\n`)), () => {});
     const progress = startProgress(running, job.countAs?.label, options.progress, output, lag);
     let stats: JobStats;
@@ -142,6 +151,7 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
     return 1;
   } finally {
     signals.dispose();
+    await dashboard?.close();
     await telemetry?.stop();
     await inference?.close();
   }

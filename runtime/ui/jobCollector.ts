@@ -1,0 +1,196 @@
+import type { JobStats } from '../../core/engine/engine.ts';
+import type { Instrumentation, InstrumentationEvents } from '../../core/instrumentation.ts';
+import { LatencyHistogram } from '../../core/latency.ts';
+import type { HistoryPoint, JobGraph, MetricsView, Percentiles, StageView } from './api.ts';
+import type { CheckpointWatch } from './checkpointWatch.ts';
+import { DeadLetterLog } from './deadLetterLog.ts';
+import { ModelPanel } from './modelPanel.ts';
+import { SlowTraces } from './slowTraces.ts';
+import { SourcePanel } from './sourcePanel.ts';
+import { NO_PERCENTILES, percentiles, WindowMeter } from './windowMeter.ts';
+
+/** Seconds of history kept for the charts. */
+const HISTORY = 600;
+
+/** What the collector reads from the running job. */
+export interface JobProbe {
+  stats(): JobStats;
+  /** The engine's stage names, sink first. */
+  stages(): string[];
+}
+
+export interface CollectorOptions {
+  /** Sources, sinks and dead letters; stages come from the running job. */
+  readonly graph: Omit<JobGraph, 'stages'>;
+  readonly budget: number;
+  readonly workers: number;
+  readonly redact: boolean;
+  /** Records are traced: keep the slowest traced ones for links. */
+  readonly tracing: boolean;
+  readonly checkpoints: CheckpointWatch;
+  /** Inference batches waiting for a worker thread. */
+  readonly poolQueue?: () => number;
+  /** Dead letters kept for the list. */
+  readonly keepDeadLetters?: number;
+}
+
+/**
+ * Everything the dashboard shows, gathered from the job's instrumentation events and its
+ * stats: per-stage rates and times, end-to-end latency, sources and partitions, checkpoints,
+ * the model, dead letters and slow traces. Listeners only add to counters and histograms;
+ * once a second {@link tick} turns the second's window into a {@link MetricsView} and a point
+ * of history.
+ *
+ * @example
+ * const collector = new JobCollector(options);
+ * collector.subscribe(instrumentation);
+ * collector.attach(running);
+ * setInterval(() => push(collector.tick()), 1000);
+ */
+export class JobCollector {
+  readonly #options: CollectorOptions;
+  readonly #stages = new Map<string, { meter: WindowMeter; per: StageView['per'] }>();
+  readonly #sinks = new Map<string, WindowMeter>();
+  readonly #latency = new LatencyHistogram();
+  readonly #sources: SourcePanel;
+  readonly #model = new ModelPanel();
+  readonly #deadLetters: DeadLetterLog;
+  readonly #slow = new SlowTraces();
+  readonly #history: HistoryPoint[] = [];
+  #probe: JobProbe | undefined;
+  #previous = { at: performance.now(), in: 0, out: 0, deadLettered: 0 };
+  #latest: MetricsView | undefined;
+
+  constructor(options: CollectorOptions) {
+    this.#options = options;
+    this.#sources = new SourcePanel(options.graph.sources.map((s) => s.name));
+    this.#deadLetters = new DeadLetterLog({ keep: options.keepDeadLetters ?? 50, redact: options.redact });
+  }
+
+  subscribe(instrumentation: Instrumentation): () => void {
+    const offs = [
+      this.#sources.subscribe(instrumentation),
+      this.#model.subscribe(instrumentation),
+      instrumentation.on('stage.done', (e) => this.#stage(e.stage, 'record').observe(1, e.endedAt - e.startedAt)),
+      instrumentation.on('features.lookup', (e) => this.#stage(e.stage, 'lookup').observe(e.entities, e.durationMs)),
+      instrumentation.on('features.materialized', (e) => this.#stage(e.stage, undefined).observe(e.rows)),
+      instrumentation.on('sink.written', (e) => this.#written(e)),
+      instrumentation.on('record.deadLettered', (e) => this.#deadLetters.add(e)),
+    ];
+    return () => offs.forEach((off) => off());
+  }
+
+  /** Reads the running job's stats and stages from now on. */
+  attach(probe: JobProbe): void {
+    this.#probe = probe;
+  }
+
+  /** Stages in the order records meet them (the engine lists them sink first). */
+  stages(): string[] {
+    return [...(this.#probe?.stages() ?? [])].reverse();
+  }
+
+  /** The last view made by {@link tick}, if any. */
+  latest(): MetricsView | undefined {
+    return this.#latest;
+  }
+
+  /** One point per second, oldest first. */
+  history(): HistoryPoint[] {
+    return [...this.#history];
+  }
+
+  /** Closes the current window: the view of the last second, also kept as {@link latest}. */
+  tick(): MetricsView {
+    const now = performance.now();
+    const seconds = Math.max(0.001, (now - this.#previous.at) / 1000);
+    const stats = this.#probe?.stats() ?? EMPTY_STATS;
+    const rates = {
+      in: Math.max(0, stats.in - this.#previous.in) / seconds,
+      out: Math.max(0, stats.out - this.#previous.out) / seconds,
+      deadLettered: Math.max(0, stats.deadLettered - this.#previous.deadLettered) / seconds,
+    };
+    this.#previous = { at: now, in: stats.in, out: stats.out, deadLettered: stats.deadLettered };
+    const model = this.#model.take(seconds, this.#options.workers);
+    const { sources, partitions, paused } = this.#sources.take(seconds, { records: stats.in, rate: rates.in });
+    const window = percentiles(this.#latency);
+    this.#latency.reset();
+    const view: MetricsView = {
+      at: Date.now(),
+      elapsedMs: stats.elapsedMs,
+      totals: { in: stats.in, out: stats.out, deadLettered: stats.deadLettered, dropped: stats.dropped, skipped: stats.skipped, counted: stats.counted },
+      rates,
+      latency: { window, total: stats.latency.count === 0 ? NO_PERCENTILES : { ...stats.latency } },
+      sources,
+      stages: this.#stageViews(seconds, model.stageTimes),
+      sinks: this.#options.graph.sinks.map(({ name }) => {
+        const w = this.#sinks.get(name)?.take(seconds);
+        return { name, records: w?.records ?? 0, rate: w?.rate ?? 0, time: w?.time ?? NO_PERCENTILES, per: 'write', deadLetters: 0 };
+      }),
+      backpressure: {
+        inFlight: stats.inFlight,
+        budget: this.#options.budget,
+        used: this.#options.budget > 0 ? stats.inFlight / this.#options.budget : 0,
+        peakInFlight: stats.peakInFlight,
+        paused,
+        poolQueue: this.#options.poolQueue?.() ?? 0,
+        poolBusy: model.poolBusy,
+      },
+      partitions,
+      checkpoints: this.#options.checkpoints.view(),
+      model: model.view,
+      deadLetters: this.#deadLetters.take(seconds),
+      slowTraces: this.#slow.list(),
+    };
+    this.#history.push({ at: view.at, in: rates.in, out: rates.out, deadLettered: rates.deadLettered, p50: window.p50, p95: window.p95, p99: window.p99, inFlight: stats.inFlight });
+    if (this.#history.length > HISTORY) this.#history.shift();
+    this.#latest = view;
+    return view;
+  }
+
+  #stageViews(seconds: number, modelTimes: Map<string, { records: number; rate: number; time: Percentiles }>): StageView[] {
+    return this.stages().map((name) => {
+      const own = this.#stages.get(name);
+      const window = own?.meter.take(seconds) ?? modelTimes.get(name);
+      const per = own?.per ?? (modelTimes.has(name) ? 'batch' : undefined);
+      return {
+        name,
+        records: window?.records,
+        rate: window?.rate,
+        time: window?.time ?? NO_PERCENTILES,
+        per,
+        deadLetters: this.#deadLetters.count(name),
+      };
+    });
+  }
+
+  #stage(stage: string, per: StageView['per']): WindowMeter {
+    let entry = this.#stages.get(stage);
+    if (entry === undefined) this.#stages.set(stage, (entry = { meter: new WindowMeter(), per }));
+    return entry.meter;
+  }
+
+  #written({ sink, records, startedAt, endedAt }: InstrumentationEvents['sink.written']): void {
+    let meter = this.#sinks.get(sink);
+    if (meter === undefined) this.#sinks.set(sink, (meter = new WindowMeter()));
+    meter.observe(records.length, endedAt - startedAt);
+    const latency = this.#latency;
+    for (const record of records) latency.record(endedAt - record.receivedAt);
+    if (this.#options.tracing) this.#slow.written(sink, records, endedAt);
+  }
+}
+
+const EMPTY_STATS: JobStats = {
+  in: 0,
+  out: 0,
+  deadLettered: 0,
+  dropped: 0,
+  inFlight: 0,
+  peakInFlight: 0,
+  skipped: 0,
+  checkpoints: 0,
+  counted: 0,
+  elapsedMs: 0,
+  activeMs: 0,
+  latency: { count: 0, p50: 0, p95: 0, p99: 0, max: 0 },
+};

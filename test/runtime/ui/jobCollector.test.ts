@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { CheckpointStore } from '../../../core/checkpoint/checkpoint.ts';
+import { FileCheckpointStore } from '../../../core/checkpoint/fileCheckpointStore.ts';
+import { CompletionTracker } from '../../../core/completion.ts';
+import type { JobStats } from '../../../core/engine/engine.ts';
+import { Instrumentation } from '../../../core/instrumentation.ts';
+import type { Envelope } from '../../../core/record.ts';
+import { CheckpointWatch } from '../../../runtime/ui/checkpointWatch.ts';
+import { JobCollector } from '../../../runtime/ui/jobCollector.ts';
+
+const tracker = new CompletionTracker();
+let nextOffset = 0;
+
+function record<V>(value: V, extra: Partial<Envelope<V>> = {}): Envelope<V> {
+  const position = { topic: 'transactions', partition: 2, offset: nextOffset++ };
+  return { key: 'user-7', value, timestamp: 0, position, headers: {}, trace: undefined, receivedAt: performance.now(), original: undefined, ticket: tracker.track(position), ...extra };
+}
+
+function stats(partial: Partial<JobStats> = {}): JobStats {
+  return { in: 0, out: 0, deadLettered: 0, dropped: 0, inFlight: 0, peakInFlight: 0, skipped: 0, checkpoints: 0, counted: 0, elapsedMs: 0, activeMs: 0, latency: { count: 0, p50: 0, p95: 0, p99: 0, max: 0 }, ...partial };
+}
+
+function collector(options: { redact?: boolean; tracing?: boolean; sources?: string[] } = {}) {
+  const bus = new Instrumentation();
+  const checkpoints = new CheckpointWatch();
+  const c = new JobCollector({
+    graph: { sources: (options.sources ?? ['kafka:transactions']).map((name) => ({ input: 'transactions', name })), sinks: [{ output: 'decisions', name: 'kafka:decisions' }], deadLetters: 'kafka:dead' },
+    budget: 100,
+    workers: 2,
+    redact: options.redact ?? false,
+    tracing: options.tracing ?? false,
+    checkpoints,
+  });
+  c.subscribe(bus);
+  let current = stats();
+  c.attach({ stats: () => current, stages: () => ['decision', 'infer', 'features', 'keyBy'] });
+  return { bus, c, checkpoints, setStats: (s: Partial<JobStats>) => (current = stats(s)) };
+}
+
+describe('the dashboard collector', () => {
+  it('lists stages source first, with records, rate and time of the last window only', async () => {
+    const { bus, c } = collector();
+    for (let i = 0; i < 10; i += 1) bus.emit('stage.done', { stage: 'features', record: record({}), startedAt: 0, endedAt: 2 });
+    bus.emit('batch.formed', { stage: 'infer', records: [record({}), record({})], waitedMs: 1 });
+    bus.emit('inference.done', { stage: 'infer', model: 'models/fraud', records: [record({}), record({})], startedAt: 0, durationMs: 4, scores: new Float32Array([0.1, Number.NaN]), modelVersion: 'fraud@3', error: undefined, worker: undefined });
+    const first = c.tick();
+    assert.deepEqual(first.stages.map((s) => s.name), ['keyBy', 'features', 'infer', 'decision']);
+    const features = first.stages.find((s) => s.name === 'features')!;
+    assert.equal(features.records, 10);
+    assert.ok(features.rate! > 0);
+    assert.ok(Math.abs(features.time.p50! - 2) < 0.05, `p50 ${features.time.p50}`);
+    assert.equal(features.per, 'record');
+    const infer = first.stages.find((s) => s.name === 'infer')!;
+    assert.equal(infer.records, 2);
+    assert.equal(infer.per, 'batch');
+    assert.equal(first.stages.find((s) => s.name === 'keyBy')!.records, undefined, 'keyBy reports no events: no number is made up for it');
+    assert.deepEqual(first.model.stages.map((s) => [s.version, s.batches, s.fallbacks]), [['fraud@3', 1, 1]]);
+    assert.deepEqual(first.model.stages[0]!.batchSizes, [{ le: 1, count: 0 }, { le: 2, count: 1 }]);
+
+    const second = c.tick();
+    const quiet = second.stages.find((s) => s.name === 'features')!;
+    assert.equal(quiet.records, 10, 'totals go on');
+    assert.equal(quiet.rate, 0, 'the rate is of the last window');
+    assert.equal(quiet.time.count, 0);
+  });
+
+  it('measures end-to-end latency per window and keeps a point of history per tick', () => {
+    const { bus, c, setStats } = collector();
+    const written = [record({}, { receivedAt: performance.now() - 40 }), record({}, { receivedAt: performance.now() - 40 })];
+    bus.emit('sink.written', { sink: 'kafka:decisions', records: written, startedAt: performance.now() - 1, endedAt: performance.now() });
+    setStats({ in: 500, out: 400 });
+    const view = c.tick();
+    assert.ok(view.latency.window.p50! >= 39 && view.latency.window.p50! < 100, `p50 ${view.latency.window.p50}`);
+    assert.equal(view.sinks[0]!.records, 2);
+    assert.equal(view.totals.in, 500);
+    assert.ok(view.rates.in > 0);
+    c.tick();
+    assert.equal(c.history().length, 2);
+    assert.equal(c.history()[1]!.p50, undefined, 'nothing written in the second window');
+  });
+
+  it('shows a paused source as paused partitions, and a pause shorter than a tick as a share of it', () => {
+    const { bus, c } = collector();
+    bus.emit('source.lag', { topic: 'transactions', partition: 0, lag: 120 });
+    bus.emit('source.lag', { topic: 'transactions', partition: 1, lag: 5 });
+    bus.emit('source.commit', { topic: 'transactions', partition: 1, offset: 42 });
+    bus.emit('source.backpressure', { source: 'kafka:transactions', paused: true });
+    const paused = c.tick();
+    assert.equal(paused.backpressure.paused, true);
+    assert.deepEqual(paused.partitions.map((p) => [p.partition, p.lag, p.committed, p.paused]), [[0, 120, undefined, true], [1, 5, 42, true]]);
+    assert.equal(paused.sources[0]!.paused, true);
+    assert.equal(paused.sources[0]!.pauses, 1);
+
+    bus.emit('source.backpressure', { source: 'kafka:transactions', paused: false });
+    const brief = c.tick();
+    assert.equal(brief.sources[0]!.paused, false);
+    assert.ok(brief.sources[0]!.pausedShare > 0, 'paused for part of the window');
+    assert.equal(brief.backpressure.paused, true, 'a pause within the last second still shows');
+    assert.equal(brief.partitions[0]!.paused, false);
+    assert.equal(c.tick().backpressure.paused, false);
+  });
+
+  it('keeps the last dead letters with what the dead-letter sink holds, and nothing of the record with redact', () => {
+    const secret = 'card-4111-1111-1111-1111';
+    const bad = record({ raw: secret }, { key: `key-${secret}`, original: new TextEncoder().encode(`{"card":"${secret}"`) });
+    for (const redact of [false, true]) {
+      const { bus, c } = collector({ redact });
+      bus.emit('record.deadLettered', { stage: 'decode', reason: 'malformed JSON: unexpected end of input', record: bad });
+      const view = c.tick();
+      const [entry] = view.deadLetters.recent;
+      assert.equal(entry!.reason, 'malformed JSON: unexpected end of input');
+      assert.equal(entry!.stage, 'decode');
+      assert.deepEqual([entry!.topic, entry!.partition, entry!.offset], ['transactions', 2, bad.position.offset]);
+      assert.equal(view.deadLetters.total, 1);
+      assert.deepEqual(view.deadLetters.byStage, { decode: 1 });
+      const text = JSON.stringify(view);
+      if (redact) assert.ok(!text.includes(secret), 'redacted: no part of the record anywhere in the view');
+      else {
+        assert.equal(entry!.key, `key-${secret}`);
+        assert.equal(entry!.original, `{"card":"${secret}"`);
+        assert.ok(entry!.value!.includes(secret));
+      }
+    }
+  });
+
+  it('keeps only the newest dead letters', () => {
+    const { bus, c } = collector();
+    for (let i = 0; i < 80; i += 1) bus.emit('record.deadLettered', { stage: 'decision', reason: `bad ${i}`, record: undefined });
+    const view = c.tick();
+    assert.equal(view.deadLetters.recent.length, 50);
+    assert.equal(view.deadLetters.recent[0]!.reason, 'bad 79');
+    assert.equal(view.stages.find((s) => s.name === 'decision')!.deadLetters, 80);
+  });
+
+  it('lists the slowest traced records with their trace ids, and only traced ones', () => {
+    const { bus, c } = collector({ tracing: true });
+    const now = performance.now();
+    const traceId = 'ab'.repeat(16);
+    const records = [
+      record({}, { receivedAt: now - 900, trace: { traceparent: `00-${traceId}-${'cd'.repeat(8)}-01` } }),
+      record({}, { receivedAt: now - 5000 }),
+      record({}, { receivedAt: now - 10, trace: { traceparent: `00-${'ef'.repeat(16)}-${'cd'.repeat(8)}-01` } }),
+    ];
+    bus.emit('sink.written', { sink: 'kafka:decisions', records, startedAt: now, endedAt: now });
+    const slow = c.tick().slowTraces;
+    assert.deepEqual(slow.map((s) => s.traceId), [traceId, 'ef'.repeat(16)]);
+    assert.ok(slow[0]!.latencyMs >= 899);
+  });
+
+  it('times checkpoints on a real file store and counts failed ones without hiding the error', async (t) => {
+    const directory = await mkdtemp(join(tmpdir(), 'sluice-ui-ckpt-'));
+    t.after(() => rm(directory, { recursive: true, force: true }));
+    const watch = new CheckpointWatch();
+    const wrapped = watch.wrap({ store: new FileCheckpointStore({ directory }), intervalMs: 1000 })!;
+    const store = wrapped.store as CheckpointStore;
+    await store.save({ positions: [{ topic: 't', partition: 0, offset: 9 }], state: { 't/0': [['count', 'k', 3, null]] }, operators: {} });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const view = watch.view();
+    assert.equal(view.enabled, true);
+    assert.equal(view.taken, 1);
+    assert.ok(view.last!.bytes! > 0, `bytes ${view.last!.bytes}`);
+    assert.equal(view.last!.entries, 1);
+    assert.equal(view.last!.partitions, 1);
+
+    const failing = new CheckpointWatch();
+    const broken = failing.wrap({ store: { save: () => Promise.reject(new Error('disk full')), latest: async () => undefined }, intervalMs: 1000 })!.store as CheckpointStore;
+    await assert.rejects(broken.save({ positions: [], state: {}, operators: {} }), /disk full/);
+    assert.equal(failing.view().failures, 1);
+    assert.match(failing.view().lastFailure!.error, /disk full/);
+  });
+});
