@@ -10,6 +10,7 @@ import { EventTimeTimers } from './eventTimeTimers.ts';
 import { EventTimeTrigger } from './eventTimeTrigger.ts';
 import { AllowedLateness } from './lateness.ts';
 import { resultTicket } from './resultTicket.ts';
+import { mergeSessions } from './sessionWindows.ts';
 import type { TimeWindow } from './timeWindow.ts';
 import type { WindowAssigner } from './windowAssigner.ts';
 import { lateEnvelope, resultEnvelope, type WindowOutput, type WindowResult } from './windowOutput.ts';
@@ -176,16 +177,8 @@ export class WindowOperator<T, Acc, R> implements Snapshottable<WindowOperatorSn
     // Judged on the merged session: a record inside a session that is still open is on time.
     if (this.#lateness.isLate(merged, watermark)) return false;
     const own: WindowSlot<Acc> = { window, accumulator: this.#aggregate.add(record.value, this.#aggregate.createAccumulator()), firings: 0 };
-    const parts = [...touched, own].sort((a, b) => a.window.start - b.window.start);
-    const merge = this.#aggregate.merge!;
-    let accumulator = parts[0]!.accumulator;
-    let firings = parts[0]!.firings;
-    for (const part of parts.slice(1)) {
-      accumulator = merge(accumulator, part.accumulator);
-      firings = Math.max(firings, part.firings);
-    }
-    for (const slot of touched) this.#state.delete(scope, key, slot.window);
-    const slot: WindowSlot<Acc> = { window: merged, accumulator, firings };
+    const slot = mergeSessions(touched, own, this.#aggregate.merge!);
+    for (const part of touched) this.#state.delete(scope, key, part.window);
     this.#state.put(scope, key, slot);
     if (!touched.some((part) => part.window.id === merged.id)) this.#schedule(scope, key, merged, watermark);
     if (this.#trigger.onElement(merged, watermark) === 'fire') emit(this.#fire(scope, key, slot, record));

@@ -1,12 +1,15 @@
-import type { Consumer, EachBatchPayload } from 'kafkajs';
-import { ConnectorError, InvalidOptionError } from '../../../core/errors.ts';
+import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import { describeError, InvalidOptionError } from '../../../core/errors.ts';
 import type { KafkaSettings, Source, SourceContext } from '../../../core/job.ts';
+import type { SourceRecord } from '../../../core/record.ts';
 import { jsonDecoder } from '../../../core/decode.ts';
 import { createKafka, kafkaTuning, type KafkaTuning } from '../config.ts';
-import { describeKafkaError, isRebalanceError, kafkaError } from '../errors.ts';
+import { consumerStartError, groupConsumer, watchCrashes } from './groupConsumer.ts';
+import { readHeaders, traceFromHeaders } from '../headers.ts';
 import { GroupAssignments } from './assignments.ts';
+import { LagReporter } from './lagReporter.ts';
 import { FetchPause } from './fetchPause.ts';
-import { admitMessage, type RecordReading } from './kafkaRecord.ts';
+import { BatchRoom } from './batchRoom.ts';
 import { OffsetCommitter } from './offsetCommitter.ts';
 import { OffsetLedger } from './offsetLedger.ts';
 import { Wakeup } from './wakeup.ts';
@@ -16,10 +19,7 @@ export interface KafkaSourceOptions<T> {
   settings: KafkaSettings;
   /** Topic(s) to read. */
   topic: string | readonly string[];
-  /**
-   * Turns a record's bytes into a value; a throw sends the record to the dead-letter sink with
-   * the message as the reason. Default: JSON, unchecked (pass `jsonDecoder(schema.parse)`).
-   */
+  /** Bytes to value; a throw dead-letters the record with its message. Default: JSON, unchecked (`jsonDecoder(schema.parse)` checks). */
   decode?: (bytes: Uint8Array) => T;
   /** Event time of a value; default the Kafka record's timestamp. */
   timestamp?: (value: T) => number;
@@ -27,28 +27,22 @@ export interface KafkaSourceOptions<T> {
   key?: (value: T) => string;
   /** Overrides of the client timings (otherwise defaults and SLUICE_KAFKA_* variables). */
   tuning?: Partial<KafkaTuning>;
-  /**
-   * How long a revocation waits for the records of revoked partitions to finish before it
-   * commits what is done and lets the rest go (the new owner redoes them). Default: a third of
-   * the session timeout.
-   */
+  /** How long a revocation waits for revoked partitions' records before the new owner redoes them. Default: session timeout / 3. */
   revokeTimeoutMs?: number;
   /** Where operator-facing lines go (assignments, restarts); default stderr. */
   log?: (line: string) => void;
 }
 
 /**
- * Reads Kafka topics as one member of a consumer group (`settings.groupId`), with at-least-once
- * commits: an offset is committed only once the engine reports that record and every earlier
- * one of its partition done, on an interval, when the uncommitted records reach half the
- * in-flight budget, when partitions are revoked and on close.
+ * Reads Kafka topics as one member of a consumer group (`settings.groupId`), at least once: an
+ * offset is committed only once the engine reports it and every earlier one of its partition
+ * done (and, with checkpoints, durable), on an interval, after each checkpoint, when the
+ * uncommitted records reach half the in-flight budget, on revocation and on close.
  *
- * Flow control follows the engine's events (`ctx.partitions.on`): when the in-flight budget fills
- * the consumer pauses its partitions (kafkajs `pause`) and resumes once half the budget is free; a
- * batch already fetched waits for the same event while it keeps heartbeating, so a slow pipeline
- * never costs the group membership. Records handed out but not yet committed never exceed the
- * budget either, so a crash makes the next run redo at most `maxInFlight` records. With
- * checkpoints, each durable checkpoint triggers a commit.
+ * Flow control follows the engine's events (`ctx.partitions.on`): a full budget pauses fetching,
+ * half of it free resumes it; a fetched batch waits for the same while it heartbeats, so a slow
+ * pipeline never costs the group membership. Uncommitted records never exceed the budget either,
+ * so a crash makes the next run redo at most `maxInFlight` records.
  *
  * Emits `source.records`, `source.lag`, `source.commit`, `source.rebalance` and
  * `source.backpressure` instrumentation events.
@@ -67,27 +61,25 @@ export function kafkaSource<T>(options: KafkaSourceOptions<T>): Source<T> {
 
 /** Records emitted in one go before yielding to timers and I/O. */
 const YIELD_EVERY = 1024;
-/** A waiting batch re-checks kafkajs' own state (isRunning, which raises no event) this often. */
-const CONSUMER_CHECK_MS = 500;
 
 class KafkaSource<T> implements Source<T> {
   readonly name: string;
   readonly #options: KafkaSourceOptions<T>;
   readonly #topics: string[];
   readonly #tuning: KafkaTuning;
-  readonly #reading: RecordReading<T>;
+  readonly #decode: (bytes: Uint8Array) => T;
   readonly #log: (line: string) => void;
   readonly #ledger = new OffsetLedger();
-  /** Wakes a batch waiting for room: budget half free, commit done, stop, revocation. */
-  readonly #room = new Wakeup();
   readonly #stopped = new Wakeup();
   #ctx: SourceContext<T> | undefined;
   #consumer: Consumer | undefined;
   #stopping = false;
   #fatal: Error | undefined;
-  #fetch: FetchPause | undefined;
   #committer: OffsetCommitter | undefined;
+  /** Where a fetched batch waits for room or for its partition's state. */
+  #room: BatchRoom | undefined;
   #assignments: GroupAssignments | undefined;
+  #lag: LagReporter | undefined;
   #commitTimer: NodeJS.Timeout | undefined;
   #batch: Promise<void> | undefined;
   #off: (() => void)[] = [];
@@ -96,7 +88,7 @@ class KafkaSource<T> implements Source<T> {
     this.#options = options;
     this.#topics = topics;
     this.#tuning = kafkaTuning(process.env, options.tuning);
-    this.#reading = { decode: options.decode ?? jsonDecoder((value) => value as T), timestamp: options.timestamp, key: options.key };
+    this.#decode = options.decode ?? jsonDecoder((value) => value as T);
     this.#log = options.log ?? ((line) => process.stderr.write(`kafka: ${line}\n`));
     this.name = `kafka:${topics.join(',')}`;
   }
@@ -105,17 +97,8 @@ class KafkaSource<T> implements Source<T> {
     this.#ctx = ctx;
     const { settings } = this.#options;
     const tuning = this.#tuning;
-    const consumer = createKafka(settings, tuning, 'consumer').consumer({
-      groupId: settings.groupId,
-      sessionTimeout: tuning.sessionTimeoutMs,
-      heartbeatInterval: tuning.heartbeatIntervalMs,
-      rebalanceTimeout: tuning.rebalanceTimeoutMs,
-      maxWaitTimeInMs: tuning.maxWaitMs,
-      allowAutoTopicCreation: false,
-      // Retriable failures (a broker gone for a while) restart the consumer; the ledger keeps
-      // what was handed out, so nothing enters the job twice. A stopping source does not restart.
-      retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 3000, restartOnFailure: async () => !this.#stopping },
-    });
+    // A stopping source does not restart its consumer after a failure.
+    const consumer = groupConsumer(settings, tuning, () => !this.#stopping);
     this.#consumer = consumer;
     const topics = this.#topics.map((topic) => ({ topic }));
     const fetch = new FetchPause({
@@ -123,13 +106,14 @@ class KafkaSource<T> implements Source<T> {
       resume: () => consumer.resume(topics),
       changed: (paused) => ctx.instrumentation.emit('source.backpressure', { source: this.name, paused }),
     });
-    this.#fetch = fetch;
     const committer = new OffsetCommitter(this.#ledger, ctx.partitions, () => this.#consumer, {
       instrumentation: ctx.instrumentation,
       log: this.#log,
-      onCommitted: () => this.#room.wake(),
+      onCommitted: () => this.#room?.wake(),
     });
     this.#committer = committer;
+    const room = new BatchRoom(fetch, committer, () => this.#stopping);
+    this.#room = room;
     this.#assignments = new GroupAssignments({
       groupId: settings.groupId,
       ledger: this.#ledger,
@@ -139,13 +123,15 @@ class KafkaSource<T> implements Source<T> {
       consumer: () => this.#consumer,
       revokeTimeoutMs: this.#options.revokeTimeoutMs ?? Math.floor(tuning.sessionTimeoutMs / 3),
       log: this.#log,
-      wake: () => this.#room.wake(),
+      wake: () => room.wake(),
       reapplyPause: () => fetch.reapply(),
       fail: (error) => {
         this.#fatal = error;
         this.#stop();
       },
     });
+    const lag = new LagReporter(this.#ledger, ctx.instrumentation, () => createKafka(settings, tuning, 'lag').admin());
+    this.#lag = lag;
     this.#listen(consumer);
 
     const abort = () => this.#stop();
@@ -156,13 +142,13 @@ class KafkaSource<T> implements Source<T> {
         await consumer.subscribe({ topics: this.#topics, fromBeginning: settings.start === 'earliest' });
       } catch (error) {
         await consumer.disconnect().catch(() => {});
-        throw this.#startError(error);
+        throw consumerStartError(error, this.#topics, settings.brokers);
       }
       this.#off.push(
         ctx.partitions.on({
           full: () => fetch.full(),
           resume: () => {
-            this.#room.wake();
+            room.wake();
             if (!this.#stopping) fetch.resume();
           },
           checkpointed: () => void committer.commit(),
@@ -176,7 +162,7 @@ class KafkaSource<T> implements Source<T> {
       });
       this.#commitTimer = setInterval(() => {
         void committer.commit();
-        this.#reportLag();
+        void lag.tick();
       }, tuning.commitIntervalMs);
       if (!this.#stopping) await this.#stopped.wait();
       // Stop fetching; stay in the group so close() can still commit what finishes.
@@ -196,6 +182,7 @@ class KafkaSource<T> implements Source<T> {
       await this.#assignments?.settled();
       await this.#committer?.final();
     } finally {
+      await this.#lag?.close();
       for (const off of this.#off) off();
       await consumer.disconnect().catch(() => {});
     }
@@ -203,35 +190,22 @@ class KafkaSource<T> implements Source<T> {
 
   #stop(): void {
     this.#stopping = true;
-    this.#room.wake();
+    this.#room?.wake();
     this.#stopped.wake();
-  }
-
-  #startError(error: unknown): Error {
-    const message = describeKafkaError(error);
-    if (/does not host this topic-partition|unknown topic/i.test(message)) {
-      return new ConnectorError(
-        `Kafka topic ${this.#topics.join(', ')} does not exist on ${this.#options.settings.brokers.join(',')} — create it (or pass --input-topic / SLUICE_INPUT_TOPIC) and run again`,
-        { cause: error },
-      );
-    }
-    return kafkaError(error, 'Kafka consumer could not start', this.#options.settings.brokers);
   }
 
   #listen(consumer: Consumer): void {
     const { events } = consumer;
-    const groupId = this.#options.settings.groupId;
     this.#off.push(
       consumer.on(events.GROUP_JOIN, ({ payload }) => this.#assignments?.assigned(payload.memberAssignment)),
       consumer.on(events.COMMIT_OFFSETS, ({ payload }) => this.#committer?.committed(payload.topics)),
-      consumer.on(events.CRASH, ({ payload }) => {
-        if (this.#stopping) return;
-        if (payload.restart) {
-          this.#log(`consumer of group ${groupId} failed (${describeKafkaError(payload.error)}); restarting it`);
-          return;
-        }
-        this.#fatal = kafkaError(payload.error, `Kafka consumer of group ${groupId} stopped`, this.#options.settings.brokers);
-        this.#stop();
+      watchCrashes(consumer, this.#options.settings, {
+        stopping: () => this.#stopping,
+        log: this.#log,
+        fail: (error) => {
+          this.#fatal = error;
+          this.#stop();
+        },
       }),
     );
   }
@@ -241,21 +215,22 @@ class KafkaSource<T> implements Source<T> {
     const { topic, partition } = batch;
     const ledger = this.#ledger;
     if (this.#stopping || !ledger.has(topic, partition)) return;
+    const room = this.#room!;
+    const liveness = { heartbeat, isRunning, owned: () => ledger.has(topic, partition) };
     const restoring = this.#assignments!.restoring(topic, partition);
-    if (restoring !== undefined && !(await this.#waitFor(restoring, heartbeat, isRunning, topic, partition))) return;
-    ledger.observeHighWatermark(topic, partition, Number(batch.highWatermark));
+    if (restoring !== undefined && !(await room.waitForRestore(restoring, liveness))) return;
+    this.#lag!.fetched(topic, partition, Number(batch.highWatermark));
     let finish!: () => void;
     this.#batch = new Promise<void>((resolve) => (finish = resolve));
     let emitted = 0;
-    const fetch = this.#fetch!;
     const committer = this.#committer!;
     try {
       for (const message of batch.messages) {
         if (this.#stopping || !isRunning() || isStale()) break;
         const offset = Number(message.offset);
         if (!ledger.accept(topic, partition, offset)) continue;
-        if ((fetch.paused || committer.full) && !(await this.#waitForRoom(heartbeat, isRunning, topic, partition))) break;
-        const wait = admitMessage(ctx, this.#reading, topic, partition, offset, message);
+        if (room.closed && !(await room.waitForRoom(liveness))) break;
+        const wait = this.#admit(ctx, topic, partition, offset, message);
         ledger.emitted(topic, partition, offset);
         if (wait !== undefined) await wait;
         if ((++emitted & 127) === 0) {
@@ -269,56 +244,30 @@ class KafkaSource<T> implements Source<T> {
       const last = ledger.lastEmitted(topic, partition);
       if (last !== undefined && last >= Number(batch.firstOffset() ?? -1)) resolveOffset(String(last));
       if (emitted > 0 && ctx.instrumentation.wants('source.records')) ctx.instrumentation.emit('source.records', { source: this.name, count: emitted });
-      const lag = ledger.lag(topic, partition);
-      if (lag !== undefined) ctx.instrumentation.emit('source.lag', { topic, partition, lag });
+      this.#lag!.report(topic, partition);
       this.#batch = undefined;
       finish();
     }
   }
 
-  /** Waits for a partition's state to be restored, heartbeating; false when the batch should be left. */
-  async #waitFor(restoring: Promise<void>, heartbeat: () => Promise<void>, isRunning: () => boolean, topic: string, partition: number): Promise<boolean> {
-    let restored = false;
-    void restoring.then(() => (restored = true), () => {});
-    void restoring.finally(() => this.#room.wake()).catch(() => {});
-    while (!restored) {
-      if (this.#stopping || !isRunning() || !this.#ledger.has(topic, partition)) return false;
-      await this.#room.wait(CONSUMER_CHECK_MS);
-      if (!restored) await heartbeat();
+  /** Hands one Kafka message to the job, or to the dead-letter sink when it has no value or does not decode. */
+  #admit(ctx: SourceContext<T>, topic: string, partition: number, offset: number, message: KafkaMessage): Promise<void> | undefined {
+    const headers = readHeaders(message.headers);
+    const key = message.key === null ? undefined : message.key.toString('utf8');
+    const originalKey = message.key ?? undefined;
+    const position = { topic, partition, offset };
+    const trace = headers.traceparent === undefined ? undefined : traceFromHeaders(headers);
+    const bytes = message.value;
+    const timestamp = Number(message.timestamp);
+    if (bytes === null) return ctx.deadLetter({ key, originalKey, value: undefined, position, headers, trace, timestamp }, 'record has no value (a tombstone)');
+    let value: T;
+    try {
+      value = this.#decode(bytes);
+    } catch (error) {
+      return ctx.deadLetter({ key, originalKey, value: undefined, position, headers, trace, original: bytes, timestamp }, describeError(error));
     }
-    return !this.#stopping;
-  }
-
-  /**
-   * Waits until fetching may go on (the budget half free again) and the uncommitted records are
-   * below the budget, heartbeating so the group keeps this member. Every condition it waits for
-   * wakes it (budget `resume`, an accepted commit, stop, revocation); the timeout is only for
-   * kafkajs' own state, which raises no event. False when the batch should be left: stopping, the consumer stopped, or
-   * the partition was revoked. A rebalance noticed by the heartbeat commits what is done (Kafka
-   * accepts it while the group prepares the rebalance), then leaves the batch.
-   */
-  async #waitForRoom(heartbeat: () => Promise<void>, isRunning: () => boolean, topic: string, partition: number): Promise<boolean> {
-    const committer = this.#committer!;
-    for (;;) {
-      if (this.#stopping || !isRunning() || !this.#ledger.has(topic, partition)) return false;
-      if (!this.#fetch!.paused && !committer.full) return true;
-      committer.maybeCommit();
-      await this.#room.wait(CONSUMER_CHECK_MS);
-      try {
-        await heartbeat();
-      } catch (error) {
-        if (isRebalanceError(error)) await committer.commit().catch(() => {});
-        throw error;
-      }
-    }
-  }
-
-  #reportLag(): void {
-    const instrumentation = this.#ctx?.instrumentation;
-    if (instrumentation === undefined || !instrumentation.wants('source.lag')) return;
-    for (const { topic, partition } of this.#ledger.assigned()) {
-      const lag = this.#ledger.lag(topic, partition);
-      if (lag !== undefined) instrumentation.emit('source.lag', { topic, partition, lag });
-    }
+    const { key: keyOf, timestamp: timeOf } = this.#options;
+    const record: SourceRecord<T> = { key: keyOf === undefined ? key : keyOf(value), originalKey, value, timestamp: timeOf === undefined ? timestamp : timeOf(value), position, headers, trace, original: bytes };
+    return ctx.emit(record);
   }
 }

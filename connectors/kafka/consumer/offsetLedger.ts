@@ -111,10 +111,10 @@ export class OffsetLedger {
     return p === undefined || p.lastEmitted < 0 ? undefined : p.lastEmitted;
   }
 
-  /** Remembers a partition's high watermark from a fetch. */
+  /** Remembers a partition's high watermark (from a fetch or the broker); an older one never wins. */
   observeHighWatermark(topic: string, partition: number, highWatermark: number): void {
     const p = this.#partitions.get(partitionKey(topic, partition));
-    if (p !== undefined && Number.isFinite(highWatermark)) p.highWatermark = highWatermark;
+    if (p !== undefined && Number.isFinite(highWatermark) && highWatermark > (p.highWatermark ?? -1)) p.highWatermark = highWatermark;
   }
 
   /** Consumer lag: records at or after the next offset to hand out, up to the high watermark. */
