@@ -100,7 +100,6 @@ export function renderGraph(target, job, metrics) {
     const paused = view !== undefined && (view.paused || view.pausedShare > 0);
     const to = stages.length > 0 ? [colX(1), centerY + NODE_H / 2] : [colX(columns - 1), rowY(0, sinks.length) + NODE_H / 2];
     edge(edges, [colX(0) + w, y + NODE_H / 2], to, pressureClass(used, paused), `source:${s.name}`);
-    if (paused) labels.append(svg('text', { x: colX(0) + w + 6, y: y + NODE_H / 2 - 6, class: 'edge-label', 'data-paused': s.name }, 'paused'));
   });
 
   // Stages in a row, each with its rate and time.
