@@ -1,4 +1,3 @@
-import { LatencyHistogram } from '../../core/latency.ts';
 import type { Percentiles } from './api.ts';
 
 /** No observations: what the page shows as a dash. */
@@ -17,7 +16,7 @@ export const NO_PERCENTILES: Percentiles = { count: 0, p50: undefined, p95: unde
 export class WindowMeter {
   #records = 0;
   #windowRecords = 0;
-  readonly #times = new LatencyHistogram();
+  readonly #times = new LogHistogram();
 
   /** Adds `records` records; `ms` is the time they (or their batch) took, if known. */
   observe(records: number, ms?: number): void {
@@ -38,21 +37,65 @@ export class WindowMeter {
   /** The window since the last take, over `seconds`; starts a new window. */
   take(seconds: number): { records: number; rate: number; time: Percentiles } {
     const rate = seconds > 0 ? this.#windowRecords / seconds : 0;
-    const time = percentiles(this.#times);
+    const time = this.#times.percentiles();
     this.#windowRecords = 0;
     this.#times.reset();
     return { records: this.#records, rate, time };
   }
 }
 
+/** Buckets per doubling: neighbouring bounds differ by 2^(1/8), about 9 %. */
+const PER_DOUBLING = 8;
+/** 1 µs to about 3 hours in µs, 2^33. */
+const BUCKETS = 34 * PER_DOUBLING;
+
 /**
- * A histogram's percentiles, with undefined instead of zeros when it is empty.
+ * Times in ms, in logarithmic buckets from 1 µs up (each about 9 % wide): a dashboard's
+ * percentiles need no more, and recording is a logarithm and an increment, a few nanoseconds,
+ * which matters on a per-record listener. Percentiles are the bucket's upper bound, never
+ * above the largest time seen.
  *
  * @example
- * percentiles(histogram).p99
+ * const times = new LogHistogram();
+ * times.record(0.25);
+ * times.percentiles().p99 // about 0.25
  */
-export function percentiles(histogram: LatencyHistogram): Percentiles {
-  if (histogram.count === 0) return NO_PERCENTILES;
-  const s = histogram.summary();
-  return { count: s.count, p50: s.p50, p95: s.p95, p99: s.p99, max: s.max };
+export class LogHistogram {
+  readonly #counts = new Float64Array(BUCKETS);
+  #count = 0;
+  #max = 0;
+
+  record(ms: number): void {
+    const us = ms * 1000;
+    const i = us <= 1 ? 0 : Math.min(BUCKETS - 1, Math.ceil(Math.log2(us) * PER_DOUBLING));
+    this.#counts[i]! += 1;
+    this.#count += 1;
+    if (ms > this.#max) this.#max = ms;
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  percentiles(): Percentiles {
+    if (this.#count === 0) return NO_PERCENTILES;
+    return { count: this.#count, p50: this.#at(0.5), p95: this.#at(0.95), p99: this.#at(0.99), max: this.#max };
+  }
+
+  reset(): void {
+    if (this.#count === 0) return;
+    this.#counts.fill(0);
+    this.#count = 0;
+    this.#max = 0;
+  }
+
+  #at(quantile: number): number {
+    const target = Math.max(1, Math.ceil(quantile * this.#count));
+    let seen = 0;
+    for (let i = 0; i < BUCKETS; i += 1) {
+      seen += this.#counts[i]!;
+      if (seen >= target) return Math.min(this.#max, 2 ** (i / PER_DOUBLING) / 1000);
+    }
+    return this.#max;
+  }
 }
