@@ -6,6 +6,7 @@ import { jsonlFileSource } from '../connectors/jsonlFileSource.ts';
 import { kafkaDeadLetterSink } from '../connectors/kafka/producer/kafkaDeadLetterSink.ts';
 import { kafkaSink } from '../connectors/kafka/producer/kafkaSink.ts';
 import { kafkaSource } from '../connectors/kafka/consumer/kafkaSource.ts';
+import type { PartitionTransactions } from '../connectors/kafka/transactions/partitionTransactions.ts';
 import { jsonDecoder } from '../core/decode.ts';
 import type { Job } from '../core/defineJob.ts';
 import { InvalidOptionError } from '../core/errors.ts';
@@ -31,6 +32,8 @@ export interface BindingOptions {
   readonly deadLetterTopic?: string | undefined;
   /** The job's resolved settings, for its generators. */
   readonly settings: Readonly<Record<string, unknown>>;
+  /** Exactly once: outputs and dead letters go into these per-partition Kafka transactions. */
+  readonly transactions?: PartitionTransactions | undefined;
 }
 
 /** A job's inputs and outputs, bound to connectors, and a line per binding for the start-up log. */
@@ -94,7 +97,7 @@ export function bindIO(job: Job, given: BindingOptions): Binding {
     if (kafka !== undefined) {
       const key = spec.key;
       topics.push(topic);
-      sinks[name] = kafkaSink<unknown>({ settings: kafka, topic, ...(key === undefined ? {} : { key: (record: Envelope<unknown>) => key(record.value) }) });
+      sinks[name] = kafkaSink<unknown>({ settings: kafka, topic, ...(key === undefined ? {} : { key: (record: Envelope<unknown>) => key(record.value) }), ...(options.transactions === undefined ? {} : { transactions: options.transactions }) });
       describe.push(`output ${name}: Kafka topic ${topic}`);
       continue;
     }
@@ -113,9 +116,10 @@ export function bindIO(job: Job, given: BindingOptions): Binding {
 
   const deadLetterTopic = options.deadLetterTopic ?? job.deadLetterTopic;
   const deadLetterPath = `.sluice/${job.name}/dead-letters.jsonl`;
-  const deadLetterSink = kafka === undefined ? deadLetterFileSink(deadLetterPath, options.outputMode) : kafkaDeadLetterSink({ settings: kafka, topic: deadLetterTopic });
+  const deadLetterSink = kafka === undefined ? deadLetterFileSink(deadLetterPath, options.outputMode) : kafkaDeadLetterSink({ settings: kafka, topic: deadLetterTopic, ...(options.transactions === undefined ? {} : { transactions: options.transactions }) });
   describe.push(`dead letters: ${kafka === undefined ? `file ${deadLetterPath}` : `Kafka topic ${deadLetterTopic}`}`);
   if (kafka !== undefined) topics.push(deadLetterTopic);
+  if (options.transactions !== undefined) describe.push(`guarantee: exactly once (a transaction per input partition and checkpoint; read with isolation.level=read_committed)`);
   return { sources, sinks, deadLetterSink, describe, topics };
 }
 

@@ -5,8 +5,10 @@ import { describeError, InvalidOptionError, isSluiceError } from '../core/errors
 import type { KafkaSettings } from '../core/job.ts';
 import { resolveSettings } from '../core/settings.ts';
 import { kafkaChangelogStore } from '../connectors/kafka/changelog/changelogStore.ts';
+import { exactlyOnceChangelogStore } from '../connectors/kafka/changelog/exactlyOnceChangelogStore.ts';
 import { kafkaPreflight } from '../connectors/kafka/preflight.ts';
 import { bindIO, type BindingOptions } from './bindIO.ts';
+import { exactlyOnceRun, type ExactlyOnceRun } from './exactlyOnce.ts';
 import { LazyInference } from './lazyInference.ts';
 import { loadJob, requireJobFile } from './loadJob.ts';
 import { trackEventTimeLatency } from './eventLatency.ts';
@@ -35,6 +37,8 @@ export interface RunOptions extends Omit<BindingOptions, 'settings'> {
     | { kind: 'directory'; directory: string; intervalMs: number }
     | { kind: 'changelog'; topic: string; intervalMs: number }
     | undefined;
+  /** `--guarantee`: exactly-once commits each checkpoint's outputs, state and offsets in Kafka transactions. */
+  guarantee?: 'at-least-once' | 'exactly-once';
   /** `--drain`: a stop fires open windows instead of keeping them for the restart. */
   drain: boolean;
   /** `--max-records`: end the run after this many input records. */
@@ -98,11 +102,12 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
       return 0;
     }
     const settings = resolveSettings(job.settings, options.settings);
-    const binding = bindIO(job, { ...options, settings });
+    const eos = exactlyOnceRun(options.guarantee, options.kafka);
+    const binding = bindIO(job, { ...options, settings, transactions: eos?.transactions });
     if (options.kafka !== undefined) await kafkaPreflight(options.kafka, binding.topics);
     const backlog = options.untilCaughtUp === true && options.kafka !== undefined ? await backlogEnd(options.kafka, inputTopics(job.inputs, options)) : undefined;
     if (options.checkpoints?.kind === 'directory') claimCheckpointDirectory(options.checkpoints.directory, 1);
-    const checkpoints = checkpointOptions(options, output);
+    const checkpoints = checkpointOptions(options, output, eos);
     inference = new LazyInference({ workers: options.workers });
     telemetry = await startTelemetry({
       jobName: job.name,
@@ -138,7 +143,9 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
     const progress = startProgress(running, job.countAs?.label, options.progress, output, lag);
     let stats: JobStats;
     try {
+      eos?.onFailure(() => running?.stop());
       stats = await running.done;
+      if (eos?.failure !== undefined) throw eos.failure;
     } finally {
       progress.stop();
     }
@@ -164,13 +171,15 @@ export function oneLine(error: unknown): string {
 }
 
 /** The checkpoint store and interval `--checkpoint-dir` / the changelog ask for (stream threads call it too). */
-export function checkpointOptions(options: RunOptions, output: RunOutput): CheckpointOptions | undefined {
+export function checkpointOptions(options: RunOptions, output: RunOutput, eos?: ExactlyOnceRun): CheckpointOptions | undefined {
   const choice = options.checkpoints;
   if (choice === undefined) return undefined;
   const log = (line: string) => output.err(`${line}\n`);
   if (choice.kind === 'directory') return { store: new FileCheckpointStore({ directory: choice.directory, log }), intervalMs: choice.intervalMs, log };
   if (options.kafka === undefined) throw new InvalidOptionError('a changelog topic needs Kafka: pass --brokers, or --checkpoint-dir for local checkpoints');
-  return { store: kafkaChangelogStore({ settings: options.kafka, topic: choice.topic }), intervalMs: choice.intervalMs, log };
+  const store = kafkaChangelogStore({ settings: options.kafka, topic: choice.topic });
+  if (eos === undefined) return { store, intervalMs: choice.intervalMs, log };
+  return { store: exactlyOnceChangelogStore({ restore: store, topic: choice.topic, transactions: eos.transactions, onFailure: (error) => eos.fail(error) }), intervalMs: choice.intervalMs, log };
 }
 
 /**

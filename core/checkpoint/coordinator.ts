@@ -158,7 +158,9 @@ export class CheckpointCoordinator {
 
   /** Partition mode: these partitions went to another process; forget their state here. */
   revoke(partitions: ReadonlyArray<{ topic: string; partition: number }>): void {
-    if (!this.#partitioned) return;
+    const store = this.#options.store;
+    if (!isPartitionStore(store)) return;
+    store.release?.(partitions);
     for (const { topic, partition } of partitions) {
       const key = partitionKey(topic, partition);
       const scope = partitionScope(topic, partition);

@@ -33,5 +33,7 @@ export interface PartitionCheckpointStore {
   save(partitions: readonly PartitionCheckpoint[]): Promise<void>;
   /** The newest complete state of each partition asked for; partitions never saved are left out. */
   load(partitions: ReadonlyArray<{ topic: string; partition: number }>): Promise<RestoredPartition[]>;
+  /** These partitions went to another process (a store that holds resources per partition lets them go). */
+  release?(partitions: ReadonlyArray<{ topic: string; partition: number }>): void;
   close?(): Promise<void>;
 }

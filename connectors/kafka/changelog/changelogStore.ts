@@ -112,6 +112,15 @@ class KafkaChangelogStore implements PartitionCheckpointStore {
     try {
       await consumer.connect();
       await consumer.subscribe({ topic: this.#options.topic, fromBeginning: true });
+      // The end is reached by offset, control records included: the last record before a
+      // read_committed end is often a transaction marker, which eachBatch never sees (kafkajs
+      // reports it only in its batch events).
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        const end = ends.get(payload.partition);
+        if (end === undefined || !remaining.has(payload.partition) || Number(payload.lastOffset) < end - 1) return;
+        remaining.delete(payload.partition);
+        if (remaining.size === 0) finished();
+      });
       await consumer.run({
         autoCommit: false,
         eachBatch: async ({ batch }) => {
@@ -123,11 +132,6 @@ class KafkaChangelogStore implements PartitionCheckpointStore {
             const key = message.key?.toString('utf8') ?? '';
             const split = key.indexOf(SEPARATOR);
             byTopic.get(key.slice(0, split))?.apply(key.slice(split + 1), message.value);
-          }
-          const last = batch.messages.at(-1);
-          if (last !== undefined && Number(last.offset) >= end - 1) {
-            remaining.delete(batch.partition);
-            if (remaining.size === 0) finished();
           }
         },
       });

@@ -1,6 +1,7 @@
 import type { DeadLetter, KafkaSettings, Sink } from '../../../core/job.ts';
 import type { Envelope } from '../../../core/record.ts';
 import type { KafkaTuning } from '../config.ts';
+import type { PartitionTransactions } from '../transactions/partitionTransactions.ts';
 import { kafkaSink } from './kafkaSink.ts';
 
 /** Header names of a dead letter, for consumers of the dead-letter topic. */
@@ -18,6 +19,8 @@ export interface KafkaDeadLetterSinkOptions {
   topic: string;
   tuning?: Partial<KafkaTuning>;
   log?: (line: string) => void;
+  /** Exactly once: dead letters go into the transaction of the input partition they came from. */
+  transactions?: PartitionTransactions;
 }
 
 /**
@@ -35,6 +38,7 @@ export function kafkaDeadLetterSink(options: KafkaDeadLetterSinkOptions): Sink<D
     topic: options.topic,
     ...(options.tuning === undefined ? {} : { tuning: options.tuning }),
     ...(options.log === undefined ? {} : { log: options.log }),
+    ...(options.transactions === undefined ? {} : { transactions: options.transactions }),
     // The key's own bytes when the source kept them, so a key that is not UTF-8 survives byte for byte.
     key: (record) => (record.value.originalKey === undefined ? record.value.key : Buffer.from(record.value.originalKey.buffer, record.value.originalKey.byteOffset, record.value.originalKey.byteLength)),
     encode: (record) => (record.value.original === undefined ? null : Buffer.from(record.value.original.buffer, record.value.original.byteOffset, record.value.original.byteLength)),

@@ -4,7 +4,9 @@ import type { KafkaSettings, Sink } from '../../../core/job.ts';
 import type { Envelope } from '../../../core/record.ts';
 import { kafkaTuning, type KafkaTuning } from '../config.ts';
 import { outputHeaders } from '../headers.ts';
+import type { PartitionTransactions } from '../transactions/partitionTransactions.ts';
 import { ProducerQueue } from './producerQueue.ts';
+import { transactionalWrite } from './transactionalWrite.ts';
 
 export interface KafkaSinkOptions<T> {
   /** Brokers and client id: `env.kafka` of the run. */
@@ -30,6 +32,12 @@ export interface KafkaSinkOptions<T> {
   tuning?: Partial<KafkaTuning>;
   /** Where operator-facing lines go (outages, recoveries); default stderr. */
   log?: (line: string) => void;
+  /**
+   * Exactly once: each record is written in the open transaction of the input partition it
+   * came from, visible to read_committed readers once the checkpoint commits it. Without it,
+   * at least once.
+   */
+  transactions?: PartitionTransactions;
 }
 
 /**
@@ -49,6 +57,11 @@ export function kafkaSink<T>(options: KafkaSinkOptions<T>): Sink<T> & { readonly
   const encode = options.encode ?? ((record: Envelope<T>) => JSON.stringify(record.value));
   const key = options.key ?? ((record: Envelope<T>) => record.key);
   const headers = options.headers ?? outputHeaders;
+  const toMessage = (record: Envelope<T>): Message => ({ key: key(record) ?? null, value: encode(record), headers: headers(record) });
+  if (options.transactions !== undefined) {
+    const transactions = options.transactions;
+    return { name: `kafka:${options.topic}`, topic: options.topic, write: (records) => transactionalWrite(transactions, options.topic, records, toMessage) };
+  }
   const queue = new ProducerQueue({
     settings: options.settings,
     tuning: kafkaTuning(process.env, options.tuning),
@@ -64,10 +77,7 @@ export function kafkaSink<T>(options: KafkaSinkOptions<T>): Sink<T> & { readonly
     topic: options.topic,
     write(records) {
       const messages = new Array<Message>(records.length);
-      for (let i = 0; i < records.length; i += 1) {
-        const record = records[i]!;
-        messages[i] = { key: key(record) ?? null, value: encode(record), headers: headers(record) };
-      }
+      for (let i = 0; i < records.length; i += 1) messages[i] = toMessage(records[i]!);
       return queue.send(messages);
     },
     flush: () => queue.flush(),

@@ -177,7 +177,7 @@ const PARTITION_CACHE_LIMIT = 100_000;
  * a fresh Buffer of the key and filters the partition list, which costs more than the lookup.
  * Messages without a key, with a Buffer key or with an explicit partition go to it unchanged.
  */
-const cachedKeyPartitioner: ICustomPartitioner = () => {
+export const cachedKeyPartitioner: ICustomPartitioner = () => {
   const partitioner = Partitioners.DefaultPartitioner();
   const byTopic = new Map<string, { partitions: number; byKey: Map<string, number> }>();
   return (args) => {

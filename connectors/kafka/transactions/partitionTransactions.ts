@@ -1,0 +1,221 @@
+import type { Producer, TopicMessages, Transaction } from 'kafkajs';
+import { ConnectorError } from '../../../core/errors.ts';
+import type { KafkaSettings } from '../../../core/job.ts';
+import { partitionKey } from '../../../core/partition.ts';
+import { createKafka, type KafkaTuning } from '../config.ts';
+import { describeKafkaError } from '../errors.ts';
+import { cachedKeyPartitioner } from '../producer/producerQueue.ts';
+
+/** An input partition: the unit that owns a transactional producer. */
+export interface InputPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/** What one input partition commits at a checkpoint, besides the outputs it already sent. */
+export interface PartitionCommit extends InputPartition {
+  /** The last input offset the outputs and state reflect; the group's committed offset becomes offset + 1. */
+  readonly offset: number;
+  /** Changelog records of the same checkpoint. */
+  readonly messages: TopicMessages[];
+}
+
+export interface PartitionTransactionsOptions {
+  settings: KafkaSettings;
+  tuning: KafkaTuning;
+  log?: (line: string) => void;
+}
+
+interface Entry {
+  readonly producer: Producer;
+  /** Every send and the commit of this partition, in order: a commit covers exactly the sends queued before it. */
+  tail: Promise<void>;
+  transaction: Transaction | undefined;
+  /** Something was sent in the open transaction. */
+  dirty: boolean;
+  /** The partition went to another process: its open transaction is left to be aborted. */
+  released: boolean;
+  /** A send or commit failed: the open transaction lost records, it must never commit. */
+  failure: unknown;
+}
+
+/**
+ * Exactly-once output through Kafka transactions, one transactional producer per input
+ * partition (Kafka Streams' original EOS design): the outputs, dead letters and changelog
+ * records caused by partition p, and p's consumed offset, go into one transaction of producer
+ * `<group>-<topic>-<p>`, committed at each checkpoint.
+ *
+ * Why per partition: kafkajs' `sendOffsets` sends TxnOffsetCommit without the group generation
+ * (no KIP-447), so the broker cannot fence a process by group epoch. A transactional id that
+ * follows the partition can: whoever is assigned p next claims `<group>-<topic>-<p>`, which
+ * bumps its epoch, aborts the previous owner's open transaction and fences every later send or
+ * commit of it. Limits: one producer (and its connections) per assigned partition, and one
+ * transaction per partition per checkpoint.
+ *
+ * @example
+ * const transactions = new PartitionTransactions({ settings: env.kafka, tuning: kafkaTuning() });
+ * await transactions.claim([{ topic: 'transactions', partition: 0 }]);
+ * await transactions.send({ topic: 'transactions', partition: 0 }, [{ topic: 'decisions', messages }]);
+ * await transactions.commit([{ topic: 'transactions', partition: 0, offset: 41, messages: [] }]);
+ */
+export class PartitionTransactions {
+  readonly #options: PartitionTransactionsOptions;
+  readonly #entries = new Map<string, Entry>();
+  #closed = false;
+
+  constructor(options: PartitionTransactionsOptions) {
+    this.#options = options;
+  }
+
+  /** The transactional id of an input partition's producer. */
+  transactionalId({ topic, partition }: InputPartition): string {
+    return `${this.#options.settings.groupId}-${topic}-${partition}`;
+  }
+
+  /**
+   * This process now owns these partitions: starts their producers and claims their
+   * transactional ids, which aborts a previous owner's open transaction and fences it. Must
+   * finish before their state is read back, so the read sees only what committed.
+   */
+  async claim(partitions: readonly InputPartition[]): Promise<void> {
+    await Promise.all(
+      partitions.map(async (input) => {
+        const key = partitionKey(input.topic, input.partition);
+        const previous = this.#entries.get(key);
+        if (previous !== undefined && !previous.released) return;
+        if (previous !== undefined) await this.#discard(key, previous);
+        const producer = createKafka(this.#options.settings, this.#options.tuning, `eos-${input.topic}-${input.partition}`).producer({
+          transactionalId: this.transactionalId(input),
+          idempotent: true,
+          maxInFlightRequests: 1,
+          allowAutoTopicCreation: false,
+          createPartitioner: cachedKeyPartitioner,
+          // Leader moves and short outages are retried inside the transaction; past that the job fails.
+          retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 3000 },
+        });
+        try {
+          await producer.connect();
+          // InitProducerId with the transactional id happens here: the fencing step.
+          const transaction = await producer.transaction();
+          this.#entries.set(key, { producer, tail: Promise.resolve(), transaction, dirty: false, released: false, failure: undefined });
+        } catch (error) {
+          await producer.disconnect().catch(() => {});
+          throw new ConnectorError(`could not claim the transactional id ${this.transactionalId(input)}: ${describeKafkaError(error)}`, { cause: error, retriable: true });
+        }
+      }),
+    );
+  }
+
+  /**
+   * These partitions went to another process. Their open transactions are aborted (the new
+   * owner's claim would abort them anyway); records of theirs still in flight here are dropped
+   * at the sink, since the new owner redoes them from the last commit.
+   */
+  release(partitions: readonly InputPartition[]): void {
+    for (const { topic, partition } of partitions) {
+      const key = partitionKey(topic, partition);
+      const entry = this.#entries.get(key);
+      if (entry === undefined || entry.released) continue;
+      entry.released = true;
+      void this.#discard(key, entry);
+    }
+  }
+
+  /**
+   * Sends records caused by `input` in its open transaction; they become visible to
+   * read_committed readers when {@link commit} covers them. Records of a released partition
+   * are dropped (resolved without sending).
+   */
+  send(input: InputPartition, topicMessages: TopicMessages[]): Promise<void> {
+    const entry = this.#entry(input);
+    if (entry === undefined || entry.released) return Promise.resolve();
+    const sent = entry.tail.then(async () => {
+      if (entry.failure !== undefined) throw entry.failure;
+      if (entry.released) return;
+      try {
+        entry.transaction ??= await entry.producer.transaction();
+        entry.dirty = true;
+        await entry.transaction.sendBatch({ topicMessages, acks: -1 });
+      } catch (error) {
+        throw this.#failed(entry, input, 'write to', error);
+      }
+    });
+    entry.tail = sent.catch(() => {});
+    return sent;
+  }
+
+  /**
+   * Commits each partition's open transaction with its changelog records and its consumed
+   * offset. The cut is taken synchronously: sends issued after this call go into the next
+   * transaction. Resolves when every partition committed; rejects when one could not (its
+   * outputs since the last commit are aborted, so the job must restart from that commit).
+   */
+  commit(commits: readonly PartitionCommit[]): Promise<void> {
+    const groupId = this.#options.settings.groupId;
+    return Promise.all(
+      commits.map((commit) => {
+        const entry = this.#entry(commit);
+        if (entry === undefined) return Promise.reject(new ConnectorError(`no transactional producer for ${commit.topic}[${commit.partition}]: it was never claimed`));
+        if (entry.released) return Promise.resolve();
+        const done = entry.tail.then(async () => {
+          if (entry.failure !== undefined) throw entry.failure;
+          if (entry.released) return;
+          try {
+            const transaction = (entry.transaction ??= await entry.producer.transaction());
+            const messages = commit.messages.filter((t) => t.messages.length > 0);
+            if (messages.length > 0) await transaction.sendBatch({ topicMessages: messages, acks: -1 });
+            await transaction.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: commit.topic, partitions: [{ partition: commit.partition, offset: String(commit.offset + 1) }] }] });
+            await transaction.commit();
+            entry.transaction = undefined;
+            entry.dirty = false;
+          } catch (error) {
+            // A partition taken away meanwhile was fenced by its new owner: not this job's failure.
+            if (entry.released) return;
+            throw this.#failed(entry, commit, 'commit the transaction of', error);
+          }
+        });
+        entry.tail = done.catch(() => {});
+        return done;
+      }),
+    ).then(() => {});
+  }
+
+  /** True when records were sent for `input` since its last commit. */
+  dirty(input: InputPartition): boolean {
+    return this.#entry(input)?.dirty ?? false;
+  }
+
+  /** Aborts what is open and disconnects every producer (a graceful stop commits first). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const entries = [...this.#entries];
+    this.#entries.clear();
+    await Promise.all(entries.map(([key, entry]) => this.#discard(key, entry)));
+  }
+
+  #entry({ topic, partition }: InputPartition): Entry | undefined {
+    if (this.#closed) throw new ConnectorError('the transactional producers are closed');
+    return this.#entries.get(partitionKey(topic, partition));
+  }
+
+  #failed(entry: Entry, input: InputPartition, what: string, error: unknown): ConnectorError {
+    const fenced = /fenced|epoch/i.test(describeKafkaError(error));
+    const failure = new ConnectorError(
+      fenced
+        ? `another process took over ${input.topic}[${input.partition}] (transactional id ${this.transactionalId(input)} fenced): this process's uncommitted output was aborted; restart it to rejoin the group`
+        : `could not ${what} ${input.topic}[${input.partition}] exactly once (${describeKafkaError(error)}): its uncommitted output is aborted; restart the job to resume from the last commit`,
+      { cause: error },
+    );
+    entry.failure ??= failure;
+    return failure;
+  }
+
+  async #discard(key: string, entry: Entry): Promise<void> {
+    if (this.#entries.get(key) === entry) this.#entries.delete(key);
+    await entry.tail;
+    const transaction = entry.transaction;
+    entry.transaction = undefined;
+    if (transaction?.isActive() === true) await transaction.abort().catch(() => {});
+    await entry.producer.disconnect().catch(() => {});
+  }
+}

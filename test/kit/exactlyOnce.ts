@@ -1,0 +1,97 @@
+/**
+ * Helpers for the exactly-once scenario tests: a numbered input for the key-counter job (with a
+ * bad record now and then, so dead letters are covered too), and the check a read_committed
+ * reader makes of its output: every (key, seq) exactly once, counted as `seq`.
+ *
+ * @example
+ * await produceMessages(brokers, topic, numberedInput(40, 1, 500));
+ * const got = await consumeUntil(brokers, out, { until: (m) => m.length >= 40 * 500, timeoutMs: 60_000 });
+ * assertExactlyOnce(got, 40, 500);
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { createTestKafka, TEST_CONSUMER_TIMINGS, type ConsumedMessage } from './kafka.ts';
+
+/**
+ * Everything a read_committed reader sees of `topic`, up to its last stable offset at the call:
+ * committed records only, every partition read to its end (transaction markers included).
+ */
+export async function readCommitted(brokers: string[], topic: string, timeoutMs = 60_000): Promise<ConsumedMessage[]> {
+  const kafka = createTestKafka(brokers, { clientId: 'sluice-test-committed' });
+  const admin = kafka.admin();
+  await admin.connect();
+  // ListOffsets with READ_COMMITTED (kafkajs' default): the last stable offset of each partition.
+  const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
+  await admin.disconnect();
+  const remaining = new Set([...ends].filter(([, end]) => end > 0).map(([partition]) => partition));
+  const received: ConsumedMessage[] = [];
+  if (remaining.size === 0) return received;
+  const consumer = kafka.consumer({ groupId: `sluice-test-${randomUUID()}`, allowAutoTopicCreation: false, readUncommitted: false, ...TEST_CONSUMER_TIMINGS });
+  let finished!: () => void;
+  const done = new Promise<void>((resolve) => (finished = resolve));
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    if (Number(payload.lastOffset) >= ends.get(payload.partition)! - 1 && remaining.delete(payload.partition) && remaining.size === 0) finished();
+  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) {
+          if (Number(m.offset) < ends.get(batch.partition)!) received.push({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers ?? {}, timestamp: m.timestamp });
+        }
+      },
+    });
+    const outcome = await Promise.race([done.then(() => 'ok' as const), new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)))]);
+    if (outcome === 'timeout') throw new Error(`readCommitted(${topic}): partitions ${[...remaining].join(', ')} not read to their end within ${timeoutMs} ms`);
+    return received;
+  } finally {
+    clearTimeout(timer);
+    await consumer.disconnect();
+  }
+}
+
+/**
+ * `perKey` records for each of `keys` keys, numbered from `from`; after every `badEvery`-th
+ * record of the whole numbering comes one that is not JSON (a dead letter).
+ */
+export function numberedInput(keys: number, from: number, perKey: number, badEvery = 199): { key: string; value: string }[] {
+  const messages: { key: string; value: string }[] = [];
+  for (let seq = from; seq < from + perKey; seq += 1) {
+    for (let k = 0; k < keys; k += 1) {
+      messages.push({ key: `k${k}`, value: JSON.stringify({ key: `k${k}`, seq }) });
+      if (((seq - 1) * keys + k + 1) % badEvery === 0) messages.push({ key: `k${k}`, value: `{broken ${seq}` });
+    }
+  }
+  return messages;
+}
+
+/** How many of `messages` are the bad records of {@link numberedInput}. */
+export function badRecords(messages: readonly { value: string }[]): number {
+  return messages.filter((m) => m.value.startsWith('{broken')).length;
+}
+
+/** Distinct (key, seq) outputs; fails on a count that is not its seq (state lost or doubled). */
+export function countedOutputs(messages: readonly ConsumedMessage[]): Map<string, number> {
+  const seen = new Map<string, number>();
+  for (const message of messages) {
+    const { key, seq, count } = JSON.parse(message.value!.toString()) as { key: string; seq: number; count: number };
+    assert.equal(count, seq, `${key} #${seq} was counted as ${count}: state was lost or counted twice`);
+    const id = `${key}#${seq}`;
+    seen.set(id, (seen.get(id) ?? 0) + 1);
+  }
+  return seen;
+}
+
+/** Asserts every (key, seq) of `keys` × `perKey` came exactly once: nothing lost, nothing twice. */
+export function assertExactlyOnce(messages: readonly ConsumedMessage[], keys: number, perKey: number): void {
+  const seen = countedOutputs(messages);
+  const duplicates = [...seen].filter(([, n]) => n > 1);
+  assert.equal(duplicates.length, 0, `${duplicates.length} outputs seen more than once by a read_committed reader, e.g. ${duplicates.slice(0, 5).map(([id, n]) => `${id} x${n}`).join(', ')}`);
+  const missing: string[] = [];
+  for (let k = 0; k < keys; k += 1) for (let seq = 1; seq <= perKey; seq += 1) if (!seen.has(`k${k}#${seq}`)) missing.push(`k${k}#${seq}`);
+  assert.equal(missing.length, 0, `${missing.length} outputs lost, e.g. ${missing.slice(0, 5).join(', ')}`);
+  assert.equal(messages.length, keys * perKey);
+}
