@@ -60,6 +60,11 @@ export async function runThreaded(options: RunOptions, output: RunOutput): Promi
     threads.start();
     if (signals.requested) threads.stop(options.drain);
     const describe = [...binding.describe, `stream threads: ${count}, each with ${Math.max(1, Math.round(options.workers / count))} inference worker(s) of its own when the job has a model`];
+    if (options.kafka === undefined) {
+      for (const [name, spec] of Object.entries(job.inputs)) {
+        if (spec.key === undefined) describe.push(`input ${name} declares no key: the first stream thread reads all of it (give input() a key to share it among the threads)`);
+      }
+    }
     threads.started.then((lines) => [...describe, ...lines, ...(metrics === undefined ? [] : [`metrics: ${metrics.url}`])].forEach((line) => output.err(`${line}\n`)));
     const supervisor = threads;
     const progress = startProgress({ stats: () => supervisor.stats() }, job.countAs?.label, options.progress, output);

@@ -11,15 +11,16 @@ export interface ThreadSlot {
 /**
  * The stream thread a record of an embedded source belongs to: by its key's hash (the same
  * FNV-1a the generator partitions by, so a generator partition stays whole when the thread
- * count divides the partition count), by its offset when it has no key. One key, one thread:
- * per-key order holds however many threads run.
+ * count divides the partition count). One key, one thread: per-key order and keyed state hold
+ * however many threads run. A record without a source key goes to the first thread: the
+ * pipeline may still `keyBy` it, and the same key in two threads would split its state.
  *
  * @example
  * ownerOf({ key: 'u1', position: { topic: 'tx', partition: 0, offset: 7 } }, 2) // 0 or 1, always the same for 'u1'
  */
 export function ownerOf(record: Pick<SourceRecord<unknown>, 'key' | 'position'>, count: number): number {
-  if (count === 1) return 0;
-  return record.key === undefined ? record.position.offset % count : hashPartition(record.key, count);
+  if (count === 1 || record.key === undefined) return 0;
+  return hashPartition(record.key, count);
 }
 
 /**
