@@ -12,8 +12,11 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { createTopics, produceMessages, sharedKafka, uniqueTopic, type KafkaCluster } from '../../kit/kafka.ts';
 import { KAFKA_TEST_ENV, killAllSluice, spawnSluice, type SluiceProcess } from '../../kit/sluiceProcess.ts';
 import { startTransactionFeed, type TransactionFeed } from '../../kit/transactionFeed.ts';
+import { startOtlpReceiver, type OtlpReceiver } from '../telemetry/otlpReceiver.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
+/** Where the page's trace links point; nothing listens there, the links are only read. */
+const JAEGER = 'http://127.0.0.1:16686';
 const SECRET = 'SECRET-CARD-4111111111111111';
 /** Not JSON (it ends early): the job dead-letters it with "malformed JSON: unexpected end of input". */
 const BAD_RECORD = `{"id":"${SECRET}","userId":"u-${SECRET}","amount":`;
@@ -34,7 +37,7 @@ async function api<T>(base: string, path: string): Promise<T> {
 }
 
 /** Starts the fraud job on `topics` with the dashboard on a free port; resolves with the job and its URL. */
-async function startJob(kafka: KafkaCluster, topics: { input: string; output: string; dead: string }, extra: string[]): Promise<{ job: SluiceProcess; url: string }> {
+async function startJob(kafka: KafkaCluster, topics: { input: string; output: string; dead: string }, extra: string[], env: Record<string, string> = {}): Promise<{ job: SluiceProcess; url: string }> {
   const job = spawnSluice(
     [
       'run', 'jobs/fraud-detection.ts', '--brokers', kafka.brokers.join(','), '--group', uniqueTopic('ui-group'),
@@ -43,7 +46,7 @@ async function startJob(kafka: KafkaCluster, topics: { input: string; output: st
       '--parallelism', '1', '--max-in-flight', '64', '--workers', '1', '--no-checkpoints', '--no-progress', '--no-typecheck',
       '--ui', '0', ...extra,
     ],
-    { env: KAFKA_TEST_ENV },
+    { env: { ...KAFKA_TEST_ENV, ...env } },
   );
   const [, url] = await job.waitForStderr(/dashboard: (http:\/\/\S+)/, 90_000);
   return { job, url: url! };
@@ -62,6 +65,7 @@ describe('the dashboard of a running Kafka job, in Chromium', () => {
   let job: SluiceProcess | undefined;
   let url: string;
   let feed: TransactionFeed;
+  let receiver: OtlpReceiver;
   const topics = { input: uniqueTopic('ui-in'), output: uniqueTopic('ui-out'), dead: uniqueTopic('ui-dead') };
 
   before(async () => {
@@ -74,10 +78,15 @@ describe('the dashboard of a running Kafka job, in Chromium', () => {
     await produceMessages(kafka.brokers, topics.input, [{ key: `u-${SECRET}`, value: BAD_RECORD }]);
     // A steady stream for the whole test, faster in bursts than 64 records in flight allow.
     feed = startTransactionFeed(kafka.brokers, topics.input, { count: 120_000, perSecond: 3000, batchSize: 500 });
-    ({ job, url } = await startJob(kafka, topics, []));
+    // 1 % of records traced, their spans sent to an OTLP receiver in this test (Jaeger's port 4318 minus Jaeger).
+    receiver = await startOtlpReceiver();
+    const tracing = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '200' };
+    ({ job, url } = await startJob(kafka, topics, ['--trace-sample', '0.01', '--jaeger-url', JAEGER], tracing));
     browser = await chromium.launch({ executablePath: CHROMIUM });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    await page.goto(url);
+    await page.goto(url).catch((error: unknown) => {
+      throw new Error(`cannot open ${url}: ${String(error)}\nsluice stderr:\n${job?.stderr() ?? ''}`);
+    });
   });
 
   after(async () => {
@@ -85,6 +94,7 @@ describe('the dashboard of a running Kafka job, in Chromium', () => {
     await stop(job);
     await killAllSluice();
     await feed?.done.catch(() => {});
+    await receiver?.close();
   });
 
   it('draws the job graph as the engine sees it: source, every stage, sink and dead letters', async () => {
@@ -126,6 +136,19 @@ describe('the dashboard of a running Kafka job, in Chromium', () => {
     const metrics = await api<{ sources: Array<{ pauses: number }>; backpressure: { budget: number } }>(url, '/api/metrics');
     assert.ok(metrics.sources[0]!.pauses > 0, 'the source paused at least once');
     assert.equal(metrics.backpressure.budget, 64);
+  });
+
+  it('links the slowest traced records to their traces in Jaeger', async () => {
+    const link = page.locator('#slow-traces tbody tr a').first();
+    await link.waitFor({ timeout: 30_000 });
+    const href = (await link.getAttribute('href'))!;
+    const traceId = /^http:\/\/127\.0\.0\.1:16686\/trace\/([0-9a-f]{32})$/.exec(href)?.[1];
+    assert.ok(traceId !== undefined, `link ${href}`);
+    // The id is a real trace: the job exported spans of it (consume, stages, sink).
+    const deadline = Date.now() + 20_000;
+    while (!receiver.spans.some((span) => span.traceId === traceId) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+    const spans = receiver.spans.filter((span) => span.traceId === traceId).map((span) => span.name);
+    assert.ok(spans.some((name) => name.startsWith('consume')), `spans of trace ${traceId}: ${spans.join(', ')}`);
   });
 
   it('saves a screenshot of the page (out/dashboard.png)', async () => {

@@ -31,7 +31,7 @@ describe('the --ui flags of sluice run', () => {
   });
 
   it('refuses --ui-redact and --jaeger-url without --ui, in one line', () => {
-    assert.throws(() => parse(['--parallelism', '1', '--ui-redact']), /^InvalidOptionError: --ui-redact applies only with --ui \(the dashboard\)$|--ui-redact applies only with --ui \(the dashboard\)/);
+    assert.throws(() => parse(['--parallelism', '1', '--ui-redact']), /--ui-redact applies only with --ui \(the dashboard\)/);
     assert.throws(() => parse(['--parallelism', '1', '--jaeger-url', 'http://127.0.0.1:16686']), /--jaeger-url applies only with --ui/);
   });
 
