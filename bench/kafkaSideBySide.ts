@@ -1,7 +1,7 @@
 /**
  * Side by side on Kafka: the tutorial's scoring work (an event's 10 features → the fraud MLP →
- * every score to Kafka) done by Sluice at `--parallelism 1` (also with kafkajs' unpatched
- * grouping, the "before") and `--parallelism 2`, by a hand-written kafkajs `eachBatch` +
+ * every score to Kafka) done by Sluice at `--parallelism 1` (also on kafkajs as published,
+ * without patches/: the "before") and `--parallelism 2`, by a hand-written kafkajs `eachBatch` +
  * onnxruntime-node loop, and the transport floor (consume only). Each implementation runs in a
  * process of its own against its own input topic: first a backlog, then paced phases at
  * 500 / 2,000 / 10,000 / 30,000 events/s from a producer process. One outside consumer (this
@@ -13,6 +13,7 @@
  *
  *   flock /tmp/heavy.lock npm run bench:side-by-side
  *   npm run bench:side-by-side -- --backlog 200000 --paced-seconds 10 --only sluice-p1,hand-written
+ *   npm run bench:side-by-side -- --backlog 300000 --rates none --only sluice-p1 --profile /tmp/prof   # CPU profiles
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -31,10 +32,12 @@ const { values } = parseArgs({
     'paced-seconds': { type: 'string', default: '6' },
     partitions: { type: 'string', default: '8' },
     only: { type: 'string' },
+    /** Write V8 CPU profiles of each implementation's threads into <folder>/<implementation> (the main thread's is the largest). */
+    profile: { type: 'string' },
   },
 });
 const BACKLOG = Number(values.backlog);
-const RATES = values.rates!.split(',').map(Number);
+const RATES = values.rates === 'none' ? [] : values.rates!.split(',').map(Number);
 const PACED_SECONDS = Number(values['paced-seconds']);
 const PARTITIONS = Number(values.partitions);
 /** A phase whose outputs have not all arrived this long after its producer finished fell behind. */
@@ -52,7 +55,7 @@ interface Implementation {
 }
 
 const sluice = (parallelism: number | undefined, upstream: boolean): Implementation['command'] => (brokers, input, output, dead, group) => [
-  '--import', tsx, ...(upstream ? ['--import', './bench/sideBySide/upstreamGrouping.mjs'] : []),
+  '--import', tsx, ...(upstream ? ['--import', './bench/sideBySide/upstreamKafkajs.mjs'] : []),
   'runtime/cli.ts', 'run', 'bench/sideBySide/scoringJob.ts', '--brokers', brokers, '--topic', `events=${input}`, '--topic', `scores=${output}`,
   '--dead-letter-topic', dead, '--group', group, '--no-checkpoints', '--no-progress', '--no-typecheck', '--workers', '1',
   ...(parallelism === undefined ? [] : ['--parallelism', String(parallelism)]),
@@ -65,7 +68,7 @@ const hasParallelism = await cliHasParallelism();
 const IMPLEMENTATIONS: Implementation[] = [
   { id: 'floor', label: 'transport floor: kafkajs consume only', command: handWritten('floor'), floor: true },
   { id: 'hand-written', label: 'hand-written kafkajs eachBatch + onnxruntime-node', command: handWritten('score') },
-  { id: 'sluice-p1-upstream', label: 'Sluice --parallelism 1, kafkajs grouping unpatched (before)', command: sluice(hasParallelism ? 1 : undefined, true) },
+  { id: 'sluice-p1-upstream', label: 'Sluice --parallelism 1, kafkajs as published (before the patch)', command: sluice(hasParallelism ? 1 : undefined, true) },
   { id: 'sluice-p1', label: 'Sluice --parallelism 1', command: sluice(hasParallelism ? 1 : undefined, false) },
   ...(hasParallelism ? [{ id: 'sluice-p2', label: 'Sluice --parallelism 2', command: sluice(2, false) }] : []),
 ];
@@ -116,7 +119,8 @@ async function measure(implementation: Implementation, brokers: string[], produc
   await createTopics(brokers, [input, output, dead].map((name) => ({ name, partitions: PARTITIONS })));
   produceCeilings.push(await load(brokers, input, BACKLOG));
   const watch = await watchTopics(brokers, input, output);
-  const child = spawn(process.execPath, implementation.command(brokers.join(','), input, output, dead, `sbs-${run}`), { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  const profile = values.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values.profile}/${implementation.id}`];
+  const child = spawn(process.execPath, [...profile, ...implementation.command(brokers.join(','), input, output, dead, `sbs-${run}`)], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let floorRead = { consumed: 0, firstAt: undefined as number | undefined, at: 0 };
   let stderr = '';
@@ -272,7 +276,7 @@ function report(results: Result[], produceCeilings: number[]): void {
     console.log(`  ${result.implementation.id.padEnd(20)} backlog ${ratio(own, ceiling)} × produce ceiling, ${ratio(own, hand)} × hand-written`);
   }
   const [p1, p2, before] = [backlogOf('sluice-p1'), backlogOf('sluice-p2'), backlogOf('sluice-p1-upstream')];
-  if (p1 !== undefined && before !== undefined) console.log(`  sluice-p1 / sluice-p1 with upstream grouping (the patch): ${ratio(p1, before)}`);
+  if (p1 !== undefined && before !== undefined) console.log(`  sluice-p1 / sluice-p1 on kafkajs as published (the patch): ${ratio(p1, before)}`);
   if (p1 !== undefined && p2 !== undefined) console.log(`  sluice-p2 / sluice-p1: ${ratio(p2, p1)}`);
   const handPhases = results.find((r) => r.implementation.id === 'hand-written')?.phases ?? [];
   for (const result of results.filter((r) => r.implementation.id.startsWith('sluice'))) {

@@ -25,8 +25,10 @@ describe('a Kafka run that ends by itself', () => {
   it('--until-caught-up reads the backlog there was at the start, commits it and exits 0', async () => {
     const run = spawnSluice([...args(), '--until-caught-up'], { env: KAFKA_TEST_ENV });
     const exit = await Promise.race([run.exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 60_000))]);
-    if (exit === 'timeout') run.kill('SIGKILL');
-    assert.notEqual(exit, 'timeout', `the run did not end by itself: ${run.stderr()}`);
+    if (exit === 'timeout') {
+      run.kill('SIGKILL');
+      assert.fail(`the run did not end by itself: ${run.stderr()}`);
+    }
     assert.equal(exit.code, 0, run.stderr());
     assert.equal(summaryIn(run.stderr()), 3000, run.stderr());
     assert.deepEqual(await committedOffsets(kafka.brokers, GROUP, 'limits-in'), await highWatermarks(kafka.brokers, 'limits-in'), 'everything read was committed');
@@ -38,8 +40,10 @@ describe('a Kafka run that ends by itself', () => {
     const before = sum((await committedOffsets(kafka.brokers, GROUP, 'limits-in')).values());
     const run = spawnSluice([...args(), '--max-records', '250'], { env: KAFKA_TEST_ENV });
     const exit = await Promise.race([run.exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 60_000))]);
-    if (exit === 'timeout') run.kill('SIGKILL');
-    assert.notEqual(exit, 'timeout', `the run did not end by itself: ${run.stderr()}`);
+    if (exit === 'timeout') {
+      run.kill('SIGKILL');
+      assert.fail(`the run did not end by itself: ${run.stderr()}`);
+    }
     assert.equal(exit.code, 0, run.stderr());
     assert.equal(summaryIn(run.stderr()), 250, run.stderr());
     assert.equal(sum((await committedOffsets(kafka.brokers, GROUP, 'limits-in')).values()) - before, 250, 'the commit covers the records taken and no more');
