@@ -1,10 +1,20 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
-import ts from 'typescript';
+import type ts from 'typescript';
+
+// The compiler is loaded only when a check really runs (not on a cache hit, not with
+// --no-typecheck): it takes a second or two to load, longer than many jobs take to start.
+const require = createRequire(import.meta.url);
+let compiler: typeof ts | undefined;
+function typescript(): typeof ts {
+  compiler ??= require('typescript') as typeof ts;
+  return compiler;
+}
 
 /** The compiler options a job file is checked with when its project has no tsconfig.json. */
-const DEFAULTS: ts.CompilerOptions = {
+const defaults = (ts: typeof import('typescript')): ts.CompilerOptions => ({
   target: ts.ScriptTarget.ES2022,
   module: ts.ModuleKind.NodeNext,
   moduleResolution: ts.ModuleResolutionKind.NodeNext,
@@ -14,7 +24,7 @@ const DEFAULTS: ts.CompilerOptions = {
   skipLibCheck: true,
   esModuleInterop: true,
   resolveJsonModule: true,
-};
+});
 
 /**
  * Type-checks a job file and the project files it imports (strict TypeScript, the project's
@@ -31,29 +41,30 @@ export function typecheckJob(jobPath: string, cacheDir = '.sluice/typecheck'): s
   const file = resolve(jobPath);
   const cached = readCache(file, cacheDir);
   if (cached !== undefined) return cached;
-  const options = compilerOptions(dirname(file));
+  const ts = typescript();
+  const options = compilerOptions(ts, dirname(file));
   const program = ts.createProgram([file], options);
   // The job's own files: those beside it and below. Sluice and libraries are checked by their
   // makers; asking only for these files' diagnostics keeps a check to a second or two.
   const root = dirname(file);
   const ownFiles = program.getSourceFiles().filter((source) => source.fileName.startsWith(`${root}/`) && !source.fileName.includes('/node_modules/') && !source.isDeclarationFile);
   const diagnostics = [...program.getOptionsDiagnostics(), ...ownFiles.flatMap((source) => [...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)])];
-  const problems = diagnostics.map((d) => describe(d));
+  const problems = diagnostics.map((d) => describe(ts, d));
   writeCache(file, cacheDir, ownFiles.map((source) => source.fileName), problems);
   return problems;
 }
 
-function compilerOptions(from: string): ts.CompilerOptions {
+function compilerOptions(ts: typeof import('typescript'), from: string): ts.CompilerOptions {
   const configPath = ts.findConfigFile(from, ts.sys.fileExists, 'tsconfig.json');
-  if (configPath === undefined) return DEFAULTS;
+  if (configPath === undefined) return defaults(ts);
   const config = ts.readConfigFile(configPath, ts.sys.readFile);
-  if (config.error !== undefined) return DEFAULTS;
+  if (config.error !== undefined) return defaults(ts);
   // The config file's path makes type roots (node_modules/@types) resolve from the project, not the working directory.
   const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, dirname(configPath), undefined, configPath);
   return { ...parsed.options, noEmit: true };
 }
 
-function describe(diagnostic: ts.Diagnostic): string {
+function describe(ts: typeof import('typescript'), diagnostic: ts.Diagnostic): string {
   const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, ' ');
   if (diagnostic.file === undefined || diagnostic.start === undefined) return message;
   const { line, character } = diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start);

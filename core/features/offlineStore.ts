@@ -4,7 +4,7 @@
  * the newest row of its entity with event time <= the label's event time, never a later one).
  * DuckDB runs in memory; the Parquet files are the store.
  */
-import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { mkdir, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FeatureStoreError } from './errors.ts';
@@ -76,6 +76,9 @@ export async function offlineStore(options: { dir: string }): Promise<OfflineSto
   const dir = options.dir;
   await mkdir(dir, { recursive: true });
   // Parquet is built into the binary; never let DuckDB fetch an extension from the network.
+  // Loaded here, not at the top: every job that declares features imports this module, and only
+  // the offline commands need DuckDB's native library (half a second to load).
+  const { DuckDBInstance } = await import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
   const db: DuckDBConnection = await instance.connect();
   const nextFile = new Map<string, number>();

@@ -1,6 +1,7 @@
 import type { Context } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { tracing } from '@opentelemetry/sdk-node';
+// The trace SDK's own package, not sdk-node: a run that traces nothing should not load the exporters.
+import * as tracing from '@opentelemetry/sdk-trace-base';
 
 type ReadableSpan = tracing.ReadableSpan;
 type SpanExporter = tracing.SpanExporter;
