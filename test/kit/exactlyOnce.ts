@@ -53,6 +53,32 @@ export async function readCommitted(brokers: string[], topic: string, timeoutMs 
   }
 }
 
+/** Reads `topic` with isolation.level=read_uncommitted (aborted records included) until `expected` arrived. */
+export async function readUncommitted(brokers: string[], topic: string, expected: number, timeoutMs = 30_000): Promise<ConsumedMessage[]> {
+  const consumer = createTestKafka(brokers, { clientId: 'sluice-test-uncommitted' }).consumer({ groupId: `sluice-test-${randomUUID()}`, readUncommitted: true, ...TEST_CONSUMER_TIMINGS });
+  const received: ConsumedMessage[] = [];
+  let enough!: () => void;
+  const done = new Promise<void>((resolve) => (enough = resolve));
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) received.push({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers ?? {}, timestamp: m.timestamp });
+        if (received.length >= expected) enough();
+      },
+    });
+    const outcome = await Promise.race([done.then(() => 'ok' as const), new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)))]);
+    if (outcome === 'timeout') throw new Error(`readUncommitted(${topic}): ${received.length} of ${expected} messages within ${timeoutMs} ms`);
+    return received;
+  } finally {
+    clearTimeout(timer);
+    await consumer.disconnect();
+  }
+}
+
 /**
  * `perKey` records for each of `keys` keys, numbered from `from`; after every `badEvery`-th
  * record of the whole numbering comes one that is not JSON (a dead letter).
