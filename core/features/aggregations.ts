@@ -59,15 +59,23 @@ export function eventWindow<E>(options: { retain: Duration; maxEvents?: number; 
   };
 }
 
+/** The first index whose time is above `t` (times are sorted ascending): a binary search. */
+function firstAfter(times: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (times[mid]! <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Visits the indexes of events with time in (t - window, t], newest first. */
 function forWindow(state: WindowState, t: number, window: Duration, visit: (i: number) => void): void {
-  const from = t - durationMs(window, 'window');
   const times = state.times;
-  for (let i = times.length - 1; i >= 0; i--) {
-    const ts = times[i]!;
-    if (ts <= from) break;
-    if (ts <= t) visit(i);
-  }
+  const from = firstAfter(times, t - durationMs(window, 'window'));
+  for (let i = firstAfter(times, t) - 1; i >= from; i--) visit(i);
 }
 
 /**
@@ -77,16 +85,10 @@ function forWindow(state: WindowState, t: number, window: Duration, visit: (i: n
  * windowCount(state.recent, tx.timestamp, '1h'); // transactions in the previous hour
  */
 export function windowCount(state: WindowState, t: number, window: Duration): number {
-  // The hot path of every windowed count: a plain loop, no callback.
-  const from = t - durationMs(window, 'window');
+  // The hot path of every windowed count: two binary searches over the sorted times, not a scan
+  // of a window that may hold hundreds of events.
   const times = state.times;
-  let n = 0;
-  for (let i = times.length - 1; i >= 0; i--) {
-    const ts = times[i]!;
-    if (ts <= from) break;
-    if (ts <= t) n++;
-  }
-  return n;
+  return firstAfter(times, t) - firstAfter(times, t - durationMs(window, 'window'));
 }
 
 /**
