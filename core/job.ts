@@ -12,6 +12,15 @@ export interface KafkaSettings {
   readonly clientId: string;
   /** Where a group with no committed offset starts. */
   readonly start: 'earliest' | 'latest';
+  /** TLS and SASL for the connection; plaintext without. Holds secrets: never print it. */
+  readonly security?: KafkaSecurity | undefined;
+}
+
+/** How the Kafka connection is secured (the contents of the files the flags name, not their paths). */
+export interface KafkaSecurity {
+  /** TLS; `{}` trusts the system's CAs. `ca`, `cert` and `key` are PEM texts. */
+  readonly tls?: { readonly ca?: string; readonly cert?: string; readonly key?: string } | undefined;
+  readonly sasl?: { readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; readonly username: string; readonly password: string } | undefined;
 }
 
 /** Produces records into a job. `run` resolves when the source is exhausted or told to stop. */

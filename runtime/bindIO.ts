@@ -6,6 +6,7 @@ import { jsonlFileSource } from '../connectors/jsonlFileSource.ts';
 import { kafkaDeadLetterSink } from '../connectors/kafka/producer/kafkaDeadLetterSink.ts';
 import { kafkaSink } from '../connectors/kafka/producer/kafkaSink.ts';
 import { kafkaSource } from '../connectors/kafka/consumer/kafkaSource.ts';
+import { describeKafkaSecurity } from '../connectors/kafka/security.ts';
 import type { PartitionTransactions } from '../connectors/kafka/transactions/partitionTransactions.ts';
 import { jsonDecoder } from '../core/decode.ts';
 import type { Job } from '../core/defineJob.ts';
@@ -119,6 +120,7 @@ export function bindIO(job: Job, given: BindingOptions): Binding {
   const deadLetterSink = kafka === undefined ? deadLetterFileSink(deadLetterPath, options.outputMode) : kafkaDeadLetterSink({ settings: kafka, topic: deadLetterTopic, ...(options.transactions === undefined ? {} : { transactions: options.transactions }) });
   describe.push(`dead letters: ${kafka === undefined ? `file ${deadLetterPath}` : `Kafka topic ${deadLetterTopic}`}`);
   if (kafka !== undefined) topics.push(deadLetterTopic);
+  if (kafka !== undefined) describe.push(`kafka connection: ${describeKafkaSecurity(kafka.security)}`);
   if (options.transactions !== undefined) describe.push(`guarantee: exactly once (a transaction per input partition and checkpoint; read with isolation.level=read_committed)`);
   return { sources, sinks, deadLetterSink, describe, topics };
 }

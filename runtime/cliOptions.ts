@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option } from 'commander';
 import { availableParallelism } from 'node:os';
+import { kafkaSecurity, type KafkaSecurityFlags } from '../connectors/kafka/security.ts';
 import { InvalidOptionError } from '../core/errors.ts';
 import type { RunOptions } from './runCommand.ts';
 import { DEFAULT_UI_PORT } from './ui/runDashboard.ts';
@@ -25,6 +26,13 @@ export interface RunFlags {
   changelogTopic?: string;
   checkpoints: boolean;
   guarantee: 'at-least-once' | 'exactly-once';
+  kafkaTls?: boolean;
+  kafkaCa?: string;
+  kafkaCert?: string;
+  kafkaKey?: string;
+  kafkaSasl?: string;
+  kafkaUser?: string;
+  kafkaPasswordFile?: string;
   drain: boolean;
   maxRecords?: number;
   untilCaughtUp: boolean;
@@ -52,6 +60,7 @@ export function runOptions(): Option[] {
     new Option('--parallelism <n>', 'stream threads: copies of the pipeline in worker threads of this process, each with its own share of the partitions (or keys), Kafka consumer, producer and state; 1 runs the pipeline on the main thread').default(availableParallelism(), 'the core count').env('SLUICE_PARALLELISM').argParser(positiveInteger),
     new Option('--max-in-flight <n>', 'records inside the job at once; the source pauses when full').default(20_000).env('SLUICE_MAX_IN_FLIGHT').argParser(positiveInteger),
     new Option('-b, --brokers <list>', 'Kafka bootstrap brokers (host:port,...): inputs and outputs become Kafka topics').env('KAFKA_BROKERS'),
+    ...kafkaSecurityOptions(),
     new Option('-g, --group <id>', 'Kafka consumer group (default: sluice-<job file name>)').env('SLUICE_GROUP_ID'),
     new Option('--start <position>', 'where a new consumer group starts').choices(['earliest', 'latest']).default('earliest').env('SLUICE_START'),
     new Option('-t, --topic <name=topic>', 'read or write a logical input or output on another Kafka topic (repeatable)').argParser(collectPair('--topic')).default({}),
@@ -112,7 +121,7 @@ export function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
     workers: flags.workers,
     parallelism: flags.parallelism,
     maxInFlight: flags.maxInFlight,
-    kafka: onKafka ? { brokers, groupId: group, clientId: `sluice-${jobName}`, start: flags.start } : undefined,
+    kafka: onKafka ? { brokers, groupId: group, clientId: `sluice-${jobName}`, start: flags.start, security: kafkaSecurity(securityFlags(flags)) } : undefined,
     topics: flags.topic,
     inputTopic: flags.inputTopic,
     outputTopic: flags.outputTopic,
@@ -139,6 +148,24 @@ export function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
     typecheck: flags.typecheck,
     ui: flags.ui === undefined ? undefined : { port: flags.ui === true ? DEFAULT_UI_PORT : flags.ui, host: flags.uiHost, redact: flags.uiRedact === true, jaegerUrl: flags.jaegerUrl },
   };
+}
+
+/** `--kafka-tls`, `--kafka-ca`, ...: how the Kafka connection is secured (each with a KAFKA_* variable). Passwords only from the environment or a file. */
+export function kafkaSecurityOptions(): Option[] {
+  return [
+    new Option('--kafka-tls', 'connect to Kafka over TLS, trusting the system CAs (implied by --kafka-ca / --kafka-cert)').env('KAFKA_TLS'),
+    new Option('--kafka-ca <file>', 'PEM file of the CA that signed the brokers\' certificates (TLS)').env('KAFKA_TLS_CA_FILE'),
+    new Option('--kafka-cert <file>', 'PEM client certificate for mutual TLS (with --kafka-key)').env('KAFKA_TLS_CERT_FILE'),
+    new Option('--kafka-key <file>', 'PEM private key of the client certificate').env('KAFKA_TLS_KEY_FILE'),
+    new Option('--kafka-sasl <mechanism>', 'SASL login to Kafka; the password comes from KAFKA_SASL_PASSWORD or --kafka-password-file').choices(['plain', 'scram-sha-256', 'scram-sha-512']).env('KAFKA_SASL_MECHANISM'),
+    new Option('--kafka-user <name>', 'SASL user name').env('KAFKA_SASL_USERNAME'),
+    new Option('--kafka-password-file <file>', 'file holding the SASL password (or set KAFKA_SASL_PASSWORD; never a flag, flags show in ps)').env('KAFKA_SASL_PASSWORD_FILE'),
+  ];
+}
+
+/** The parsed security flags, for {@link kafkaSecurity}. */
+export function securityFlags(flags: Pick<RunFlags, 'kafkaTls' | 'kafkaCa' | 'kafkaCert' | 'kafkaKey' | 'kafkaSasl' | 'kafkaUser' | 'kafkaPasswordFile'>): KafkaSecurityFlags {
+  return { tls: flags.kafkaTls, caFile: flags.kafkaCa, certFile: flags.kafkaCert, keyFile: flags.kafkaKey, saslMechanism: flags.kafkaSasl, username: flags.kafkaUser, passwordFile: flags.kafkaPasswordFile };
 }
 
 export function splitBrokers(list: string): string[] {

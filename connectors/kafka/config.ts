@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
 import { InvalidOptionError } from '../../core/errors.ts';
 import type { KafkaSettings } from '../../core/job.ts';
 
@@ -97,9 +97,21 @@ export function createKafka(settings: KafkaSettings, tuning: KafkaTuning, role: 
     logCreator: () => (entry: LogEntry) => {
       process.stderr.write(`kafkajs ${logLevel[entry.level]?.toLowerCase() ?? entry.level} [${entry.namespace}] ${entry.log.message}\n`);
     },
+    ...connectionSecurity(settings),
     connectionTimeout: tuning.connectionTimeoutMs,
     requestTimeout: 30_000,
     // A few quick retries per request; longer outages are the connectors' business.
     retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 3_000 },
   });
+}
+
+/** kafkajs' `ssl` and `sasl` options for the settings' security (none for plaintext). */
+function connectionSecurity(settings: KafkaSettings): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const security = settings.security;
+  if (security === undefined) return {};
+  const { tls, sasl } = security;
+  return {
+    ...(tls === undefined ? {} : { ssl: tls.ca === undefined && tls.cert === undefined ? true : { ...(tls.ca === undefined ? {} : { ca: [tls.ca] }), ...(tls.cert === undefined ? {} : { cert: tls.cert, key: tls.key }) } }),
+    ...(sasl === undefined ? {} : { sasl: sasl.mechanism === 'plain' ? { mechanism: 'plain', username: sasl.username, password: sasl.password } : sasl.mechanism === 'scram-sha-256' ? { mechanism: 'scram-sha-256', username: sasl.username, password: sasl.password } : { mechanism: 'scram-sha-512', username: sasl.username, password: sasl.password } }),
+  };
 }

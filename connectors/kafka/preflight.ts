@@ -1,7 +1,8 @@
 import { ConnectorError } from '../../core/errors.ts';
 import type { KafkaSettings } from '../../core/job.ts';
 import { createKafka, kafkaTuning } from './config.ts';
-import { brokersUnreachable, describeKafkaError } from './errors.ts';
+import { describeKafkaError } from './errors.ts';
+import { connectionFailure } from './security.ts';
 
 /**
  * Checks, before a job starts, that the brokers answer and that every topic the job reads or
@@ -17,7 +18,7 @@ export async function kafkaPreflight(settings: KafkaSettings, topics: readonly s
   try {
     await admin.connect();
   } catch (error) {
-    throw brokersUnreachable(settings.brokers, error);
+    throw connectionFailure(settings, error);
   }
   try {
     const existing = new Set(await admin.listTopics());

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Command } from 'commander';
+import { runOptions, toRunOptions, type RunFlags } from '../../runtime/cliOptions.ts';
+import type { RunOptions } from '../../runtime/runCommand.ts';
+import { InvalidOptionError } from '../../core/errors.ts';
+
+/** `sluice run job.ts <args>` as the command line parses it (without running anything). */
+function parse(args: string[], env: Record<string, string> = {}): RunOptions {
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  try {
+    const command = new Command('run').argument('<job>').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+    for (const option of runOptions()) command.addOption(option);
+    command.parse(['job.ts', ...args], { from: 'user' });
+    return toRunOptions('job.ts', command.opts<RunFlags>());
+  } finally {
+    for (const name of Object.keys(env)) if (!(name in saved)) delete process.env[name];
+  }
+}
+
+const refused = (args: string[], pattern: RegExp) => assert.throws(() => parse(args), (error: Error) => error instanceof InvalidOptionError && pattern.test(error.message));
+
+describe('--guarantee and the Kafka security flags of sluice run', () => {
+  it('is at-least-once unless asked; SLUICE_GUARANTEE asks too', () => {
+    assert.equal(parse(['--brokers', 'k:9092', '--parallelism', '1']).guarantee, 'at-least-once');
+    assert.equal(parse(['--brokers', 'k:9092', '--parallelism', '1'], { SLUICE_GUARANTEE: 'exactly-once' }).guarantee, 'exactly-once');
+  });
+
+  it('refuses exactly-once without Kafka, without the changelog or on several stream threads, in one line', () => {
+    refused(['--guarantee', 'exactly-once', '--parallelism', '1'], /--guarantee exactly-once needs --brokers/);
+    refused(['--guarantee', 'exactly-once', '--brokers', 'k:9092', '--parallelism', '1', '--no-checkpoints'], /drop --no-checkpoints \/ --checkpoint-dir/);
+    refused(['--guarantee', 'exactly-once', '--brokers', 'k:9092', '--parallelism', '1', '--checkpoint-dir', '/tmp/x'], /drop --no-checkpoints \/ --checkpoint-dir/);
+    refused(['--guarantee', 'exactly-once', '--brokers', 'k:9092', '--parallelism', '2'], /add --parallelism 1/);
+  });
+
+  it('puts the SASL login into the Kafka settings, the password from the environment', () => {
+    const options = parse(['--brokers', 'k:9093', '--parallelism', '1', '--kafka-sasl', 'scram-sha-256', '--kafka-user', 'job'], { KAFKA_SASL_PASSWORD: 'pw' });
+    assert.deepEqual(options.kafka?.security, { sasl: { mechanism: 'scram-sha-256', username: 'job', password: 'pw' } });
+    assert.equal(parse(['--brokers', 'k:9092', '--parallelism', '1']).kafka?.security, undefined);
+  });
+});
