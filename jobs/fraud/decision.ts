@@ -47,3 +47,14 @@ export function decide(tx: Transaction, prediction: Prediction, threshold = FRAU
   if (tx.isFraud !== undefined) decision.isFraud = tx.isFraud;
   return decision;
 }
+
+/**
+ * The name `sluice serve` gives a model setting's model: `models/fraud` and `models/fraud@1` are
+ * `fraud`, `fraud-v1.onnx` is `fraud-v1` (what an enricher asks the service for).
+ *
+ * @example
+ * serviceModelName('models/fraud@3'); // 'fraud'
+ */
+export function serviceModelName(model: string): string {
+  return model.replace(/[\\/]+$/, '').replace(/^.*[\\/]/, '').replace(/@[^@]*$/, '').replace(/\.onnx$/, '');
+}
