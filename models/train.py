@@ -1,9 +1,10 @@
 #!/usr/bin/python3
-"""Train the seed's FraudDetectionModel on backfilled features and export it to ONNX.
+"""Train the seed's FraudDetectionModel on a feature-store training set and export it to ONNX.
 
-Run with Debian's Python (python3-torch, python3-onnx), normally through models/retrain.sh:
+Run with Debian's Python (python3-torch, python3-onnx), normally through models/retrain.sh, on
+the point-in-time training table of `sluice features training-set --out` (see read_table):
 
-    /usr/bin/python3 models/train.py --data models/data/train.csv --seed 7 --count 200000
+    /usr/bin/python3 models/train.py --data models/data/training.csv --seed 7 --count 200000
 
 Writes the next version of the model registry models/fraud/ (see models/registry.py and
 models/TRAINING.md): N/model.onnx (input `features` [batch,10] float32, output `score` [batch,1]),
@@ -13,7 +14,7 @@ metrics, reference histograms of every feature and of the score). Training is de
 (fixed seeds, 2 threads): the same data gives a byte-identical model.onnx and the same manifest
 (`created` comes from --created or SOURCE_DATE_EPOCH when given).
 
-The split is by event time (the CSV is in stream order): the first 70% of rows train, the next
+The split is by event time: the first 70% of rows train, the next
 15% pick the epoch (validation AUC), the last 15% are the held-out test set. A rules baseline is
 scored on the same test rows.
 """
@@ -93,6 +94,32 @@ def rules_score(x: np.ndarray, names) -> np.ndarray:
     )
 
 
+def read_table(path: str):
+    """The training table: features in tensor column order and labels, rows in event-time order.
+
+    Two layouts: the feature store's point-in-time training set (`sluice features training-set
+    --out`: entity,event_time,<features>,label; rows are sorted by event_time, stably, so the
+    split below is by event time whatever order the labels came in), or a plain
+    <features>,label CSV in stream order (jobs/fraud/backfill.ts).
+    """
+    with open(path) as f:
+        names = f.readline().strip().split(",")
+    if names[-1] != "label":
+        raise SystemExit(f"{path}: the last column must be `label` (header: {','.join(names)})")
+    keyed = names[:2] == ["entity", "event_time"]
+    first = 2 if keyed else 0
+    feature_names = names[first:-1]
+    if len(feature_names) != 10:
+        raise SystemExit(f"{path}: expected the fraud model's 10 feature columns, got {feature_names}")
+    columns = list(range(first, len(names)))
+    data = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float32, usecols=columns, ndmin=2)
+    if keyed:
+        times = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.int64, usecols=[1], ndmin=1)
+        data = data[np.argsort(times, kind="stable")]
+    source = "sluice features training-set (point-in-time join of labels with the offline store)" if keyed else "feature CSV in stream order"
+    return feature_names, data[:, :-1], data[:, -1].astype(np.int64), source
+
+
 def predict(model: nn.Module, x: torch.Tensor) -> np.ndarray:
     model.eval()
     with torch.no_grad():
@@ -101,7 +128,7 @@ def predict(model: nn.Module, x: torch.Tensor) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=os.path.join(HERE, "data", "train.csv"))
+    parser.add_argument("--data", default=os.path.join(HERE, "data", "training.csv"), help="the training table (CSV, see read_table)")
     parser.add_argument("--seed", type=int, default=7, help="generator seed the CSV was made with (recorded)")
     parser.add_argument("--count", type=int, default=200000, help="transactions the CSV was made from (recorded)")
     parser.add_argument("--epochs", type=int, default=12)
@@ -119,13 +146,8 @@ def main() -> None:
     np.random.seed(args.torch_seed)
     started = time.time()
 
-    with open(args.data) as f:
-        names = f.readline().strip().split(",")
-    feature_names = names[:-1]
-    assert names[-1] == "label" and len(feature_names) == 10, f"unexpected header: {names}"
-    data = np.loadtxt(args.data, delimiter=",", skiprows=1, dtype=np.float32)
-    x_all, y_all = data[:, :-1], data[:, -1].astype(np.int64)
-    n = len(data)
+    feature_names, x_all, y_all, source = read_table(args.data)
+    n = len(x_all)
     train_end, val_end = int(n * 0.70), int(n * 0.85)
     x_train, y_train = x_all[:train_end], y_all[:train_end]
     x_val, y_val = x_all[train_end:val_end], y_all[train_end:val_end]
@@ -178,8 +200,9 @@ def main() -> None:
 
     # Fixtures: held-out rows of both classes plus edge vectors, scored by PyTorch.
     rng = np.random.default_rng(args.torch_seed)
-    fraud_rows = rng.choice(np.flatnonzero(y_test == 1), 8, replace=False)
-    legit_rows = rng.choice(np.flatnonzero(y_test == 0), 8, replace=False)
+    # (Fewer than 8 of a class only in a small table, e.g. the end-to-end test's.)
+    fraud_rows = rng.choice(np.flatnonzero(y_test == 1), min(8, int((y_test == 1).sum())), replace=False)
+    legit_rows = rng.choice(np.flatnonzero(y_test == 0), min(8, int((y_test == 0).sum())), replace=False)
     fixture_x = np.concatenate([
         x_test[np.sort(np.concatenate([fraud_rows, legit_rows]))],
         np.zeros((1, 10), np.float32), np.full((1, 10), 5, np.float32),
@@ -200,7 +223,7 @@ def main() -> None:
     n_fraud = min(300, len(fraud_test))
     holdout_rows = np.sort(np.concatenate([
         holdout_rng.choice(fraud_test, n_fraud, replace=False),
-        holdout_rng.choice(legit_test, 1000 - n_fraud, replace=False),
+        holdout_rng.choice(legit_test, min(1000 - n_fraud, len(legit_test)), replace=False),
     ]))
     holdout = ",".join(feature_names + ["label"]) + "\n" + "".join(
         ",".join(f"{float(v):.9g}" for v in x_test[i]) + f",{int(y_test[i])}\n" for i in holdout_rows)
@@ -233,6 +256,7 @@ def main() -> None:
         "threshold": THRESHOLD,
         "training": {
             "dataSha256": sha256_file(args.data),
+            "data": source,
             "rows": n,
             "fraudShare": round(fraud_share, 5),
             "generator": "jobs/fraud/transactions.ts",
