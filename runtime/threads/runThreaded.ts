@@ -6,6 +6,7 @@ import { bindIO, type Binding } from '../bindIO.ts';
 import { loadJob, requireJobFile } from '../loadJob.ts';
 import { formatSummary } from '../progress.ts';
 import { oneLine, startProgress, SignalHandler, type RunOptions, type RunOutput } from '../runCommand.ts';
+import { samplingPolicy } from '../telemetry/sampling.ts';
 import { typecheckJob } from '../typecheck.ts';
 import { claimCheckpointDirectory } from './checkpointFolders.ts';
 import { Supervisor } from './supervisor.ts';
@@ -41,6 +42,8 @@ export async function runThreaded(options: RunOptions, output: RunOutput): Promi
       output.err('sluice: stopped before the job started\n');
       return 0;
     }
+    // A telemetry setting every thread would refuse is one line here, not one per thread.
+    samplingPolicy({ traceSample: options.traceSample });
     const settings = resolveSettings(job.settings, options.settings);
     // Bound here only to check the flags, name the topics and describe the run; each thread binds its own.
     const binding = bindIO(job, { ...options, settings });

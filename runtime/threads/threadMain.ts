@@ -104,7 +104,12 @@ async function main(): Promise<void> {
     }, REPORT_EVERY_MS);
     await running.done;
     clearInterval(timer);
-    post({ type: 'done', report: report()! });
+    const final = report()!;
+    // Flush this thread's spans before saying done: the supervisor ends the run on 'done', and
+    // spans still queued would reach the collector after the job said it finished, or never.
+    await telemetry?.stop();
+    telemetry = undefined;
+    post({ type: 'done', report: final });
   } catch (error) {
     clearInterval(timer);
     post({ type: 'failed', message: oneLine(error), report: report() });
