@@ -2,7 +2,7 @@ import { CompressionTypes, type Message } from 'kafkajs';
 import { InvalidOptionError, SluiceError } from '../core/errors.ts';
 import type { KafkaSettings } from '../core/job.ts';
 import { createKafka, kafkaTuning } from '../connectors/kafka/config.ts';
-import { brokersUnreachable, describeKafkaError, isTransientKafkaError } from '../connectors/kafka/errors.ts';
+import { brokersUnreachable, describeKafkaError, kafkaError } from '../connectors/kafka/errors.ts';
 import type { Job } from '../core/defineJob.ts';
 import type { Generator } from '../core/streams.ts';
 import { resolveSettings } from '../core/settings.ts';
@@ -84,12 +84,7 @@ export async function produceCommand(given: ProduceOptions, output: ProduceOutpu
     }
     return 0;
   } catch (error) {
-    const message =
-      error instanceof SluiceError
-        ? error.message
-        : isTransientKafkaError(error)
-          ? brokersUnreachable(options.brokers, error).message
-          : `could not produce to ${options.topic ?? 'the topic'}: ${describeKafkaError(error)}`;
+    const message = error instanceof SluiceError ? error.message : kafkaError(error, `could not produce to ${options.topic ?? 'the topic'}`, options.brokers).message;
     output.err(`sluice: ${message}\n`);
     return 1;
   }
