@@ -59,7 +59,7 @@ describe('patched kafkajs (patches/kafkajs+2.2.4.patch)', () => {
   });
 
   it('encodes produce requests byte for byte as kafkajs 2.2.4 does', async () => {
-    for (const [count, partitions, seed] of [[1, 1, 1], [50, 1, 2], [1000, 16, 3], [777, 5, 4], [3000, 8, 5]] as const) {
+    for (const [count, partitions, seed] of [[1, 1, 1], [50, 1, 2], [1000, 16, 3], [777, 5, 4], [3000, 8, 5], [20_000, 1, 6]] as const) {
       const list = messages(count, seed);
       const [theirs, ours] = [await encode(upstream.produce, list, partitions), await encode(installed.produce, list, partitions)];
       assert.equal(ours.length, theirs.length, `${count} messages over ${partitions} partitions: lengths differ`);
