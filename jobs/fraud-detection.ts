@@ -30,6 +30,7 @@ export default defineJob({
     serving: setting.choice(['embedded', 'enricher'], 'embedded', 'where the model runs: in the job (embedded) or behind the model service at modelUrl (enricher)'),
     modelUrl: setting.string('http://127.0.0.1:8500', 'the Open Inference Protocol service for serving=enricher (sluice serve, Triton, KServe)'),
     redis: setting.optionalString('online store URL, e.g. redis://127.0.0.1:6379 (or REDIS_URL)'),
+    featureWriteMs: setting.integer(1000, 'ms between writes of the newest feature rows to Redis (the online store lags the job by about this much)', { min: 0 }),
     servedSample: setting.number(0, 'share of feature rows logged to .sluice/<job>/served-features.jsonl for sluice features check', { min: 0, max: 1 }),
     ...generatorSettings,
   },
@@ -48,7 +49,7 @@ export default defineJob({
     };
     return transactions.pipe(
       userFeatures(),
-      materializeFeatures(fraudFeatures, { redis: settings.redis ?? process.env.REDIS_URL, servedSample: settings.servedSample }),
+      materializeFeatures(fraudFeatures, { redis: settings.redis ?? process.env.REDIS_URL, servedSample: settings.servedSample, writeIntervalMs: settings.featureWriteMs }),
       settings.serving === 'enricher'
         ? enrich.model({ ...scoring, url: settings.modelUrl, model: serviceModelName(settings.model) })
         : infer({ ...scoring, model: settings.model, shadow: settings.shadow || undefined, shadowThreshold: settings.threshold }),

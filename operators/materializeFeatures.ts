@@ -89,7 +89,8 @@ export function materializeFeatures<T>(view: FeatureViewInfo, options: Materiali
         timer = undefined;
         const rows = gathered;
         gathered = 0;
-        void open.flush().then((written) => report(rows, written));
+        // One write of what gathered: rows arriving during it wait for the next interval.
+        void open.flush({ once: true }).then((written) => report(rows, written));
       }, interval);
       timer.unref();
     };

@@ -13,7 +13,7 @@ export interface RedisClientOptions {
   url: string;
   /** Give up on a connection attempt after this long. Default 1000 ms. */
   connectTimeoutMs?: number;
-  /** A command (or pipeline) not answered within this fails; lookups fall back. Default 250 ms. */
+  /** A pipeline not answered within this fails (see withTimeout); lookups fall back. Default 250 ms. */
   commandTimeoutMs?: number;
   /** Longest wait between reconnection attempts. Default 1000 ms. */
   maxReconnectDelayMs?: number;
@@ -43,7 +43,8 @@ export async function connectRedis(options: RedisClientOptions): Promise<RedisCo
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout: options.connectTimeoutMs ?? 1000,
-    commandTimeout: commandTimeoutMs,
+    // No ioredis `commandTimeout`: it arms a timer per command (per HSET of a 5,000-row write);
+    // the store bounds each pipeline as a whole with withTimeout(commandTimeoutMs) instead.
     // Keep trying forever in the background; callers see fast failures meanwhile.
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), maxDelay),
   });

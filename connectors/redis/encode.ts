@@ -27,10 +27,34 @@ export function entityKey(view: string, entity: string): string {
  */
 export function encodeRow(row: FeatureRow, writtenAt: number): Record<string, string> {
   const fields: Record<string, string> = {};
-  for (const [name, value] of Object.entries(row.values)) fields[name] = typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
+  for (const [name, value] of Object.entries(row.values)) fields[name] = fieldText(value);
   fields[EVENT_TIME_FIELD] = String(row.eventTime);
   fields[WRITTEN_AT_FIELD] = String(writtenAt);
   return fields;
+}
+
+// Shortest round-trip text of a double is the costliest step of a write (about a third of the
+// client's CPU per row); feature values repeat a lot (flags, counts, category risks, defaults).
+const texts = new Map<number, string>();
+const MAX_TEXTS = 4096;
+
+/**
+ * A value as stored: numbers as `String(n)` (reads back as the same double), booleans as 1/0.
+ *
+ * @example
+ * fieldText(Math.fround(0.1)); // '0.10000000149011612'
+ */
+export function fieldText(value: FeatureValue): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  let text = texts.get(value);
+  if (text === undefined) {
+    text = String(value);
+    // Continuous values would fill it with one-offs: start over rather than track recency.
+    if (texts.size >= MAX_TEXTS) texts.clear();
+    texts.set(value, text);
+  }
+  return text;
 }
 
 /**

@@ -2,11 +2,15 @@
  * Writes feature rows to Redis: the newest row per entity, one pipelined batch of HSETs per
  * attempt. When Redis is down it keeps a bounded buffer (only the newest row per entity, at most
  * `maxPending` entities) and retries with exponential backoff, so it catches up when Redis returns.
+ *
+ * Per event it only points its entity's slot at the row (no copy, no key text; the order of
+ * the buffer is kept up to date only while Redis is failing, when it decides what is dropped);
+ * per write it encodes each changed slot once.
  */
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../core/clock.ts';
 import type { FeatureRow } from '../../core/features/index.ts';
-import { encodeRow, entityKey } from './encode.ts';
+import { EVENT_TIME_FIELD, WRITTEN_AT_FIELD, entityKey, fieldText } from './encode.ts';
 import { withTimeout } from './client.ts';
 
 /** Options of {@link Materializer}. */
@@ -32,6 +36,22 @@ export interface MaterializeStats {
   pending: number;
 }
 
+/** Rows per pipeline of a write. */
+const WRITE_CHUNK = 500;
+
+/** One entity's newest row, reused across writes. */
+interface Slot {
+  readonly view: ViewSlots;
+  readonly key: string;
+  row: FeatureRow;
+}
+
+/** The slots of one view. */
+interface ViewSlots {
+  readonly name: string;
+  readonly slots: Map<string, Slot>;
+}
+
 /**
  * The write side of the online store.
  *
@@ -47,9 +67,12 @@ export class Materializer {
   readonly #maxPending: number;
   readonly #minBackoff: number;
   readonly #maxBackoff: number;
-  readonly #pending = new Map<string, FeatureRow>();
-  /** The rows of the write in flight (out of `#pending` until it succeeds or fails). */
-  #inFlight: FeatureRow[] = [];
+  readonly #views = new Map<string, ViewSlots>();
+  /** Slots changed since their last write, least recently updated first. */
+  readonly #dirty = new Set<Slot>();
+  /** The slots of the write in flight (their newest values are what a checkpoint must keep). */
+  #inFlight: Slot[] = [];
+  #slotCount = 0;
   #writing: Promise<boolean> | undefined;
   #failures = 0;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -80,8 +103,13 @@ export class Materializer {
     for (const row of rows) this.#buffer(row);
   }
 
-  /** Writes everything buffered now (cancelling a scheduled retry); true when nothing is left. */
-  flush(): Promise<boolean> {
+  /**
+   * Writes everything buffered now (cancelling a scheduled retry); true when nothing is left.
+   * With `once`, writes only what is buffered at the call, as one pipeline, and leaves rows that
+   * arrive during that write for the next call: a periodic writer then writes each entity at most
+   * once per period (draining until empty would chase a busy stream with back-to-back writes).
+   */
+  flush(options: { once?: boolean } = {}): Promise<boolean> {
     if (this.#retryTimer !== undefined) {
       clearTimeout(this.#retryTimer);
       this.#retryTimer = undefined;
@@ -89,7 +117,7 @@ export class Materializer {
     // One writer at a time; a flush during a write waits for it and then writes what is left.
     const run = async (): Promise<boolean> => {
       if (this.#writing !== undefined) await this.#writing;
-      if (this.#writing === undefined) this.#writing = this.#drain().finally(() => (this.#writing = undefined));
+      if (this.#writing === undefined) this.#writing = this.#drain(options.once === true).finally(() => (this.#writing = undefined));
       return this.#writing;
     };
     return run();
@@ -97,14 +125,17 @@ export class Materializer {
 
   /**
    * The rows not yet confirmed by Redis — those of the write in flight, then the buffered ones
-   * (newest per entity) — e.g. for a checkpoint to carry them over a restart.
+   * (newest per entity; a slot updated during its write gives its newer row) — e.g. for a
+   * checkpoint to carry them over a restart.
    */
   pendingRows(): FeatureRow[] {
-    return [...this.#inFlight, ...this.#pending.values()];
+    const slots = new Set<Slot>(this.#inFlight);
+    for (const slot of this.#dirty) slots.add(slot);
+    return [...slots].map((slot) => slot.row);
   }
 
   stats(): MaterializeStats {
-    return { ...this.#stats, pending: this.#pending.size };
+    return { ...this.#stats, pending: this.#dirty.size };
   }
 
   /** Stops retrying; buffered rows stay unwritten (call {@link flush} first to try once more). */
@@ -114,51 +145,109 @@ export class Materializer {
     this.#retryTimer = undefined;
   }
 
-  #buffer(row: FeatureRow): void {
-    const key = entityKey(row.view, row.entity);
-    const held = this.#pending.get(key);
-    if (held !== undefined) {
-      // An older row never replaces a newer one (a replay after a restart, a late event).
-      if (held.eventTime > row.eventTime) {
-        this.#stats.rowsSuperseded++;
-        return;
-      }
-      this.#pending.delete(key); // re-insert so Map order stays "least recently updated first"
-      this.#stats.rowsSuperseded++;
-    } else if (this.#pending.size >= this.#maxPending) {
-      const oldest = this.#pending.keys().next().value as string;
-      this.#pending.delete(oldest);
-      this.#stats.rowsDropped++;
+  #viewOf(name: string): ViewSlots {
+    let view = this.#views.get(name);
+    if (view === undefined) {
+      view = { name, slots: new Map() };
+      this.#views.set(name, view);
     }
-    this.#pending.set(key, row);
+    return view;
   }
 
-  async #drain(): Promise<boolean> {
-    while (this.#pending.size > 0) {
-      const batch = [...this.#pending];
-      this.#pending.clear();
-      this.#inFlight = batch.map(([, row]) => row);
-      const writtenAt = this.#clock.now();
-      const pipeline = this.#client.pipeline();
-      for (const [key, row] of batch) pipeline.hset(key, encodeRow(row, writtenAt));
-      try {
-        const results = await withTimeout(pipeline.exec(), this.#timeoutMs, 'materialize');
-        const failed = results?.find(([error]) => error !== null);
-        if (results === null || failed !== undefined) throw failed?.[0] ?? new Error('pipeline discarded');
-      } catch {
-        // Put the batch back under anything newer that arrived meanwhile, then retry later.
-        this.#inFlight = [];
-        for (const [, row] of batch) this.#buffer(row);
-        this.#stats.failedBatches++;
-        this.#scheduleRetry();
-        return false;
+  #buffer(row: FeatureRow): void {
+    const view = this.#viewOf(row.view);
+    let slot = view.slots.get(row.entity);
+    if (slot === undefined) {
+      slot = { view, key: entityKey(view.name, row.entity), row };
+      view.slots.set(row.entity, slot);
+      this.#slotCount++;
+    } else if (slot.row.eventTime > row.eventTime) {
+      // An older row never replaces a newer one (a replay after a restart, a late event).
+      this.#stats.rowsSuperseded++;
+      return;
+    }
+    slot.row = row;
+    if (this.#dirty.has(slot)) {
+      this.#stats.rowsSuperseded++;
+      // While Redis fails, keep the buffer "least recently updated first": that one is dropped when full.
+      if (this.#failures > 0) {
+        this.#dirty.delete(slot);
+        this.#dirty.add(slot);
       }
-      this.#inFlight = [];
+      return;
+    }
+    if (this.#dirty.size >= this.#maxPending) {
+      const oldest = this.#dirty.values().next().value!;
+      this.#dirty.delete(oldest);
+      this.#stats.rowsDropped++;
+    }
+    this.#dirty.add(slot);
+  }
+
+  /** The HSET arguments of a slot's row: field, value, ..., event time, write time. */
+  #fields(slot: Slot, writtenAt: string): string[] {
+    const { row } = slot;
+    const args: string[] = [];
+    for (const name in row.values) args.push(name, fieldText(row.values[name]!));
+    args.push(EVENT_TIME_FIELD, String(row.eventTime), WRITTEN_AT_FIELD, writtenAt);
+    return args;
+  }
+
+  async #drain(once: boolean): Promise<boolean> {
+    for (let writes = 0; this.#dirty.size > 0 && !(once && writes > 0); writes++) {
+      const batch = [...this.#dirty];
+      this.#dirty.clear();
+      this.#inFlight = batch;
+      const writtenAt = String(this.#clock.now());
+      // Chunks, one pipeline each, awaited in turn: encoding 5,000 rows at once held the event
+      // loop (and the job's pipeline) for over 100 ms, and one timeout covered the whole batch.
+      for (let from = 0; from < batch.length; from += WRITE_CHUNK) {
+        const chunk = batch.slice(from, from + WRITE_CHUNK);
+        const pipeline = this.#client.pipeline();
+        for (const slot of chunk) pipeline.hset(slot.key, ...this.#fields(slot, writtenAt));
+        try {
+          const results = await withTimeout(pipeline.exec(), this.#timeoutMs, 'materialize');
+          const failed = results?.find(([error]) => error !== null);
+          if (results === null || failed !== undefined) throw failed?.[0] ?? new Error('pipeline discarded');
+        } catch {
+          this.#requeue(batch.slice(from));
+          return false;
+        }
+        this.#inFlight = batch.slice(from + WRITE_CHUNK);
+        this.#stats.rowsWritten += chunk.length;
+      }
       this.#failures = 0;
       this.#stats.batchesWritten++;
-      this.#stats.rowsWritten += batch.length;
+      this.#forgetClean();
     }
-    return true;
+    return once || this.#dirty.size === 0;
+  }
+
+  /** A failed write's slots back into the buffer, behind anything updated meanwhile (which holds newer values); retry later. */
+  #requeue(slots: readonly Slot[]): void {
+    this.#inFlight = [];
+    for (const slot of slots) {
+      if (this.#dirty.has(slot)) continue;
+      if (this.#dirty.size >= this.#maxPending) {
+        this.#stats.rowsDropped++;
+        continue;
+      }
+      this.#dirty.add(slot);
+    }
+    this.#stats.failedBatches++;
+    this.#scheduleRetry();
+  }
+
+  /** Keeps memory to about `maxPending` entities: past that, slots with nothing to write go. */
+  #forgetClean(): void {
+    if (this.#slotCount <= this.#maxPending) return;
+    for (const view of this.#views.values()) {
+      for (const [entity, slot] of view.slots) {
+        if (this.#dirty.has(slot)) continue;
+        view.slots.delete(entity);
+        this.#slotCount--;
+      }
+    }
   }
 
   #scheduleRetry(): void {

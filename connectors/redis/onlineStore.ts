@@ -32,8 +32,8 @@ export interface OnlineStore {
   materialize(rows: readonly FeatureRow[]): Promise<boolean>;
   /** Buffers rows (newest per entity) for the next flush, without writing now. */
   buffer(rows: readonly FeatureRow[]): void;
-  /** Tries to write everything buffered now; true when nothing is pending. */
-  flush(): Promise<boolean>;
+  /** Tries to write everything buffered now; true when nothing is pending. `once`: one write of what is buffered at the call (true when it succeeded). */
+  flush(options?: { once?: boolean }): Promise<boolean>;
   /** Rows buffered while Redis was down and not written yet (newest per entity). */
   pendingRows(): FeatureRow[];
   /** Feature values of `entities` in `view` with a status each; falls back to cache and defaults. */
@@ -63,7 +63,7 @@ export async function onlineStore(options: OnlineStoreOptions): Promise<OnlineSt
     url: options.url,
     materialize: (rows) => materializer.materialize(rows),
     buffer: (rows) => materializer.buffer(rows),
-    flush: () => materializer.flush(),
+    flush: (options) => materializer.flush(options),
     pendingRows: () => materializer.pendingRows(),
     lookup: (view, entities) => lookup.lookup(view, entities),
     stats: () => ({ lookup: lookup.stats(), materialize: materializer.stats(), connectionErrors: connection.errors() }),
