@@ -1,5 +1,6 @@
 import { consoleSink } from '../connectors/consoleSink.ts';
-import { deadLetterFileSink } from '../connectors/deadLetterFileSink.ts';
+import type { CommittedFiles } from '../connectors/committedFiles.ts';
+import { deadLetterFileSink, describeDeadLetter } from '../connectors/deadLetterFileSink.ts';
 import { generatorSource } from '../connectors/generatorSource.ts';
 import { jsonlFileSink } from '../connectors/jsonlFileSink.ts';
 import { jsonlFileSource } from '../connectors/jsonlFileSource.ts';
@@ -35,6 +36,8 @@ export interface BindingOptions {
   readonly settings: Readonly<Record<string, unknown>>;
   /** Exactly once: outputs and dead letters go into these per-partition Kafka transactions. */
   readonly transactions?: PartitionTransactions | undefined;
+  /** Exactly once, embedded: output and dead-letter files show only what checkpoints committed. */
+  readonly committedFiles?: CommittedFiles | undefined;
 }
 
 /** A job's inputs and outputs, bound to connectors, and a line per binding for the start-up log. */
@@ -72,7 +75,7 @@ export function bindIO(job: Job, given: BindingOptions): Binding {
     const generator = generators[name];
     if (kafka !== undefined) {
       topics.push(topic);
-      sources[name] = kafkaSource({ settings: kafka, topic, decode, ...(spec.time === undefined ? {} : { timestamp: spec.time }), ...(spec.key === undefined ? {} : { key: spec.key }) });
+      sources[name] = kafkaSource({ settings: kafka, topic, decode, ...(spec.time === undefined ? {} : { timestamp: spec.time }), ...(spec.key === undefined ? {} : { key: spec.key }), transactional: options.transactions !== undefined });
       describe.push(`input ${name}: Kafka topic ${topic}`);
     } else if (file !== undefined) {
       sources[name] = jsonlFileSource({ path: file, decode, ...(spec.key === undefined ? {} : { key: spec.key }), ...(spec.time === undefined ? {} : { timestamp: spec.time }) });
@@ -107,7 +110,11 @@ export function bindIO(job: Job, given: BindingOptions): Binding {
       sinks[name] = { name: 'none', write: async () => {} };
       describe.push(`output ${name}: discarded`);
     } else if (target === '-') {
+      if (options.committedFiles !== undefined) throw new InvalidOptionError(`--output ${name}=- writes to stdout, which cannot be taken back: exactly once needs a file (or none)`);
       sinks[name] = consoleSink();
+    } else if (options.committedFiles !== undefined) {
+      sinks[name] = options.committedFiles.sink({ path: target, mode: options.outputMode });
+      describe.push(`output ${name}: file ${target} (published at each checkpoint)`);
       describe.push(`output ${name}: stdout`);
     } else {
       sinks[name] = jsonlFileSink({ path: target, mode: options.outputMode });
@@ -117,7 +124,10 @@ export function bindIO(job: Job, given: BindingOptions): Binding {
 
   const deadLetterTopic = options.deadLetterTopic ?? job.deadLetterTopic;
   const deadLetterPath = `.sluice/${job.name}/dead-letters.jsonl`;
-  const deadLetterSink = kafka === undefined ? deadLetterFileSink(deadLetterPath, options.outputMode) : kafkaDeadLetterSink({ settings: kafka, topic: deadLetterTopic, ...(options.transactions === undefined ? {} : { transactions: options.transactions }) });
+  const files = options.committedFiles;
+  const deadLetterSink = kafka === undefined
+    ? files === undefined ? deadLetterFileSink(deadLetterPath, options.outputMode) : Object.assign(files.sink<DeadLetter>({ path: deadLetterPath, mode: options.outputMode, format: (record) => describeDeadLetter(record.value) }), { path: deadLetterPath })
+    : kafkaDeadLetterSink({ settings: kafka, topic: deadLetterTopic, ...(options.transactions === undefined ? {} : { transactions: options.transactions }) });
   describe.push(`dead letters: ${kafka === undefined ? `file ${deadLetterPath}` : `Kafka topic ${deadLetterTopic}`}`);
   if (kafka !== undefined) topics.push(deadLetterTopic);
   if (kafka !== undefined) describe.push(`kafka connection: ${describeKafkaSecurity(kafka.security)}`);

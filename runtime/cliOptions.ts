@@ -71,7 +71,7 @@ export function runOptions(): Option[] {
     new Option('--checkpoint-interval <ms>', 'milliseconds between checkpoints').default(5000).env('SLUICE_CHECKPOINT_INTERVAL').argParser(positiveInteger),
     new Option('--changelog-topic <topic>', 'with --brokers: the topic that keeps each partition\'s state (default: <group>-changelog)').env('SLUICE_CHANGELOG_TOPIC'),
     new Option('--no-checkpoints', 'with --brokers: no state changelog; offsets are committed as soon as records are done'),
-    new Option('--guarantee <mode>', 'with --brokers: exactly-once writes outputs, dead letters, state and offsets of each checkpoint in one Kafka transaction (readers need isolation.level=read_committed)').choices(['at-least-once', 'exactly-once']).default('at-least-once').env('SLUICE_GUARANTEE'),
+    new Option('--guarantee <mode>', 'exactly-once: with --brokers, outputs, dead letters, state and offsets of each checkpoint go in one Kafka transaction (readers need isolation.level=read_committed); with --checkpoint-dir, output files show only what a checkpoint committed').choices(['at-least-once', 'exactly-once']).default('at-least-once').env('SLUICE_GUARANTEE'),
     new Option('--drain', 'on SIGTERM/SIGINT fire every open window before stopping (the restart starts them afresh); default: keep them in the checkpoint'),
     new Option('--max-records <n>', 'end the run after n input records (taken in or dead-lettered): it drains, commits and prints the summary as on SIGTERM').argParser(positiveInteger),
     new Option('--until-caught-up', 'with --brokers: end the run once every partition is read up to where it ended when the run started (a backfill, a benchmark)').default(false),
@@ -112,8 +112,8 @@ export function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
   if (flags.ui !== undefined && flags.parallelism > 1) throw new InvalidOptionError('--ui follows the pipeline of one stream thread for now: add --parallelism 1 (start more processes to scale out)');
   if (flags.checkpointDir !== undefined && flags.changelogTopic !== undefined) throw new InvalidOptionError('--checkpoint-dir and --changelog-topic are two places for the same checkpoints: choose one');
   if (flags.guarantee === 'exactly-once') {
-    if (!onKafka) throw new InvalidOptionError('--guarantee exactly-once needs --brokers: it commits outputs, state and offsets in Kafka transactions');
-    if (!flags.checkpoints || flags.checkpointDir !== undefined) throw new InvalidOptionError('--guarantee exactly-once keeps state in the changelog topic, inside the transactions: drop --no-checkpoints / --checkpoint-dir');
+    if (!onKafka && flags.checkpointDir === undefined) throw new InvalidOptionError('--guarantee exactly-once commits at checkpoints: add --brokers (Kafka transactions) or --checkpoint-dir (output files published at each checkpoint)');
+    if (onKafka && (!flags.checkpoints || flags.checkpointDir !== undefined)) throw new InvalidOptionError('--guarantee exactly-once keeps state in the changelog topic, inside the transactions: drop --no-checkpoints / --checkpoint-dir');
     if (flags.parallelism > 1) throw new InvalidOptionError('--guarantee exactly-once runs the pipeline on one stream thread per process for now: add --parallelism 1 (start more processes to scale out)');
   }
   return {

@@ -103,7 +103,7 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
     }
     const settings = resolveSettings(job.settings, options.settings);
     const eos = exactlyOnceRun(options.guarantee, options.kafka);
-    const binding = bindIO(job, { ...options, settings, transactions: eos?.transactions });
+    const binding = bindIO(job, { ...options, settings, transactions: eos?.transactions, committedFiles: eos?.files });
     if (options.kafka !== undefined) await kafkaPreflight(options.kafka, binding.topics);
     const backlog = options.untilCaughtUp === true && options.kafka !== undefined ? await backlogEnd(options.kafka, inputTopics(job.inputs, options)) : undefined;
     if (options.checkpoints?.kind === 'directory') claimCheckpointDirectory(options.checkpoints.directory, 1);
@@ -175,10 +175,13 @@ export function checkpointOptions(options: RunOptions, output: RunOutput, eos?: 
   const choice = options.checkpoints;
   if (choice === undefined) return undefined;
   const log = (line: string) => output.err(`${line}\n`);
-  if (choice.kind === 'directory') return { store: new FileCheckpointStore({ directory: choice.directory, log }), intervalMs: choice.intervalMs, log };
+  if (choice.kind === 'directory') {
+    const files = new FileCheckpointStore({ directory: choice.directory, log });
+    return { store: eos?.files === undefined ? files : eos.files.store(files), intervalMs: choice.intervalMs, log };
+  }
   if (options.kafka === undefined) throw new InvalidOptionError('a changelog topic needs Kafka: pass --brokers, or --checkpoint-dir for local checkpoints');
   const store = kafkaChangelogStore({ settings: options.kafka, topic: choice.topic });
-  if (eos === undefined) return { store, intervalMs: choice.intervalMs, log };
+  if (eos?.transactions === undefined) return { store, intervalMs: choice.intervalMs, log };
   return { store: exactlyOnceChangelogStore({ restore: store, topic: choice.topic, transactions: eos.transactions, onFailure: (error) => eos.fail(error) }), intervalMs: choice.intervalMs, log };
 }
 

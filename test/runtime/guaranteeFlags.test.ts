@@ -28,7 +28,7 @@ describe('--guarantee and the Kafka security flags of sluice run', () => {
   });
 
   it('refuses exactly-once without Kafka, without the changelog or on several stream threads, in one line', () => {
-    refused(['--guarantee', 'exactly-once', '--parallelism', '1'], /--guarantee exactly-once needs --brokers/);
+    refused(['--guarantee', 'exactly-once', '--parallelism', '1'], /--guarantee exactly-once commits at checkpoints: add --brokers .* or --checkpoint-dir/);
     refused(['--guarantee', 'exactly-once', '--brokers', 'k:9092', '--parallelism', '1', '--no-checkpoints'], /drop --no-checkpoints \/ --checkpoint-dir/);
     refused(['--guarantee', 'exactly-once', '--brokers', 'k:9092', '--parallelism', '1', '--checkpoint-dir', '/tmp/x'], /drop --no-checkpoints \/ --checkpoint-dir/);
     refused(['--guarantee', 'exactly-once', '--brokers', 'k:9092', '--parallelism', '2'], /add --parallelism 1/);

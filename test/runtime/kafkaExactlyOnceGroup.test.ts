@@ -68,7 +68,7 @@ describe('exactly-once across group changes', () => {
     if (GUARANTEE === 'exactly-once') assert.ok((await readUncommitted(kafka.brokers, 'zombie-out', KEYS * 30)).length >= KEYS * 30);
   });
 
-  it('a second process that joins and leaves mid-stream changes nothing a read_committed reader sees', async () => {
+  it('processes that join and leave mid-stream (one by SIGTERM, one by kill -9) change nothing a read_committed reader sees', async () => {
     await topics('joiner');
     const perKey = 500;
     let bad = 0;
@@ -78,7 +78,7 @@ describe('exactly-once across group changes', () => {
         const messages = numberedInput(KEYS, from, 5);
         await produceMessages(kafka.brokers, 'joiner-in', messages);
         bad += badRecords(messages);
-        await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + (30_000 * (from + 4)) / perKey - Date.now())));
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + (40_000 * (from + 4)) / perKey - Date.now())));
       }
     })();
     const first = spawnSluice(args('joiner', 100), { env: KAFKA_TEST_ENV });
@@ -89,6 +89,12 @@ describe('exactly-once across group changes', () => {
     await new Promise((resolve) => setTimeout(resolve, 5000));
     second.kill('SIGTERM');
     assert.equal((await second.exited).code, 0, second.stderr());
+    // A third joins and dies (kill -9) with a transaction open: the first takes its partitions back.
+    const third = spawnSluice(args('joiner', 100), { env: KAFKA_TEST_ENV });
+    await third.waitForStderr(/assigned joiner-in\[\d/, 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 1000 + Math.random() * 2000));
+    third.kill('SIGKILL');
+    await third.exited;
     await feed;
     await consumeUntil(kafka.brokers, 'joiner-out', { until: (got) => got.length >= KEYS * perKey, timeoutMs: 120_000 });
     first.kill('SIGTERM');

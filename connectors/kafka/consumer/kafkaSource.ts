@@ -31,6 +31,8 @@ export interface KafkaSourceOptions<T> {
   revokeTimeoutMs?: number;
   /** Where operator-facing lines go (assignments, restarts); default stderr. */
   log?: (line: string) => void;
+  /** Exactly once: the job's transactions commit the offsets. */
+  transactional?: boolean;
 }
 
 /**
@@ -110,6 +112,7 @@ class KafkaSource<T> implements Source<T> {
       instrumentation: ctx.instrumentation,
       log: this.#log,
       onCommitted: () => this.#room?.wake(),
+      inTransactions: this.#options.transactional,
     });
     this.#committer = committer;
     const room = new BatchRoom(fetch, committer, () => this.#stopping);

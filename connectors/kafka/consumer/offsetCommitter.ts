@@ -22,6 +22,7 @@ export class OffsetCommitter {
   readonly #consumer: () => Consumer | undefined;
   readonly #log: (line: string) => void;
   readonly #onCommitted: () => void;
+  readonly #inTransactions: boolean;
   #committing: Promise<void> | undefined;
   #again = false;
 
@@ -29,8 +30,18 @@ export class OffsetCommitter {
     ledger: OffsetLedger,
     partitions: SourcePartitions,
     consumer: () => Consumer | undefined,
-    options: { instrumentation: Instrumentation; log: (line: string) => void; onCommitted: () => void },
+    options: {
+      instrumentation: Instrumentation;
+      log: (line: string) => void;
+      onCommitted: () => void;
+      /**
+       * Exactly once: the offsets were committed with the outputs in the checkpoint's
+       * transactions (committable only moves once they have), so nothing is sent here.
+       */
+      inTransactions?: boolean;
+    },
   ) {
+    this.#inTransactions = options.inTransactions ?? false;
     this.#ledger = ledger;
     this.#partitions = partitions;
     this.#instrumentation = options.instrumentation;
@@ -84,6 +95,7 @@ export class OffsetCommitter {
   async commitNow(commits: readonly OffsetCommit[]): Promise<void> {
     const consumer = this.#consumer();
     if (commits.length === 0 || consumer === undefined) return;
+    if (this.#inTransactions) return this.#record(commits);
     await consumer.commitOffsets(commits.map((c) => ({ topic: c.topic, partition: c.partition, offset: String(c.offset) })));
   }
 
@@ -93,6 +105,10 @@ export class OffsetCommitter {
     for (const { topic, partitions } of topics) {
       for (const { partition, offset } of partitions) commits.push({ topic, partition: Number(partition), offset: Number(String(offset)) });
     }
+    this.#record(commits);
+  }
+
+  #record(commits: readonly OffsetCommit[]): void {
     this.#ledger.committed(commits);
     const instrumentation = this.#instrumentation;
     if (instrumentation.wants('source.commit')) for (const c of commits) instrumentation.emit('source.commit', c);
