@@ -30,6 +30,11 @@ import type { KafkaSettings, Source } from '../core/job.ts';
 import { resolveSettings } from '../core/settings.ts';
 import { collectSink } from '../connectors/collectSink.ts';
 import { kafkaSink, kafkaSource } from '../connectors/kafka/index.ts';
+import { kafkaChangelogStore } from '../connectors/kafka/changelog/changelogStore.ts';
+import { exactlyOnceChangelogStore } from '../connectors/kafka/changelog/exactlyOnceChangelogStore.ts';
+import { kafkaTuning } from '../connectors/kafka/config.ts';
+import { PartitionTransactions } from '../connectors/kafka/transactions/partitionTransactions.ts';
+import type { CheckpointOptions } from '../core/checkpoint/coordinator.ts';
 import fraudJob from '../jobs/fraud-detection.ts';
 import { bindIO } from '../runtime/bindIO.ts';
 import { InferencePool } from '../runtime/inferencePool.ts';
@@ -47,6 +52,8 @@ const { values } = parseArgs({
     partitions: { type: 'string', default: '16' },
     workers: { type: 'string', default: '2' },
     'max-in-flight': { type: 'string', default: '20000' },
+    /** Only the at-least-once / exactly-once comparison (passthrough job, checkpoints at 100 ms and 1 s). */
+    'guarantees-only': { type: 'boolean', default: false },
     /** Internal: run one measurement in this process and print it as JSON. */
     measure: { type: 'string' },
   },
@@ -66,6 +73,15 @@ type JobId = keyof typeof JOBS;
 const TRACING = { off: 'tracing off', default: `tracing ${DEFAULT_SAMPLE_RATIO * 100} %`, all: 'tracing 100 %' } as const;
 type Tracing = keyof typeof TRACING;
 
+type Guarantee = 'at-least-once' | 'exactly-once';
+/** A measurement of the guarantee comparison: its mode, checkpoint interval and topics of its own. */
+interface Delivery {
+  guarantee: Guarantee;
+  intervalMs: number;
+  inputTopic: string;
+  outputTopic: string;
+}
+
 interface Figures {
   eventsPerSecond: number;
   p50: number;
@@ -77,8 +93,9 @@ interface Figures {
 
 
 if (values.measure !== undefined) {
-  const [job, mode, tracing = 'off'] = values.measure.split(':') as [JobId, 'backlog' | 'paced', Tracing?];
-  console.log(JSON.stringify(await measure(job, mode, values.brokers!.split(','), tracing)));
+  const [job, mode, tracing = 'off', guarantee, interval, inputTopic, outputTopic] = values.measure.split(':') as [JobId, 'backlog' | 'paced', Tracing?, Guarantee?, string?, string?, string?];
+  const delivery = guarantee === undefined ? undefined : { guarantee, intervalMs: Number(interval), inputTopic: inputTopic!, outputTopic: outputTopic! };
+  console.log(JSON.stringify(await measure(job, mode, values.brokers!.split(','), tracing, delivery)));
 } else {
   await orchestrate();
 }
@@ -113,6 +130,10 @@ async function orchestrate(): Promise<void> {
     );
     process.stdout.write(`loading the backlog (${fmt(BACKLOG)} transactions) ... `);
     console.log(`${fmt(await load(brokers, 'bench-backlog', BACKLOG))} events/s`);
+    if (values['guarantees-only']) {
+      await compareGuarantees(brokers, endpoint);
+      return;
+    }
     const results = new Map<string, Figures>();
     for (const job of Object.keys(JOBS) as JobId[]) {
       for (const mode of ['backlog', 'paced'] as const) {
@@ -135,6 +156,7 @@ async function orchestrate(): Promise<void> {
     console.log(`OTLP received ${(otlp.bytes / 1024 / 1024).toFixed(1)} MiB in ${otlp.requests} export requests`);
     console.log(`target fraud backlog >= 45,000 events/s:   ${fraud.eventsPerSecond >= 45_000 ? 'met' : 'not met'} (${fmt(fraud.eventsPerSecond)})`);
     console.log(`target fraud p99 <= 60 ms at ${fmt(RATE)}/s:      ${paced.p99 <= 60 ? 'met' : 'not met'} (${paced.p99.toFixed(1)} ms)`);
+    await compareGuarantees(brokers, endpoint);
   } finally {
     receiver.close();
     await cluster?.stop();
@@ -142,12 +164,12 @@ async function orchestrate(): Promise<void> {
 }
 
 /** One measurement in a fresh process: `tsx bench/kafka.ts --measure job:mode:tracing --brokers ...`. */
-function child(job: JobId, mode: 'backlog' | 'paced', brokers: string[], tracing: Tracing, endpoint: string): Promise<Figures> {
+function child(job: JobId, mode: 'backlog' | 'paced', brokers: string[], tracing: Tracing, endpoint: string, delivery?: Delivery): Promise<Figures> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of Object.keys(env)) if (name.startsWith('OTEL_')) delete env[name];
   if (tracing !== 'off') env.OTEL_EXPORTER_OTLP_ENDPOINT = endpoint;
   const args = [
-    '--import', 'tsx', 'bench/kafka.ts', '--measure', `${job}:${mode}:${tracing}`, '--brokers', brokers.join(','),
+    '--import', 'tsx', 'bench/kafka.ts', '--measure', `${job}:${mode}:${tracing}${delivery === undefined ? '' : `:${delivery.guarantee}:${delivery.intervalMs}:${delivery.inputTopic}:${delivery.outputTopic}`}`, '--brokers', brokers.join(','),
     '--backlog', String(BACKLOG), '--paced-rate', String(RATE), '--paced-seconds', String(values['paced-seconds']),
     '--workers', String(WORKERS), '--max-in-flight', String(MAX_IN_FLIGHT),
   ];
@@ -170,14 +192,24 @@ function passthroughJob(): Job {
 }
 
 /** The job's sources and sinks on Kafka: the fraud job bound as `sluice run --brokers` binds it; passthrough with raw bytes. */
-function kafkaBinding(id: JobId, settings: KafkaSettings, inputTopic: string): { sources: Record<string, Source<unknown>>; sinks: Record<string, import('../core/job.ts').Sink<unknown>> } {
+function kafkaBinding(id: JobId, settings: KafkaSettings, inputTopic: string, delivery?: Delivery & { transactions: PartitionTransactions | undefined }): { sources: Record<string, Source<unknown>>; sinks: Record<string, import('../core/job.ts').Sink<unknown>> } {
   if (id === 'fraud') {
     const binding = bindIO(fraudJob, { kafka: settings, topics: { transactions: inputTopic, decisions: 'bench-out-fraud' }, inputFiles: {}, outputFiles: {}, outputMode: 'overwrite', settings: resolveSettings(fraudJob.settings, {}) });
     return { sources: binding.sources, sinks: binding.sinks };
   }
   return {
     sources: { bytes: kafkaSource<Uint8Array>({ settings, topic: inputTopic, decode: (bytes) => bytes, log: () => {} }) as Source<unknown> },
-    sinks: { bytes: kafkaSink<Uint8Array>({ settings, topic: 'bench-out-passthrough', encode: (record) => Buffer.from(record.value), headers: () => ({}), log: () => {} }) as import('../core/job.ts').Sink<unknown> },
+    sinks: {
+      bytes: kafkaSink<Uint8Array>({
+        settings,
+        topic: delivery?.outputTopic ?? 'bench-out-passthrough',
+        encode: (record) => Buffer.from(record.value),
+        // The input's creation time (its Kafka timestamp), for the latency a separate reader measures.
+        headers: delivery === undefined ? () => ({}) : (record) => ({ created: String(record.timestamp) }),
+        log: () => {},
+        ...(delivery?.transactions === undefined ? {} : { transactions: delivery.transactions }),
+      }) as import('../core/job.ts').Sink<unknown>,
+    },
   };
 }
 
@@ -186,13 +218,19 @@ function kafkaBinding(id: JobId, settings: KafkaSettings, inputTopic: string): {
  * Paced: starts a `sluice produce --rate` process once the job has its partitions. Traced: the
  * telemetry `sluice run` sets up, exporting to OTEL_EXPORTER_OTLP_ENDPOINT.
  */
-async function measure(id: JobId, mode: 'backlog' | 'paced', brokers: string[], tracing: Tracing): Promise<Figures> {
+async function measure(id: JobId, mode: 'backlog' | 'paced', brokers: string[], tracing: Tracing, delivery?: Delivery): Promise<Figures> {
   const job: Job = id === 'fraud' ? fraudJob : passthroughJob();
   const telemetry: Telemetry | undefined = tracing === 'off' ? undefined : await startTelemetry({ jobName: job.name, traceSample: tracing === 'all' ? 1 : undefined });
-  const inputTopic = mode === 'backlog' ? 'bench-backlog' : `bench-paced-${id}`;
+  const inputTopic = delivery?.inputTopic ?? (mode === 'backlog' ? 'bench-backlog' : `bench-paced-${id}`);
   const expected = mode === 'backlog' ? BACKLOG : PACED;
   const settings: KafkaSettings = { brokers, groupId: `bench-${randomUUID()}`, clientId: 'sluice-bench', start: 'earliest' };
-  const binding = kafkaBinding(id, settings, inputTopic);
+  const transactions = delivery?.guarantee === 'exactly-once' ? new PartitionTransactions({ settings, tuning: kafkaTuning() }) : undefined;
+  const binding = kafkaBinding(id, settings, inputTopic, delivery === undefined ? undefined : { ...delivery, transactions });
+  const changelog = kafkaChangelogStore({ settings, topic: `${settings.groupId}-changelog` });
+  const checkpoints: CheckpointOptions | undefined =
+    delivery === undefined
+      ? undefined
+      : { store: transactions === undefined ? changelog : exactlyOnceChangelogStore({ restore: changelog, topic: `${settings.groupId}-changelog`, transactions }), intervalMs: delivery.intervalMs, log: () => {} };
   const pool = new InferencePool({ workers: WORKERS });
   const running = runJob(job, {
     sources: telemetry?.instrumentSources(binding.sources) ?? binding.sources,
@@ -201,6 +239,7 @@ async function measure(id: JobId, mode: 'backlog' | 'paced', brokers: string[], 
     maxInFlight: MAX_IN_FLIGHT,
     inference: pool,
     deadLetterSink: collectSink(),
+    ...(checkpoints === undefined ? {} : { checkpoints }),
     ...(telemetry === undefined ? {} : { instrumentation: telemetry.instrumentation }),
   });
   let firstIn: number | undefined;
@@ -278,4 +317,72 @@ function row(label: string, f: Figures): string {
 
 function fmt(value: number): string {
   return Math.round(value).toLocaleString('en-US');
+}
+
+/**
+ * At-least-once against exactly-once, both with checkpoints (a changelog) at 100 ms and 1 s, on
+ * the passthrough job: the backlog's events/s, and at the paced rate the latency a separate
+ * read_committed reader (in this process) measures from each input's creation (its Kafka
+ * timestamp, carried in a header) to the moment the output is visible to it. Exactly-once
+ * output is visible only when its checkpoint's transaction commits, so its latency includes
+ * the wait for the checkpoint.
+ */
+async function compareGuarantees(brokers: string[], endpoint: string): Promise<void> {
+  console.log(`\nat-least-once vs exactly-once (passthrough job, checkpoints to a changelog; latency from creation to visible to a read_committed reader):`);
+  const results = new Map<string, { backlog: Figures; paced: Latency }>();
+  for (const intervalMs of [100, 1000]) {
+    for (const guarantee of ['at-least-once', 'exactly-once'] as const) {
+      const tag = `${guarantee === 'exactly-once' ? 'eos' : 'alo'}-${intervalMs}-${randomUUID().slice(0, 6)}`;
+      await createTopics(brokers, [`bench-g-out-${tag}`, `bench-g-paced-${tag}`, `bench-g-pout-${tag}`].map((name) => ({ name, partitions: PARTITIONS })));
+      const backlog = await child('passthrough', 'backlog', brokers, 'off', endpoint, { guarantee, intervalMs, inputTopic: 'bench-backlog', outputTopic: `bench-g-out-${tag}` });
+      const reader = visibleLatency(brokers, `bench-g-pout-${tag}`, PACED);
+      await child('passthrough', 'paced', brokers, 'off', endpoint, { guarantee, intervalMs, inputTopic: `bench-g-paced-${tag}`, outputTopic: `bench-g-pout-${tag}` });
+      const paced = await reader;
+      results.set(`${guarantee}:${intervalMs}`, { backlog, paced });
+      console.log(
+        `${`${guarantee}, checkpoint every ${intervalMs} ms`.padEnd(44)} backlog ${fmt(backlog.eventsPerSecond).padStart(8)} ev/s   paced ${fmt(RATE)}/s: visible p50 ${paced.p50.toFixed(1).padStart(6)} ms  p99 ${paced.p99.toFixed(1).padStart(6)} ms`,
+      );
+    }
+  }
+  for (const intervalMs of [100, 1000]) {
+    const alo = results.get(`at-least-once:${intervalMs}`)!;
+    const eos = results.get(`exactly-once:${intervalMs}`)!;
+    console.log(
+      `${`ratio exactly-once / at-least-once, ${intervalMs} ms:`.padEnd(44)} backlog ev/s ${(eos.backlog.eventsPerSecond / alo.backlog.eventsPerSecond).toFixed(2)}   paced p99 ${(eos.paced.p99 / alo.paced.p99).toFixed(2)}`,
+    );
+  }
+}
+
+interface Latency {
+  p50: number;
+  p99: number;
+}
+
+/** Reads `topic` read_committed until `count` records arrived; latency = arrival - the `created` header (after the warm-up). */
+async function visibleLatency(brokers: string[], topic: string, count: number): Promise<Latency> {
+  const consumer = new Kafka({ clientId: 'sluice-bench-reader', brokers, logLevel: logLevel.NOTHING }).consumer({ groupId: `bench-reader-${randomUUID()}`, maxWaitTimeInMs: 20, readUncommitted: false });
+  const latencies: number[] = [];
+  let seen = 0;
+  let firstCreated: number | undefined;
+  let finished!: () => void;
+  const done = new Promise<void>((resolve) => (finished = resolve));
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      const now = Date.now();
+      for (const message of batch.messages) {
+        const created = Number(message.headers?.created?.toString());
+        firstCreated ??= created;
+        if (created - firstCreated > WARMUP_MS) latencies.push(now - created);
+        seen += 1;
+      }
+      if (seen >= count) finished();
+    },
+  });
+  await done;
+  await consumer.disconnect();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return { p50: at(0.5), p99: at(0.99) };
 }
