@@ -57,7 +57,8 @@ export function registerStatsMetrics(registers: Registry[], stats: () => JobStat
     });
     if (pool !== undefined) {
       new Gauge({ name: 'sluice_worker_pool_threads', help: 'Inference worker threads.', registers, collect() { this.set(pool.workers); } });
-      new Gauge({ name: 'sluice_worker_pool_utilization', help: 'Fraction of the worker threads\' time spent running batches since the previous scrape (0..1).', registers, collect() { this.set(pool.utilization); } });
+      // Stream threads' pools are merged into one /metrics: a fraction averages, counts add up.
+      new Gauge({ name: 'sluice_worker_pool_utilization', help: 'Fraction of the worker threads\' time spent running batches since the previous scrape (0..1).', registers, aggregator: 'average', collect() { this.set(pool.utilization); } });
       new Gauge({ name: 'sluice_worker_pool_queue_size', help: 'Batches waiting for a free worker thread.', registers, collect() { this.set(pool.queueSize); } });
     }
 }

@@ -177,7 +177,7 @@ export class Supervisor {
           break;
       }
     });
-    worker.on('error', (error) => end(`uncaught ${describeError(error).split('\n')[0]}`, undefined));
+    worker.on('error', (error: unknown) => end(`uncaught ${error instanceof Error ? `${error.name}: ${error.message}` : describeError(error)}`.split('\n')[0]!, undefined));
     worker.on('exit', (code) => end(`the thread exited (code ${code}) without finishing its job`, undefined));
     if (this.#stopping !== undefined) worker.postMessage({ type: 'stop', ...this.#stopping } satisfies ToThread);
   }

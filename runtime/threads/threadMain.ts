@@ -38,8 +38,9 @@ port.on('message', (message: ToThread) => {
     process.emit('SIGHUP', 'SIGHUP');
   } else if (message.type === 'metrics') {
     const registry = telemetry?.metrics?.registry;
+    // Through JSON: some metric objects carry functions (a collect callback), which a message cannot.
     (registry === undefined ? Promise.resolve([]) : registry.getMetricsAsJSON()).then(
-      (metrics) => post({ type: 'metrics', id: message.id, metrics }),
+      (metrics) => post({ type: 'metrics', id: message.id, metrics: JSON.parse(JSON.stringify(metrics)) as typeof metrics }),
       () => post({ type: 'metrics', id: message.id, metrics: [] }),
     );
   }
