@@ -24,6 +24,8 @@ function el(tag, attrs = {}, ...children) {
 }
 
 const number = (n) => (n === undefined || n === null ? '—' : Math.round(n).toLocaleString('en-US'));
+/** A number with `digits` decimals; JSON turns NaN (a window without data) into null. */
+const fixed = (n, digits) => (typeof n === 'number' && Number.isFinite(n) ? n.toFixed(digits) : '—');
 const time = (at) => new Date(at).toLocaleTimeString('en-GB');
 const bytes = (n) => (n === undefined || n === null ? '—' : n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KB` : `${n} B`);
 
@@ -147,11 +149,11 @@ function renderModel() {
   if (m.drift) {
     parts.push(el('h3', {}, `Drift (${m.drift.model}, ${number(m.drift.records)} rows, window at ${time(m.drift.at)})`));
     parts.push(el('table', { id: 'drift' }, el('thead', {}, el('tr', {}, el('th', {}, 'column'), el('th', {}, 'PSI'), el('th', {}, 'KS'))),
-      el('tbody', {}, ...m.drift.columns.map((c) => el('tr', { class: c.drifted ? 'drifted' : '' }, el('td', {}, c.name), el('td', {}, c.psi.toFixed(3)), el('td', {}, c.ks.toFixed(3)))))));
+      el('tbody', {}, ...m.drift.columns.map((c) => el('tr', { class: c.drifted ? 'drifted' : '' }, el('td', {}, c.name), el('td', {}, fixed(c.psi, 3)), el('td', {}, fixed(c.ks, 3)))))));
   }
   if (m.accuracy) {
     const a = m.accuracy;
-    parts.push(el('p', { id: 'accuracy' }, `Online accuracy (${a.model}, ${number(a.count)} labelled, ${time(a.at)}): precision ${a.precision.toFixed(3)}, recall ${a.recall.toFixed(3)}, AUC ${a.auc.toFixed(3)}`));
+    parts.push(el('p', { id: 'accuracy' }, `Online accuracy (${a.model}, ${number(a.count)} labelled, ${time(a.at)}): precision ${fixed(a.precision, 3)}, recall ${fixed(a.recall, 3)}, AUC ${fixed(a.auc, 3)}`));
   }
   if (m.changes.length > 0) {
     parts.push(el('ul', { class: 'muted' }, ...m.changes.slice(-5).reverse().map((c) => el('li', {}, c.refused ? `${time(c.at)} ${c.stage}: refused ${c.version} — ${c.refused.join('; ')}` : `${time(c.at)} ${c.stage}: ${c.version} serving${c.from ? ` (was ${c.from})` : ''}`))));

@@ -151,6 +151,26 @@ describe('the dashboard collector', () => {
     assert.ok(slow[0]!.latencyMs >= 899);
   });
 
+  it('shows the model lifecycle: swaps and refusals, enrich calls and breaker, the last drift and accuracy windows', () => {
+    const { bus, c } = collector();
+    bus.emit('model.swapped', { stage: 'infer', model: 'fraud', version: 'fraud@2', from: 'fraud@1' });
+    bus.emit('model.refused', { stage: 'infer', model: 'fraud', version: 'fraud@3', reasons: ['AUC 0.61 below 0.9'] });
+    bus.emit('enrich.done', { stage: 'score-remote', call: { traceparent: undefined }, records: [record({}), record({})], durationMs: 12, attempts: 2, fallbacks: 2, error: 'timeout' });
+    bus.emit('enrich.breaker', { stage: 'score-remote', state: 'open' });
+    const column = (name: string, psi: number) => ({ name, psi, ks: 0.1, count: 100, missing: 0 });
+    bus.emit('drift.window', { stage: 'drift', model: 'fraud@2', start: 0, end: 10, records: 100, features: [column('amount', 0.31), column('hour', Number.NaN)], score: column('score', 0.05), drifted: ['amount'] });
+    bus.emit('accuracy.window', { stage: 'online-accuracy', model: 'fraud@2', start: 0, end: 10, result: { count: 40, positives: 4, truePositives: 3, falsePositives: 1, falseNegatives: 1, trueNegatives: 35, precision: 0.75, recall: 0.75, auc: 0.9 } as never });
+    const { model, stages } = c.tick();
+    assert.equal(model.stages[0]!.version, 'fraud@2');
+    assert.deepEqual(model.changes.map((change) => [change.version, change.from, change.refused]), [['fraud@2', 'fraud@1', undefined], ['fraud@3', undefined, ['AUC 0.61 below 0.9']]]);
+    assert.deepEqual(model.enrich.map((e) => [e.stage, e.calls, e.fallbacks, e.errors]), [['score-remote', 1, 2, 1]]);
+    assert.deepEqual(model.breakers, { 'score-remote': 'open' });
+    assert.deepEqual(model.drift!.columns.map((col) => [col.name, col.drifted]), [['amount', true], ['hour', false], ['score', false]]);
+    assert.ok(Number.isNaN(model.drift!.columns[1]!.psi), 'a column without data stays NaN (null in JSON), not 0');
+    assert.deepEqual([model.accuracy!.count, model.accuracy!.precision, model.accuracy!.auc], [40, 0.75, 0.9]);
+    assert.equal(stages.length, 4);
+  });
+
   it('times checkpoints on a real file store and counts failed ones without hiding the error', async (t) => {
     const directory = await mkdtemp(join(tmpdir(), 'sluice-ui-ckpt-'));
     t.after(() => rm(directory, { recursive: true, force: true }));
