@@ -196,14 +196,13 @@ export class Supervisor {
       setTimeout(() => this.#spawn(slot), RESTART_DELAY_MS);
       return;
     }
-    const why = !slot.everStarted
-      ? 'before its job started'
-      : !this.#config.restartable
-        ? '(an embedded run without --checkpoint-dir cannot resume a thread\'s share, so the job stops)'
-        : recent >= limit
-          ? `(${recent} restarts within a minute: giving up)`
-          : '';
-    this.#failure ??= `${name} failed ${why}: ${reason}`.replace('  ', ' ');
+    const why = !this.#config.restartable
+      ? ' (an embedded run without --checkpoint-dir cannot resume a thread\'s share, so the job stops)'
+      : recent >= limit
+        ? ` (${recent} restarts within a minute: giving up)`
+        : '';
+    // A failure to start (a missing model, a bad setting) reads as it does with one thread.
+    this.#failure ??= slot.everStarted ? `${name} failed${why}: ${reason}` : reason;
     slot.finished = true;
     // The other threads stop cleanly: they commit what they finished, and a restart goes on from there.
     this.stop(false);
@@ -217,7 +216,8 @@ export class Supervisor {
 
   #settle(): void {
     if (!this.#slots.every((slot) => slot.finished)) return;
-    this.#resolveStarted(this.#describe);
+    // A job that ran to its end started (threads that finish at once never said so); a failed start did not.
+    if (this.#failure === undefined) this.#resolveStarted(this.#describe);
     if (this.#failure !== undefined) this.#rejectDone(new SluiceError(this.#failure));
     else this.#resolveDone({ stats: this.stats(), restarts: this.#restarts });
   }
