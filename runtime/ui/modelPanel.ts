@@ -116,7 +116,7 @@ export class ModelPanel {
     const s = this.#stage(e.stage, e.model);
     s.batches += 1;
     s.records += e.records.length;
-    if (e.modelVersion !== undefined && s.version === undefined) s.version = e.modelVersion;
+    if (s.version === undefined) s.version = versionOf(e.model, e.modelVersion);
     if (e.error !== undefined || e.scores === undefined) {
       s.errors += 1;
       s.fallbacks += e.records.length;
@@ -130,7 +130,7 @@ export class ModelPanel {
   #stage(stage: string, model: string): InferStage {
     let s = this.#infer.get(stage);
     if (s === undefined) {
-      s = { stage, model: model.replace(/^.*[\\/]/, ''), version: undefined, batches: 0, records: 0, errors: 0, fallbacks: 0, meter: new WindowMeter() };
+      s = { stage, model: modelName(model), version: undefined, batches: 0, records: 0, errors: 0, fallbacks: 0, meter: new WindowMeter() };
       this.#infer.set(stage, s);
     }
     return s;
@@ -140,6 +140,20 @@ export class ModelPanel {
     this.#changes.push(change);
     if (this.#changes.length > KEEP_CHANGES) this.#changes.shift();
   }
+}
+
+/** A registry version's file (`models/fraud/1/model.onnx`) as `fraud@1`; other files by their name. */
+function modelName(path: string): string {
+  const registry = /([^\\/]+)[\\/](\d+)[\\/][^\\/]+\.onnx$/.exec(path);
+  return registry === null ? path.replace(/^.*[\\/]/, '') : `${registry[1]}@${registry[2]}`;
+}
+
+/** The version a worker reported, unless it is only the file's stem (`model`), where the registry path says more. */
+function versionOf(path: string, reported: string | undefined): string | undefined {
+  const stem = path.replace(/^.*[\\/]/, '').replace(/\.onnx$/, '');
+  if (reported !== undefined && reported !== stem) return reported;
+  const name = modelName(path);
+  return name.includes('@') ? name : reported;
 }
 
 /** Buckets up to the largest one used (a histogram of small batches does not trail empty ones). */

@@ -171,6 +171,12 @@ describe('the dashboard collector', () => {
     assert.equal(stages.length, 4);
   });
 
+  it('names a pinned registry version by its path when the worker reports only the file name', () => {
+    const { bus, c } = collector();
+    bus.emit('inference.done', { stage: 'infer', model: '/repo/models/fraud/1/model.onnx', records: [record({})], startedAt: 0, durationMs: 1, scores: new Float32Array([0.2]), modelVersion: 'model', error: undefined, worker: undefined });
+    assert.deepEqual(c.tick().model.stages.map((s) => [s.model, s.version]), [['fraud@1', 'fraud@1']]);
+  });
+
   it('times checkpoints on a real file store and counts failed ones without hiding the error', async (t) => {
     const directory = await mkdtemp(join(tmpdir(), 'sluice-ui-ckpt-'));
     t.after(() => rm(directory, { recursive: true, force: true }));
