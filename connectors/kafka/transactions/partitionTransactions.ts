@@ -90,8 +90,10 @@ export class PartitionTransactions {
           maxInFlightRequests: 1,
           allowAutoTopicCreation: false,
           createPartitioner: cachedKeyPartitioner,
-          // Leader moves and short outages are retried inside the transaction; past that the job fails.
-          retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 3000 },
+          // Leader moves and short outages (up to about 30 s) are retried inside the transaction;
+          // past that the job fails. The first retries come quickly: the first send after a commit
+          // meets CONCURRENT_TRANSACTIONS until the broker has written the commit markers.
+          retry: { retries: 20, initialRetryTime: 10, maxRetryTime: 3000 },
         });
         try {
           await producer.connect();
