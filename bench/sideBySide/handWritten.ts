@@ -28,6 +28,9 @@ const { positionals, values } = parseArgs({
   },
 });
 const role = positionals[0];
+
+/** Most events per send: a producer that fell behind catches up in sends the broker accepts (1 MiB a partition). */
+const MAX_PER_SEND = 1000;
 const kafka = new Kafka({ clientId: `side-by-side-${role}`, brokers: values.brokers!.split(','), logLevel: logLevel.NOTHING });
 
 if (role === 'score' || role === 'floor') await consume(role);
@@ -69,9 +72,6 @@ async function consume(mode: 'score' | 'floor'): Promise<void> {
   await consumer.disconnect();
   await producer.disconnect();
 }
-
-/** Most events per send: a producer that fell behind catches up in sends the broker accepts (1 MiB a partition). */
-const MAX_PER_SEND = 1000;
 
 /**
  * Sends the events due every 5 ms (a send in flight holds the next ones: they go in one later
