@@ -92,7 +92,9 @@ describe('exactly-once across group changes', () => {
     // A third joins and dies (kill -9) with a transaction open: the first takes its partitions back.
     const third = spawnSluice(args('joiner', 100), { env: KAFKA_TEST_ENV });
     await third.waitForStderr(/assigned joiner-in\[\d/, 60_000);
-    await new Promise((resolve) => setTimeout(resolve, 1000 + Math.random() * 2000));
+    // Once it restored its partitions' state it processes records: kill it a moment later.
+    await third.waitForStderr(/restored state of joiner-in/, 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 1200));
     third.kill('SIGKILL');
     await third.exited;
     await feed;
