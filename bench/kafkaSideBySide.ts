@@ -27,9 +27,9 @@ import { phaseFigures, ratio, type PhaseFigures } from './sideBySide/figures.ts'
 const { values } = parseArgs({
   options: {
     brokers: { type: 'string', default: process.env.KAFKA_BROKERS },
-    backlog: { type: 'string', default: '60000' },
+    backlog: { type: 'string', default: '40000' },
     rates: { type: 'string', default: '500,2000,10000,30000' },
-    'paced-seconds': { type: 'string', default: '6' },
+    'paced-seconds': { type: 'string', default: '5' },
     partitions: { type: 'string', default: '8' },
     only: { type: 'string' },
     /** Write V8 CPU profiles of each implementation's threads into <folder>/<implementation> (the main thread's is the largest). */
