@@ -6,8 +6,8 @@ import type { SourcePosition } from '../record.ts';
 import type { StateBackend } from '../state/backend.ts';
 import { captureCheckpoint, capturePartitions, restoreCheckpoint } from './capture.ts';
 import type { CheckpointOptions, CheckpointPart } from './checkpointOptions.ts';
-import type { Checkpoint, CheckpointStore } from './checkpoint.ts';
-import type { PartitionCheckpointStore } from './partitionStore.ts';
+import type { Checkpoint } from './checkpoint.ts';
+import { isPartitionStore } from './partitionStore.ts';
 import { partitionKey, partitionScope } from '../partition.ts';
 
 export type { CheckpointOptions, CheckpointPart } from './checkpointOptions.ts';
@@ -277,8 +277,4 @@ export class CheckpointCoordinator {
     if (this.#partitioned) for (const key of positions.keys()) if (!this.#owned.has(key)) positions.delete(key);
     return [...positions.values()];
   }
-}
-
-function isPartitionStore(store: CheckpointStore | PartitionCheckpointStore): store is PartitionCheckpointStore {
-  return 'load' in store;
 }

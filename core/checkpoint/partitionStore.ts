@@ -1,4 +1,5 @@
 import type { StateEntry } from '../state/backend.ts';
+import type { CheckpointStore } from './checkpoint.ts';
 
 /** One partition's part of a checkpoint: what changed in its state since the last one. */
 export interface PartitionCheckpoint {
@@ -36,4 +37,15 @@ export interface PartitionCheckpointStore {
   /** These partitions went to another process (a store that holds resources per partition lets them go). */
   release?(partitions: ReadonlyArray<{ topic: string; partition: number }>): void;
   close?(): Promise<void>;
+}
+
+/**
+ * True for a store that keeps each partition's state apart (a changelog), as opposed to one
+ * checkpoint of the whole job (a file).
+ *
+ * @example
+ * if (isPartitionStore(store)) await store.load(partitions);
+ */
+export function isPartitionStore(store: CheckpointStore | PartitionCheckpointStore): store is PartitionCheckpointStore {
+  return 'load' in store;
 }
