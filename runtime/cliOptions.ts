@@ -1,7 +1,9 @@
-import { InvalidArgumentError, Option } from 'commander';
+import { Option } from 'commander';
 import { availableParallelism } from 'node:os';
-import { kafkaSecurity, type KafkaSecurityFlags } from '../connectors/kafka/security.ts';
+import { kafkaSecurity } from '../connectors/kafka/security.ts';
 import { InvalidOptionError } from '../core/errors.ts';
+import { kafkaSecurityOptions, securityFlags } from './kafkaSecurityFlags.ts';
+import { collectPair, httpUrl, portNumber, positiveInteger, sampleRatio, splitBrokers } from './cliParsers.ts';
 import type { RunOptions } from './runCommand.ts';
 import { DEFAULT_UI_PORT } from './ui/runDashboard.ts';
 
@@ -151,76 +153,5 @@ export function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
     progress: flags.progress ? 'auto' : 'off',
     typecheck: flags.typecheck,
     ui: flags.ui === undefined ? undefined : { port: flags.ui === true ? DEFAULT_UI_PORT : flags.ui, host: flags.uiHost, redact: flags.uiRedact === true, jaegerUrl: flags.jaegerUrl },
-  };
-}
-
-/** `--kafka-tls`, `--kafka-ca`, ...: how the Kafka connection is secured (each with a KAFKA_* variable). Passwords only from the environment or a file. */
-export function kafkaSecurityOptions(): Option[] {
-  return [
-    new Option('--kafka-tls', 'connect to Kafka over TLS, trusting the system CAs (implied by --kafka-ca / --kafka-cert)').env('KAFKA_TLS'),
-    new Option('--kafka-ca <file>', 'PEM file of the CA that signed the brokers\' certificates (TLS)').env('KAFKA_TLS_CA_FILE'),
-    new Option('--kafka-cert <file>', 'PEM client certificate for mutual TLS (with --kafka-key)').env('KAFKA_TLS_CERT_FILE'),
-    new Option('--kafka-key <file>', 'PEM private key of the client certificate').env('KAFKA_TLS_KEY_FILE'),
-    new Option('--kafka-sasl <mechanism>', 'SASL login to Kafka; the password comes from KAFKA_SASL_PASSWORD or --kafka-password-file').choices(['plain', 'scram-sha-256', 'scram-sha-512']).env('KAFKA_SASL_MECHANISM'),
-    new Option('--kafka-user <name>', 'SASL user name').env('KAFKA_SASL_USERNAME'),
-    new Option('--kafka-password-file <file>', 'file holding the SASL password (or set KAFKA_SASL_PASSWORD; never a flag, flags show in ps)').env('KAFKA_SASL_PASSWORD_FILE'),
-  ];
-}
-
-/** The parsed security flags, for {@link kafkaSecurity}. */
-export function securityFlags(flags: Pick<RunFlags, 'kafkaTls' | 'kafkaCa' | 'kafkaCert' | 'kafkaKey' | 'kafkaSasl' | 'kafkaUser' | 'kafkaPasswordFile'>): KafkaSecurityFlags {
-  return { tls: flags.kafkaTls, caFile: flags.kafkaCa, certFile: flags.kafkaCert, keyFile: flags.kafkaKey, saslMechanism: flags.kafkaSasl, username: flags.kafkaUser, passwordFile: flags.kafkaPasswordFile };
-}
-
-export function splitBrokers(list: string): string[] {
-  return list.split(',').map((b) => b.trim()).filter((b) => b !== '');
-}
-
-export function positiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed <= 0) throw new InvalidArgumentError('must be a positive integer.');
-  return parsed;
-}
-
-export function nonNegativeNumber(value: string): number {
-  const parsed = Number(value);
-  if (value.trim() === '' || !Number.isFinite(parsed) || parsed < 0) throw new InvalidArgumentError('must be a number of at least 0.');
-  return parsed;
-}
-
-export function ratio(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed < 0 || parsed >= 1) throw new InvalidArgumentError('must be a number from 0 up to (not including) 1.');
-  return parsed;
-}
-
-function sampleRatio(value: string): number {
-  const parsed = Number(value);
-  if (value.trim() === '' || !Number.isFinite(parsed) || parsed < 0 || parsed > 1) throw new InvalidArgumentError('must be a number from 0 to 1, e.g. 0.01 to trace 1 % of records.');
-  return parsed;
-}
-
-function httpUrl(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InvalidArgumentError('must be an http(s) URL, e.g. http://127.0.0.1:16686.');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError('must be an http(s) URL, e.g. http://127.0.0.1:16686.');
-  return value;
-}
-
-export function portNumber(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new InvalidArgumentError('must be a port number from 0 to 65535 (0 picks a free one).');
-  return parsed;
-}
-
-export function collectPair(flag: string): (value: string, previous: Record<string, string>) => Record<string, string> {
-  return (value, previous) => {
-    const split = value.indexOf('=');
-    if (split <= 0) throw new InvalidArgumentError(`must look like name=value (${flag} name=value).`);
-    return { ...previous, [value.slice(0, split)]: value.slice(split + 1) };
   };
 }

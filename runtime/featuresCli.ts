@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { onlineStore } from '../connectors/redis/onlineStore.ts';
 import { redisUrl } from '../connectors/redis/client.ts';
 import { featuresBackfillJob, featuresCheckJob, featuresTrainingSetJob } from '../core/features/index.ts';
-import { collectPair, nonNegativeNumber, positiveInteger } from './cliOptions.ts';
+import { collectPair, nonNegativeNumber, positiveInteger } from './cliParsers.ts';
 import { loadJob } from './loadJob.ts';
 import { oneLine } from './runCommand.ts';
 
