@@ -17,7 +17,7 @@ import { backlogEnd, inputTopics, limitSources } from './runLimits.ts';
 import { startTelemetry, type Telemetry } from './telemetry/telemetry.ts';
 import { claimCheckpointDirectory } from './threads/checkpointFolders.ts';
 import { runThreaded } from './threads/runThreaded.ts';
-import { typecheckJob } from './typecheck.ts';
+import { typecheckBeforeRun } from './typecheck.ts';
 import type { Dashboard } from './ui/dashboard.ts';
 import { startRunDashboard, type UiOptions } from './ui/runDashboard.ts';
 
@@ -89,13 +89,7 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
   const signals = new SignalHandler(() => running?.stop({ drain: options.drain }), output);
   try {
     await requireJobFile(options.jobPath);
-    if (options.typecheck === true) {
-      const problems = typecheckJob(options.jobPath);
-      if (problems.length > 0) {
-        output.err(`sluice: ${options.jobPath} has type errors — fix them, or run with --no-typecheck:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
-        return 1;
-      }
-    }
+    if (options.typecheck === true && !typecheckBeforeRun(options.jobPath, (text) => output.err(text))) return 1;
     const job = await loadJob(options.jobPath);
     if (signals.requested) {
       output.err('sluice: stopped before the job started\n');

@@ -54,6 +54,20 @@ export function typecheckJob(jobPath: string, cacheDir = '.sluice/typecheck'): s
   return problems;
 }
 
+/**
+ * The check `sluice run` makes before it starts: false, with the errors printed in one block
+ * that says how to go on, when the job file does not type-check.
+ *
+ * @example
+ * if (options.typecheck && !typecheckBeforeRun(options.jobPath, (text) => process.stderr.write(text))) return 1;
+ */
+export function typecheckBeforeRun(jobPath: string, err: (text: string) => void): boolean {
+  const problems = typecheckJob(jobPath);
+  if (problems.length === 0) return true;
+  err(`sluice: ${jobPath} has type errors — fix them, or run with --no-typecheck:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
+  return false;
+}
+
 function compilerOptions(ts: typeof import('typescript'), from: string): ts.CompilerOptions {
   const configPath = ts.findConfigFile(from, ts.sys.fileExists, 'tsconfig.json');
   if (configPath === undefined) return defaults(ts);

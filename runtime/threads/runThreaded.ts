@@ -7,7 +7,7 @@ import { loadJob, requireJobFile } from '../loadJob.ts';
 import { formatSummary } from '../progress.ts';
 import { oneLine, startProgress, SignalHandler, type RunOptions, type RunOutput } from '../runCommand.ts';
 import { samplingPolicy } from '../telemetry/sampling.ts';
-import { typecheckJob } from '../typecheck.ts';
+import { typecheckBeforeRun } from '../typecheck.ts';
 import { claimCheckpointDirectory } from './checkpointFolders.ts';
 import { Supervisor } from './supervisor.ts';
 import { startThreadMetrics, type ThreadMetricsServer } from './threadMetrics.ts';
@@ -30,13 +30,7 @@ export async function runThreaded(options: RunOptions, output: RunOutput): Promi
   process.on('SIGHUP', hangUp);
   try {
     await requireJobFile(options.jobPath);
-    if (options.typecheck === true) {
-      const problems = typecheckJob(options.jobPath);
-      if (problems.length > 0) {
-        output.err(`sluice: ${options.jobPath} has type errors — fix them, or run with --no-typecheck:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
-        return 1;
-      }
-    }
+    if (options.typecheck === true && !typecheckBeforeRun(options.jobPath, (text) => output.err(text))) return 1;
     const job = await loadJob(options.jobPath);
     if (signals.requested) {
       output.err('sluice: stopped before the job started\n');
