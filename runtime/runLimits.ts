@@ -1,5 +1,6 @@
 import { ConnectorError } from '../core/errors.ts';
 import type { KafkaSettings, Source, SourceContext } from '../core/job.ts';
+import { partitionKey } from '../core/partition.ts';
 import type { SourceRecord } from '../core/record.ts';
 import { createKafka, kafkaTuning } from '../connectors/kafka/config.ts';
 import { describeKafkaError } from '../connectors/kafka/errors.ts';
@@ -61,12 +62,11 @@ export function limitSources(sources: Record<string, Source<unknown>>, limits: R
       {
         name: source.name,
         run: (ctx: SourceContext<unknown>) =>
-          source.run(
-            overriding(ctx, {
-              emit: (record) => offer(record, () => ctx.emit(record)),
-              deadLetter: (record, reason) => offer(record, () => ctx.deadLetter(record, reason)),
-            }),
-          ),
+          source.run({
+            ...ctx,
+            emit: (record) => offer(record, () => ctx.emit(record)),
+            deadLetter: (record, reason) => offer(record, () => ctx.deadLetter(record, reason)),
+          }),
         ...(source.close === undefined ? {} : { close: () => source.close!() }),
       } satisfies Source<unknown>,
     ]),
@@ -116,18 +116,3 @@ export function inputTopics(inputs: Readonly<Record<string, { readonly topic: st
   return names.map((name) => options.topics[name] ?? (names.length === 1 ? options.inputTopic : undefined) ?? inputs[name]!.topic);
 }
 
-function partitionKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
-}
-
-/** The engine's context with emit and deadLetter replaced; the rest reach the original (private fields and all). */
-function overriding<T>(ctx: SourceContext<T>, replaced: Pick<SourceContext<T>, 'emit' | 'deadLetter'>): SourceContext<T> {
-  return new Proxy(ctx, {
-    get(target, property) {
-      if (property === 'emit') return replaced.emit;
-      if (property === 'deadLetter') return replaced.deadLetter;
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}

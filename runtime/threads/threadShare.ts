@@ -1,4 +1,4 @@
-import type { Source, SourceContext } from '../../core/job.ts';
+import type { Source } from '../../core/job.ts';
 import type { SourceRecord } from '../../core/record.ts';
 import { hashPartition } from '../../connectors/generatorSource.ts';
 
@@ -36,12 +36,11 @@ export function threadShare<T>(source: Source<T>, slot: ThreadSlot): Source<T> {
   return {
     name: source.name,
     run: (ctx) =>
-      source.run(
-        overriding(ctx, {
-          emit: (record) => (ownerOf(record, count) === index ? ctx.emit(record) : undefined),
-          deadLetter: (record, reason) => (record.position.offset % count === index ? ctx.deadLetter(record, reason) : undefined),
-        }),
-      ),
+      source.run({
+        ...ctx,
+        emit: (record) => (ownerOf(record, count) === index ? ctx.emit(record) : undefined),
+        deadLetter: (record, reason) => (record.position.offset % count === index ? ctx.deadLetter(record, reason) : undefined),
+      }),
     ...(source.close === undefined ? {} : { close: () => source.close!() }),
   };
 }
@@ -63,31 +62,18 @@ export function watchFirst<T>(source: Source<T>, onFirst: (epochMs: number) => v
         seen = true;
         onFirst(performance.timeOrigin + performance.now());
       };
-      return source.run(
-        overriding(ctx, {
-          emit: (record) => {
-            first();
-            return ctx.emit(record);
-          },
-          deadLetter: (record, reason) => {
-            first();
-            return ctx.deadLetter(record, reason);
-          },
-        }),
-      );
+      return source.run({
+        ...ctx,
+        emit: (record) => {
+          first();
+          return ctx.emit(record);
+        },
+        deadLetter: (record, reason) => {
+          first();
+          return ctx.deadLetter(record, reason);
+        },
+      });
     },
     ...(source.close === undefined ? {} : { close: () => source.close!() }),
   };
-}
-
-/** The engine's context with some methods replaced; the rest reach the original (private fields and all). */
-function overriding<T>(ctx: SourceContext<T>, replaced: Pick<SourceContext<T>, 'emit' | 'deadLetter'>): SourceContext<T> {
-  return new Proxy(ctx, {
-    get(target, property) {
-      if (property === 'emit') return replaced.emit;
-      if (property === 'deadLetter') return replaced.deadLetter;
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
 }
