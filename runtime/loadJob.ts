@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeError, JobDefinitionError } from '../core/errors.ts';
 import { isJob, type Job } from '../core/defineJob.ts';
+import { typecheckBeforeRun } from './typecheck.ts';
 
 /**
  * Loads a job file (TypeScript or JavaScript) and returns the job it exports as default (or as
@@ -27,6 +28,21 @@ export async function loadJob(path: string): Promise<Job> {
     throw new JobDefinitionError(`job file ${path} does not export a job (it exports: ${exported}) — add \`export default defineJob({ name, inputs, outputs, pipeline })\``);
   }
   return candidate;
+}
+
+/**
+ * The job `sluice run` starts, on one thread or many: the file must exist, type-check (unless
+ * `typecheck` is off) and load. Undefined when it must not start: the type errors were printed.
+ *
+ * @example
+ * const job = await loadJobToRun('jobs/fraud-detection.ts', true, (text) => process.stderr.write(text));
+ * if (job === undefined) return 1;
+ */
+export async function loadJobToRun(path: string, typecheck: boolean, err: (text: string) => void): Promise<Job | undefined> {
+  // A missing file is said before a type check would report it as something else.
+  await requireJobFile(path);
+  if (typecheck && !typecheckBeforeRun(path, err)) return undefined;
+  return loadJob(path);
 }
 
 /** A missing job file as one line that says what to pass. */

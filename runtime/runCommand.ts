@@ -10,14 +10,13 @@ import { kafkaPreflight } from '../connectors/kafka/preflight.ts';
 import { bindIO, type BindingOptions } from './bindIO.ts';
 import { exactlyOnceRun, type ExactlyOnceRun } from './exactlyOnce.ts';
 import { LazyInference } from './lazyInference.ts';
-import { loadJob, requireJobFile } from './loadJob.ts';
+import { loadJobToRun } from './loadJob.ts';
 import { trackEventTimeLatency } from './eventLatency.ts';
 import { formatProgress, formatSummary, trackLag, type PartitionLag } from './progress.ts';
 import { backlogEnd, inputTopics, limitSources } from './runLimits.ts';
 import { startTelemetry, type Telemetry } from './telemetry/telemetry.ts';
 import { claimCheckpointDirectory } from './threads/checkpointFolders.ts';
 import { runThreaded } from './threads/runThreaded.ts';
-import { typecheckBeforeRun } from './typecheck.ts';
 import type { Dashboard } from './ui/dashboard.ts';
 import { startRunDashboard, type UiOptions } from './ui/runDashboard.ts';
 
@@ -88,9 +87,8 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
   let running: RunningJob | undefined;
   const signals = new SignalHandler(() => running?.stop({ drain: options.drain }), output);
   try {
-    await requireJobFile(options.jobPath);
-    if (options.typecheck === true && !typecheckBeforeRun(options.jobPath, (text) => output.err(text))) return 1;
-    const job = await loadJob(options.jobPath);
+    const job = await loadJobToRun(options.jobPath, options.typecheck === true, (text) => output.err(text));
+    if (job === undefined) return 1;
     if (signals.requested) {
       output.err('sluice: stopped before the job started\n');
       return 0;

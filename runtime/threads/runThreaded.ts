@@ -3,11 +3,10 @@ import { dirname } from 'node:path';
 import { resolveSettings } from '../../core/settings.ts';
 import { kafkaPreflight } from '../../connectors/kafka/preflight.ts';
 import { bindIO, type Binding } from '../bindIO.ts';
-import { loadJob, requireJobFile } from '../loadJob.ts';
+import { loadJobToRun } from '../loadJob.ts';
 import { formatSummary } from '../progress.ts';
 import { oneLine, startProgress, SignalHandler, type RunOptions, type RunOutput } from '../runCommand.ts';
 import { samplingPolicy } from '../telemetry/sampling.ts';
-import { typecheckBeforeRun } from '../typecheck.ts';
 import { claimCheckpointDirectory } from './checkpointFolders.ts';
 import { Supervisor } from './supervisor.ts';
 import { startThreadMetrics, type ThreadMetricsServer } from './threadMetrics.ts';
@@ -29,9 +28,8 @@ export async function runThreaded(options: RunOptions, output: RunOutput): Promi
   const hangUp = () => threads?.hangup();
   process.on('SIGHUP', hangUp);
   try {
-    await requireJobFile(options.jobPath);
-    if (options.typecheck === true && !typecheckBeforeRun(options.jobPath, (text) => output.err(text))) return 1;
-    const job = await loadJob(options.jobPath);
+    const job = await loadJobToRun(options.jobPath, options.typecheck === true, (text) => output.err(text));
+    if (job === undefined) return 1;
     if (signals.requested) {
       output.err('sluice: stopped before the job started\n');
       return 0;
