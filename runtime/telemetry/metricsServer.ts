@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { describeError, SluiceError } from '../../core/errors.ts';
@@ -39,37 +39,58 @@ export async function startMetricsServer(registry: Pick<Registry, 'metrics' | 'c
       response.writeHead(404, { 'content-type': 'text/plain' }).end('Sluice serves Prometheus metrics at /metrics\n');
       return;
     }
-    registry.metrics().then(
-      (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(request.method === 'HEAD' ? undefined : text),
-      (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${describeError(error)}\n`),
-    );
+    answerMetrics(registry, request, response);
   });
   // Scrapes hold no keep-alive sockets that would delay close().
   server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      reject(
-        new SluiceError(
-          error.code === 'EADDRINUSE'
-            ? `metrics port ${options.port} is already in use — pick another with --metrics-port`
-            : `cannot serve metrics on ${bindHost} port ${options.port}: ${describeError(error)} — check --metrics-host and --metrics-port`,
-          { cause: error },
-        ),
-      );
-    });
-    server.listen(options.port, bindHost, () => resolve());
+  const { port, host, origin } = await listen(server, options.port, bindHost, {
+    what: 'metrics',
+    inUse: `metrics port ${options.port} is already in use — pick another with --metrics-port`,
+    check: '--metrics-host and --metrics-port',
   });
-  const { port, address, family } = server.address() as AddressInfo;
   // The address the socket really has, not a friendlier name: "0.0.0.0" tells the reader
   // that every interface is open.
   return {
     port,
-    host: address,
-    url: `http://${family === 'IPv6' ? `[${address}]` : address}:${port}/metrics`,
+    host,
+    url: `${origin}/metrics`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * Answers a scrape with the registry in Prometheus' text format (a HEAD gets the headers only).
+ *
+ * @example
+ * if (path === '/metrics') return answerMetrics(registry, request, response);
+ */
+export function answerMetrics(registry: Pick<Registry, 'metrics' | 'contentType'>, request: IncomingMessage, response: ServerResponse): void {
+  registry.metrics().then(
+    (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(request.method === 'HEAD' ? undefined : text),
+    (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${describeError(error)}\n`),
+  );
+}
+
+/**
+ * Starts `server` on `host:port` and says where it really listens: the address the socket has,
+ * not a friendlier name ("0.0.0.0" tells the reader that every interface is open). A port in use
+ * or an address that cannot be bound is one line that names the flags to change.
+ *
+ * @example
+ * const { origin } = await listen(server, 9464, '127.0.0.1', { what: 'metrics', inUse: 'metrics port 9464 is already in use', check: '--metrics-port' });
+ */
+export async function listen(server: Server, port: number, host: string, say: { what: string; inUse: string; check: string }): Promise<{ port: number; host: string; origin: string }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const message = error.code === 'EADDRINUSE' ? say.inUse : `cannot serve ${say.what} on ${host} port ${port}: ${describeError(error)} — check ${say.check}`;
+      reject(new SluiceError(message, { cause: error }));
+    });
+    server.listen(port, host, () => resolve());
+  });
+  const { port: bound, address, family } = server.address() as AddressInfo;
+  return { port: bound, host: address, origin: `http://${family === 'IPv6' ? `[${address}]` : address}:${bound}` };
 }

@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Registry } from 'prom-client';
-import { describeError, SluiceError } from '../../core/errors.ts';
+import { describeError } from '../../core/errors.ts';
+import { answerMetrics, listen } from '../telemetry/metricsServer.ts';
 
 /** Where the dashboard listens unless told otherwise: this machine only. */
 export const DEFAULT_UI_HOST = '127.0.0.1';
@@ -108,34 +108,22 @@ export async function startUiServer(routes: UiRoutes, options: { port: number; h
         response.writeHead(404, { 'content-type': 'text/plain' }).end('Prometheus metrics are off: run with --metrics-port to serve them here and there\n');
         return;
       }
-      registry.metrics().then(
-        (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(request.method === 'HEAD' ? undefined : text),
-        (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${describeError(error)}\n`),
-      );
+      answerMetrics(registry, request, response);
       return;
     }
     response.writeHead(404, { 'content-type': 'text/plain' }).end('not here: the dashboard is at /, its data at /api/job and /api/metrics\n');
   }
 
   server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      reject(
-        new SluiceError(
-          error.code === 'EADDRINUSE'
-            ? `dashboard port ${options.port} is already in use — pick another with --ui <port>`
-            : `cannot serve the dashboard on ${bindHost} port ${options.port}: ${describeError(error)} — check --ui-host and --ui`,
-          { cause: error },
-        ),
-      );
-    });
-    server.listen(options.port, bindHost, () => resolve());
+  const { port, host, origin } = await listen(server, options.port, bindHost, {
+    what: 'the dashboard',
+    inUse: `dashboard port ${options.port} is already in use — pick another with --ui <port>`,
+    check: '--ui-host and --ui',
   });
-  const { port, address, family } = server.address() as AddressInfo;
   return {
     port,
-    host: address,
-    url: `http://${family === 'IPv6' ? `[${address}]` : address}:${port}/`,
+    host,
+    url: `${origin}/`,
     close: () =>
       new Promise<void>((resolve) => {
         for (const stream of streams) stream.end();
