@@ -3,7 +3,7 @@
  * 99 %, materialization throughput to Redis, the feature stage's throughput with and without
  * materializing each micro-batch, and the whole fraud job (features, materializeFeatures, ONNX
  * scoring on the worker pool) with and without the online store, side by side (alternating runs,
- * best of `--job-runs` each). Starts Debian's redis-server (the test kit) unless `--redis` or
+ * `--job-runs` rounds: each round's cost against that round's run without the store, and the median). Starts Debian's redis-server (the test kit) unless `--redis` or
  * REDIS_URL points at one. Figures, not a test.
  *
  *   npm run bench:features
@@ -28,8 +28,8 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '1' },
     events: { type: 'string', default: '50000' },
     users: { type: 'string', default: '20000' },
-    'job-events': { type: 'string', default: '100000' },
-    'job-runs': { type: 'string', default: '3' },
+    'job-events': { type: 'string', default: '250000' },
+    'job-runs': { type: 'string', default: '5' },
     'job-users': { type: 'string', default: '5000' },
     workers: { type: 'string', default: '1' },
   },
@@ -131,7 +131,7 @@ try {
   const materialized = await materializeRate(store, rows);
   const entities = [...new Set(rows.map((r) => r.entity))];
   console.log(`redis ${url}, ${rows.length} rows of ${entities.length} users, micro-batches of ${MICRO_BATCH}`);
-  console.log(`materialize: ${Math.round(materialized).toLocaleString('en-US')} rows/s (pipelined HSET, newest row per user per batch)`);
+  console.log(`materialize: ${Math.round(materialized).toLocaleString('en-US')} rows/s (MSET of packed rows, newest row per user per batch)`);
   const without = await featureStageRate(txs, undefined);
   const withStore = await featureStageRate(txs, store);
   console.log(
@@ -139,17 +139,27 @@ try {
   );
   await store.close();
   const jobEvents = Number(values['job-events']);
-  const rates = { without: 0, with: 0, bufferOnly: 0 };
   const workers = Number(values.workers);
-  // Alternate them so a noisy neighbour on a shared machine hits all alike; keep the best of each.
-  for (let run = 0; run < Number(values['job-runs']); run++) {
-    rates.without = Math.max(rates.without, await jobRate(undefined, jobEvents, workers));
-    rates.with = Math.max(rates.with, await jobRate(url, jobEvents, workers));
-    rates.bufferOnly = Math.max(rates.bufferOnly, await jobRate(url, jobEvents, workers, 600_000));
+  const runs = Number(values['job-runs']);
+  const rounds: { without: number; with: number; bufferOnly: number }[] = [];
+  const cost = (rate: number, base: number) => (1 - rate / base) * 100;
+  const rate = (r: number) => Math.round(r).toLocaleString('en-US');
+  // Alternate them so a noisy neighbour on a shared machine hits all alike; each round's costs
+  // are against that round's run without the store (the nearest in time), then the median.
+  for (let run = 0; run < runs; run++) {
+    // Every other round in reverse order, so a trend in the machine's load hits no variant more.
+    const order: (keyof (typeof rounds)[number])[] = run % 2 === 0 ? ['without', 'with', 'bufferOnly'] : ['bufferOnly', 'with', 'without'];
+    const round = { without: 0, with: 0, bufferOnly: 0 };
+    for (const variant of order) round[variant] = await jobRate(variant === 'without' ? undefined : url, jobEvents, workers, variant === 'bufferOnly' ? 600_000 : 1000);
+    rounds.push(round);
+    console.log(
+      `fraud job round ${run + 1}: ${rate(round.without)} events/s without the online store, ${rate(round.with)} with materializeFeatures every 1000 ms (${cost(round.with, round.without).toFixed(1)} % cost), ${rate(round.bufferOnly)} buffering only (${cost(round.bufferOnly, round.without).toFixed(1)} % cost)`,
+    );
   }
-  const cost = (rate: number) => `${((1 - rate / rates.without) * 100).toFixed(1)} % cost`;
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const best = (pick: (r: (typeof rounds)[number]) => number) => Math.max(...rounds.map(pick));
   console.log(
-    `fraud job (${jobEvents.toLocaleString('en-US')} events of ${values['job-users']} users, ${workers} worker${workers === 1 ? '' : 's'}, best of ${values['job-runs']}): ${Math.round(rates.without).toLocaleString('en-US')} events/s without the online store, ${Math.round(rates.with).toLocaleString('en-US')} with materializeFeatures to Redis every 1000 ms (${cost(rates.with)}), ${Math.round(rates.bufferOnly).toLocaleString('en-US')} buffering only (one write at the end: ${cost(rates.bufferOnly)})`,
+    `fraud job (${jobEvents.toLocaleString('en-US')} events of ${values['job-users']} users, ${workers} worker${workers === 1 ? '' : 's'}, ${runs} rounds): online store cost per round ${rounds.map((r) => cost(r.with, r.without).toFixed(1)).join(' / ')} %, median ${median(rounds.map((r) => cost(r.with, r.without))).toFixed(1)} % (buffering only: median ${median(rounds.map((r) => cost(r.bufferOnly, r.without))).toFixed(1)} %); best of each: ${rate(best((r) => r.without))} without, ${rate(best((r) => r.with))} with (${cost(best((r) => r.with), best((r) => r.without)).toFixed(1)} % cost)`,
   );
   for (const ratio of [0, 0.9, 0.99]) {
     const r = await lookupLatency(url, entities, ratio);

@@ -45,7 +45,7 @@ function defaults(view: FeatureViewInfo, entity: string): EntityFeatures {
 
 /**
  * Adds features computed elsewhere (e.g. merchant risk written by another pipeline) from the
- * online store: one pipelined HMGET per micro-batch for its distinct entities, the store's
+ * online store: one MGET per micro-batch for its distinct entities, the store's
  * process-local cache, and for every value its status — `fresh` (from Redis), `cached` (Redis
  * failed; last known value within `ttl`), or `default` with the reason (`missing`, `expired`) —
  * and its age. A value older than its feature's TTL is never served as fresh. Redis down never

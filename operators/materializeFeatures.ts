@@ -32,7 +32,7 @@ export interface MaterializeFeaturesOptions<T> {
   readonly ack?: 'buffered' | 'written';
   /**
    * With `ack: 'buffered'`: rows gather in the buffer (newest per entity) for up to this long
-   * before one pipelined write, so a busy entity costs one write per interval, not one per event.
+   * before one write (an MSET per 500 rows), so a busy entity costs one write per interval, not one per event.
    * Redis lags the job by at most about this much. Default 1000 ms; 0 writes every micro-batch.
    */
   readonly writeIntervalMs?: number;
@@ -50,7 +50,7 @@ function rowOf<T>(value: T): FeatureRow {
 }
 
 /**
- * Writes each record's feature row to the online store (Redis): at most one pipelined write per
+ * Writes each record's feature row to the online store (Redis): at most one write per
  * micro-batch, newest row per entity. At-least-once: a record is passed on only after its row is
  * in the store's write buffer (`ack: 'buffered'`, the default) or confirmed by Redis
  * (`ack: 'written'`); the buffer (newest row per entity, bounded, retried with backoff) is part

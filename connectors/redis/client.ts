@@ -13,7 +13,7 @@ export interface RedisClientOptions {
   url: string;
   /** Give up on a connection attempt after this long. Default 1000 ms. */
   connectTimeoutMs?: number;
-  /** A pipeline not answered within this fails (see withTimeout); lookups fall back. Default 250 ms. */
+  /** A write chunk or lookup not answered within this fails (see withTimeout); lookups fall back. Default 250 ms. */
   commandTimeoutMs?: number;
   /** Longest wait between reconnection attempts. Default 1000 ms. */
   maxReconnectDelayMs?: number;
@@ -43,8 +43,8 @@ export async function connectRedis(options: RedisClientOptions): Promise<RedisCo
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout: options.connectTimeoutMs ?? 1000,
-    // No ioredis `commandTimeout`: it arms a timer per command (per HSET of a 5,000-row write);
-    // the store bounds each pipeline as a whole with withTimeout(commandTimeoutMs) instead.
+    // No ioredis `commandTimeout`: it arms a timer per command; the store bounds each write
+    // chunk and each lookup with withTimeout(commandTimeoutMs) instead.
     // Keep trying forever in the background; callers see fast failures meanwhile.
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), maxDelay),
   });
@@ -66,7 +66,7 @@ export async function connectRedis(options: RedisClientOptions): Promise<RedisCo
  * `promise`, or a rejection after `ms` (the command may still complete later; nobody waits).
  *
  * @example
- * await withTimeout(pipeline.exec(), 250, 'lookup');
+ * await withTimeout(client.mget(keys), 250, 'lookup');
  */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -1,5 +1,5 @@
 /**
- * The read side of the online store: one pipelined HMGET per call, a process-local LRU cache of
+ * The read side of the online store: one MGET of packed rows (encode.ts) per call, a process-local LRU cache of
  * last known values, and a status for every value so callers can tell fresh values from fallbacks.
  */
 import type { Redis } from 'ioredis';
@@ -7,7 +7,7 @@ import { LRUCache } from 'lru-cache';
 import type { Clock } from '../../core/clock.ts';
 import type { FeatureValue, FeatureViewInfo } from '../../core/features/index.ts';
 import { withTimeout } from './client.ts';
-import { decodeValue, entityKey, EVENT_TIME_FIELD, WRITTEN_AT_FIELD } from './encode.ts';
+import { decodeRow, decodeValue, entityKey } from './encode.ts';
 
 /**
  * `fresh`: read from Redis (in this call, or within `refreshMs` when the cache answered).
@@ -64,7 +64,8 @@ interface Entry {
   eventTime: number;
   writtenAt: number;
   fetchedAt: number;
-  fields: (string | null)[];
+  /** The stored values by feature name (decoded per feature when served). */
+  values: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -117,27 +118,24 @@ export class Lookup {
       }
     }
     if (ask.length > 0) {
-      const fields = [...view.features.map((f) => f.name), EVENT_TIME_FIELD, WRITTEN_AT_FIELD];
-      const pipeline = this.#client.pipeline();
-      for (const i of ask) pipeline.hmget(keys[i]!, ...fields);
-      let results: [Error | null, unknown][] | null = null;
+      let results: (string | null)[] | null = null;
       try {
-        results = await withTimeout(pipeline.exec(), this.#timeoutMs, 'lookup');
+        results = await withTimeout(this.#client.mget(ask.map((i) => keys[i]!)), this.#timeoutMs, 'lookup');
       } catch {
         results = null;
       }
-      if (results === null || results.some(([error]) => error !== null)) {
+      if (results === null) {
         this.#stats.redisFailures++;
         for (const i of ask) found[i] = this.#cache.get(keys[i]!);
       } else {
         ask.forEach((i, n) => {
-          const values = results![n]![1] as (string | null)[];
-          const eventTime = values[values.length - 2];
-          if (eventTime === null || eventTime === undefined) {
+          // An absent key, or one this store did not write (e.g. an old hash: MGET reads it as nil).
+          const stored = decodeRow(results![n]);
+          if (stored === undefined) {
             this.#cache.delete(keys[i]!);
             return; // not in Redis: missing, whatever the cache held
           }
-          const entry: Entry = { eventTime: Number(eventTime), writtenAt: Number(values[values.length - 1]), fetchedAt: now, fields: values.slice(0, -2) };
+          const entry: Entry = { eventTime: stored.eventTime, writtenAt: stored.writtenAt, fetchedAt: now, values: stored.values };
           this.#cache.set(keys[i]!, entry);
           found[i] = entry;
           fromRedis[i] = true;
@@ -153,8 +151,8 @@ export class Lookup {
 
   #serve(view: FeatureViewInfo, entity: string, entry: Entry | undefined, fresh: boolean, now: number): EntityFeatures {
     const values: Record<string, ServedValue> = {};
-    view.features.forEach((feature, f) => {
-      const value = entry === undefined ? undefined : decodeValue(feature, entry.fields[f]);
+    view.features.forEach((feature) => {
+      const value = entry === undefined ? undefined : decodeValue(feature, entry.values[feature.name]);
       if (entry === undefined || value === undefined) {
         this.#stats.defaultMissing++;
         values[feature.name] = { value: feature.default, status: 'default', reason: 'missing', ageMs: null };

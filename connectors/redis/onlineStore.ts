@@ -55,10 +55,18 @@ export interface OnlineStore {
  */
 export async function onlineStore(options: OnlineStoreOptions): Promise<OnlineStore> {
   const clock = options.clock ?? systemClock;
-  const connection = await connectRedis(options);
-  const { client, commandTimeoutMs } = connection;
-  const materializer = new Materializer(client, { ...options, clock, commandTimeoutMs });
-  const lookup = new Lookup(client, { ...options, clock, commandTimeoutMs });
+  // Two connections: Redis answers one connection's commands in order, so on a shared one a
+  // lookup would wait behind a whole write chunk (500 rows) sent just before it.
+  const connecting = [connectRedis(options), connectRedis(options)] as const;
+  const [reads, writes] = await Promise.allSettled(connecting);
+  if (reads.status === 'rejected' || writes.status === 'rejected') {
+    for (const settled of [reads, writes]) if (settled.status === 'fulfilled') settled.value.client.disconnect();
+    throw reads.status === 'rejected' ? reads.reason : (writes as PromiseRejectedResult).reason;
+  }
+  const connections = [reads.value, writes.value];
+  const { commandTimeoutMs } = reads.value;
+  const materializer = new Materializer(writes.value.client, { ...options, clock, commandTimeoutMs });
+  const lookup = new Lookup(reads.value.client, { ...options, clock, commandTimeoutMs });
   return {
     url: options.url,
     materialize: (rows) => materializer.materialize(rows),
@@ -66,11 +74,11 @@ export async function onlineStore(options: OnlineStoreOptions): Promise<OnlineSt
     flush: (options) => materializer.flush(options),
     pendingRows: () => materializer.pendingRows(),
     lookup: (view, entities) => lookup.lookup(view, entities),
-    stats: () => ({ lookup: lookup.stats(), materialize: materializer.stats(), connectionErrors: connection.errors() }),
+    stats: () => ({ lookup: lookup.stats(), materialize: materializer.stats(), connectionErrors: reads.value.errors() + writes.value.errors() }),
     async close() {
-      if (client.status === 'ready') await materializer.flush();
+      if (writes.value.client.status === 'ready') await materializer.flush();
       materializer.close();
-      client.disconnect();
+      for (const connection of connections) connection.client.disconnect();
     },
   };
 }

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { asyncScheduler, lastValueFrom, Subject, toArray } from 'rxjs';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { EVENT_TIME_FIELD, entityKey } from '../../connectors/redis/index.ts';
+import { storedRow } from '../../connectors/redis/index.ts';
 import { systemClock } from '../../core/clock.ts';
 import type { CheckpointPart } from '../../core/checkpoint/coordinator.ts';
 import { withOperatorContext, type OperatorContext } from '../../core/engine/operatorContext.ts';
@@ -85,7 +85,7 @@ test('rows buffered while Redis is down are in the checkpoint, and a restored op
   await done;
   const client = new Redis(redis.url);
   try {
-    for (const [user, row] of late) assert.equal(await client.hget(entityKey(fraudFeatures.name, user), EVENT_TIME_FIELD), String(row.eventTime), `user ${user}`);
+    for (const [user, row] of late) assert.equal((await storedRow(client, fraudFeatures, user))?.eventTime, row.eventTime, `user ${user}`);
   } finally {
     client.disconnect();
   }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { decodeValue, entityKey, EVENT_TIME_FIELD } from '../../../connectors/redis/index.ts';
+import { storedRow } from '../../../connectors/redis/index.ts';
 import { defineJob, input, output } from '../../../core/index.ts';
 import { computeRows, featuresBackfillJob, featuresCheck, featuresCheckJob, featuresTrainingSetJob, servedLogPath, type FeatureRow, type SkewReport } from '../../../core/features/index.ts';
 import { onlineStore } from '../../../connectors/redis/index.ts';
@@ -56,11 +56,7 @@ function newestRows(rows: readonly FeatureRow[]): Map<string, FeatureRow> {
 
 /** What Redis holds for an entity, decoded as the view's types; undefined when absent. */
 async function stored(client: Redis, entity: string): Promise<FeatureRow | undefined> {
-  const hash = await client.hgetall(entityKey(fraudFeatures.name, entity));
-  if (hash[EVENT_TIME_FIELD] === undefined) return undefined;
-  const values: FeatureRow['values'] = {};
-  for (const f of fraudFeatures.features) values[f.name] = decodeValue(f, hash[f.name])!;
-  return { view: fraudFeatures.name, entity, eventTime: Number(hash[EVENT_TIME_FIELD]), values };
+  return storedRow(client, fraudFeatures, entity);
 }
 
 const featuresJob = defineJob({

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { decodeValue, entityKey, EVENT_TIME_FIELD, type FeatureStatus } from '../../../connectors/redis/index.ts';
+import { storedRow, type FeatureStatus } from '../../../connectors/redis/index.ts';
 import { computeRows, type FeatureRow } from '../../../core/features/index.ts';
 import { defineJob, input, output, setting } from '../../../core/index.ts';
 import { lookupFeatures } from '../../../operators/index.ts';
@@ -27,11 +27,7 @@ function bits(values: ArrayLike<number>): number[] {
 }
 
 async function stored(client: Redis, entity: string): Promise<FeatureRow | undefined> {
-  const hash = await client.hgetall(entityKey(fraudFeatures.name, entity)).catch(() => ({}) as Record<string, string>);
-  if (hash[EVENT_TIME_FIELD] === undefined) return undefined;
-  const values: FeatureRow['values'] = {};
-  for (const f of fraudFeatures.features) values[f.name] = decodeValue(f, hash[f.name])!;
-  return { view: fraudFeatures.name, entity, eventTime: Number(hash[EVENT_TIME_FIELD]), values };
+  return storedRow(client, fraudFeatures, entity).catch(() => undefined);
 }
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
