@@ -14,13 +14,21 @@
  *   flock /tmp/heavy.lock npm run bench:side-by-side
  *   npm run bench:side-by-side -- --backlog 200000 --paced-seconds 10 --only sluice-p1,hand-written
  *   npm run bench:side-by-side -- --backlog 300000 --rates none --only sluice-p1 --profile /tmp/prof   # CPU profiles
+ *   npm run bench:side-by-side -- --rates none --only sluice-p1,sluice-p2 --repeat 3   # A B A B A B, medians
+ *   npm run bench:side-by-side -- --only sluice-p1 --base HEAD~3 --variant 'sluice-p1+wait10:SLUICE_KAFKA_MAX_WAIT_MS=10'
+ *
+ * Every row also says who used the CPU while it ran (bench/sideBySide/cpu.ts): CPU-seconds per
+ * 1,000 events of the job, the broker, the outside consumer and the paced producer, the job's
+ * busiest threads, and how many of the machine's cores were busy (other work included).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, type Message } from 'kafkajs';
 import { createTopics, startKafka, type KafkaCluster } from '../test/kit/kafka.ts';
+import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { CpuSampler, formatCpu, type CpuWindow } from './sideBySide/cpu.ts';
 import { makeEvent } from './sideBySide/events.ts';
 import { phaseFigures, ratio, type PhaseFigures } from './sideBySide/figures.ts';
 
@@ -34,6 +42,21 @@ const { values } = parseArgs({
     only: { type: 'string' },
     /** Write V8 CPU profiles of each implementation's threads into <folder>/<implementation> (the main thread's is the largest). */
     profile: { type: 'string' },
+    /** Run the chosen rows this many times, interleaved (A B A B ...), and print medians. */
+    repeat: { type: 'string', default: '1' },
+    /** Also run each chosen Sluice row from this commit (a `git archive` copy), for A/B in one run: rows `<row>@base`. */
+    base: { type: 'string' },
+    /** Extra rows: `<row>+<name>:<VAR>=<value>[,<VAR>=<value>]`, the row with those environment variables. */
+    variant: { type: 'string', multiple: true, default: [] },
+    /** Sluice rows stamp when each event was decoded and scored (SBS_STAGES=1): each paced phase splits its latency. */
+    stages: { type: 'boolean', default: false },
+    /**
+     * The local broker's group.initial.rebalance.delay.ms: Kafka's default (3 s) unless given. The
+     * test kit sets 0 for quick tests, and then a job's stream threads, which join the group one
+     * after the other, meet a lone first member that took every partition: the next one's join is
+     * only noticed at its heartbeat (3 s), and the group rebalances in the middle of the backlog.
+     */
+    'rebalance-delay-ms': { type: 'string', default: '3000' },
   },
 });
 const BACKLOG = Number(values.backlog);
@@ -52,6 +75,10 @@ interface Implementation {
   readonly command: (brokers: string, input: string, output: string, dead: string, group: string) => string[];
   /** Consume-only: nothing comes out, the child reports what it read. */
   readonly floor?: boolean;
+  /** Working directory of the process (another commit's copy for `--base`); the repository by default. */
+  readonly cwd?: string;
+  /** Environment added to the process's. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 const sluice = (parallelism: number | undefined, upstream: boolean): Implementation['command'] => (brokers, input, output, dead, group) => [
@@ -72,12 +99,34 @@ const IMPLEMENTATIONS: Implementation[] = [
   { id: 'sluice-p1', label: 'Sluice --parallelism 1', command: sluice(hasParallelism ? 1 : undefined, false) },
   ...(hasParallelism ? [{ id: 'sluice-p2', label: 'Sluice --parallelism 2', command: sluice(2, false) }] : []),
 ];
-const chosen = values.only === undefined ? IMPLEMENTATIONS : IMPLEMENTATIONS.filter((i) => values.only!.split(',').includes(i.id));
+const picked = values.only === undefined ? IMPLEMENTATIONS : IMPLEMENTATIONS.filter((i) => values.only!.split(',').includes(i.id));
+const variants = values.variant!.map((spec): Implementation => {
+  const match = /^([\w-]+)\+([\w-]+):(.+)$/.exec(spec);
+  const of = IMPLEMENTATIONS.find((i) => i.id === match?.[1]);
+  if (match === null || of === undefined) throw new Error(`--variant ${spec}: expected <row>+<name>:<VAR>=<value>[,...] with a row of ${IMPLEMENTATIONS.map((i) => i.id).join(', ')}`);
+  const env = Object.fromEntries(match[3]!.split(',').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+  return { ...of, id: `${of.id}+${match[2]}`, label: `${of.label} + ${match[3]}`, env };
+});
+const baseRows = values.base === undefined ? [] : picked.filter((i) => i.id.startsWith('sluice')).map((i): Implementation => ({ ...i, id: `${i.id}@base`, label: `${i.label} @ ${values.base}`, cwd: baseCopy(values.base!) }));
+const oneRound = [...picked, ...baseRows, ...variants];
+const REPEAT = Number(values.repeat);
+const chosen = Array.from({ length: REPEAT }, () => oneRound).flat();
+const cpu = new CpuSampler();
+cpu.start();
 
 interface Result {
   readonly implementation: Implementation;
   readonly backlog: { eventsPerSecond: number } | { failed: string };
   readonly phases: readonly PhaseFigures[];
+  /** Who used the CPU over the backlog (first output → last output). */
+  readonly backlogCpu?: CpuWindow;
+  /**
+   * The backlog after the group settled (the last assignment → the last output), when the group
+   * was still forming during the backlog: with stream threads, the first thread's consumer takes
+   * every partition until the next one's join is noticed (up to a heartbeat interval) and the group
+   * rebalances.
+   */
+  readonly settled?: { readonly eventsPerSecond: number; readonly events: number; readonly cpu: CpuWindow };
 }
 
 let cluster: KafkaCluster | undefined;
@@ -89,7 +138,7 @@ process.once('SIGINT', () => {
 try {
   let brokers: string[];
   if (values.brokers === undefined) {
-    cluster = await startKafka();
+    cluster = await startKafka({ serverProperties: { 'group.initial.rebalance.delay.ms': values['rebalance-delay-ms']! } });
     brokers = cluster.brokers;
   } else {
     brokers = values.brokers.split(',');
@@ -107,37 +156,60 @@ try {
     console.log(row(result));
   }
   report(results, produceCeilings);
+  if (REPEAT > 1) medians(results);
 } finally {
+  cpu.stop();
   for (const child of children) child.kill('SIGKILL');
   await cluster?.stop();
 }
 
 /** Runs one implementation through the backlog and the paced phases. */
 async function measure(implementation: Implementation, brokers: string[], produceCeilings: number[]): Promise<Result> {
-  const run = `${implementation.id}-${randomUUID().slice(0, 8)}`;
+  const run = `${implementation.id.replace(/[^\w.-]/g, '-')}-${randomUUID().slice(0, 8)}`;
   const [input, output, dead] = [`sbs-in-${run}`, `sbs-out-${run}`, `sbs-dead-${run}`];
   await createTopics(brokers, [input, output, dead].map((name) => ({ name, partitions: PARTITIONS })));
   produceCeilings.push(await load(brokers, input, BACKLOG));
   const watch = await watchTopics(brokers, input, output);
   const profile = values.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values.profile}/${implementation.id}`];
-  const child = spawn(process.execPath, [...profile, ...implementation.command(brokers.join(','), input, output, dead, `sbs-${run}`)], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...profile, ...implementation.command(brokers.join(','), input, output, dead, `sbs-${run}`)], {
+    cwd: implementation.cwd ?? repo,
+    env: { ...process.env, ...(values.stages && implementation.id.startsWith('sluice') ? { SBS_STAGES: '1' } : {}), ...implementation.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
+  cpu.watch(child.pid!);
   let floorRead = { consumed: 0, firstAt: undefined as number | undefined, at: 0 };
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  // The group's assignments, timed: with stream threads each thread's consumer joins when its thread is ready.
+  const assignments: { at: number; line: string }[] = [];
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+    for (const line of chunk.toString().split('\n')) if (/assigned/.test(line)) assignments.push({ at: Date.now(), line: line.trim() });
+  });
   child.stdout!.on('data', (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) if (line.startsWith('{"consumed"')) floorRead = JSON.parse(line) as typeof floorRead;
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   try {
     let backlog: Result['backlog'];
+    let backlogCpu: CpuWindow | undefined;
+    let settled: Result['settled'];
     const done = () => (implementation.floor === true ? floorRead.consumed >= BACKLOG : watch.outputs(0, BACKLOG).count >= BACKLOG);
     const failed = await until(done, 120_000, exited);
     if (failed !== undefined) backlog = { failed: `${failed}${stderr === '' ? '' : `: ${stderr.trim().split('\n').at(-1)}`}` };
-    else if (implementation.floor === true) backlog = { eventsPerSecond: BACKLOG / ((floorRead.at - floorRead.firstAt!) / 1000) };
-    else {
+    else if (implementation.floor === true) {
+      backlog = { eventsPerSecond: BACKLOG / ((floorRead.at - floorRead.firstAt!) / 1000) };
+      backlogCpu = cpu.window(floorRead.firstAt!, floorRead.at);
+    } else {
       const seen = watch.outputs(0, BACKLOG);
       backlog = { eventsPerSecond: BACKLOG / ((seen.lastArrival - seen.firstArrival) / 1000) };
+      backlogCpu = cpu.window(seen.firstArrival, seen.lastArrival);
+      for (const { at, line } of assignments) console.log(`    ${at - seen.firstArrival >= 0 ? '+' : ''}${at - seen.firstArrival} ms from the first output (last at +${seen.lastArrival - seen.firstArrival}): ${line.slice(0, 160)}`);
+      const lastAssigned = assignments.at(-1)?.at;
+      if (lastAssigned !== undefined && lastAssigned > seen.firstArrival && seen.lastArrival - lastAssigned > 500) {
+        const events = watch.arrivedBetween(0, BACKLOG, lastAssigned, seen.lastArrival);
+        settled = { events, eventsPerSecond: events / ((seen.lastArrival - lastAssigned) / 1000), cpu: cpu.window(lastAssigned, seen.lastArrival) };
+      }
     }
     const phases: PhaseFigures[] = [];
     let first = BACKLOG;
@@ -149,9 +221,10 @@ async function measure(implementation: Implementation, brokers: string[], produc
       // The first second of a phase (the rate stepping up) is left out of its percentiles.
       const skip = Math.min(rate, Math.floor(count / 4));
       phases.push(phaseFigures(rate, count, watch.inputs(first + skip, first + count), implementation.floor === true ? undefined : watch.outputs(first + skip, first + count), count - skip));
+      if (values.stages && implementation.id.startsWith('sluice')) console.log(`    ${fmt(rate)}/s ${stageLine(watch.stages(first + skip, first + count))}`);
       first += count;
     }
-    return { implementation, backlog, phases };
+    return { implementation, backlog, phases, backlogCpu, settled };
   } finally {
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
@@ -181,6 +254,7 @@ async function load(brokers: string[], topic: string, count: number): Promise<nu
 async function paced(brokers: string[], topic: string, first: number, count: number, rate: number): Promise<void> {
   const child = spawn(process.execPath, ['--import', tsx, 'bench/sideBySide/handWritten.ts', 'produce', '--brokers', brokers.join(','), '--output', topic, '--first', String(first), '--count', String(count), '--rate', String(rate)], { cwd: repo, stdio: ['ignore', 'ignore', 'inherit'] });
   children.add(child);
+  cpu.role(child.pid!, 'producer');
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   children.delete(child);
   if (code !== 0) throw new Error(`the paced producer exited ${code}`);
@@ -200,6 +274,9 @@ async function watchTopics(brokers: string[], input: string, output: string) {
   const size = BACKLOG + RATES.reduce((sum, rate) => sum + Math.round(rate * PACED_SECONDS), 0);
   const arrivals = { [input]: new Float64Array(size).fill(NaN), [output]: new Float64Array(size).fill(NaN) };
   const created = new Float64Array(size);
+  // With --stages: when the job decoded each event and had its score (epoch ms).
+  const decoded = new Float64Array(size).fill(NaN);
+  const scored = new Float64Array(size).fill(NaN);
   const consumer = new Kafka({ clientId: 'sbs-watch', brokers, logLevel: logLevel.NOTHING }).consumer({ groupId: `sbs-watch-${randomUUID()}`, maxWaitTimeInMs: 20 });
   await consumer.connect();
   await consumer.subscribe({ topics: [input, output], fromBeginning: true });
@@ -212,7 +289,11 @@ async function watchTopics(brokers: string[], input: string, output: string) {
       const arrival = Date.now();
       const into = arrivals[batch.topic]!;
       for (const message of batch.messages) {
-        const { id, createdAt } = JSON.parse(message.value!.toString()) as { id: number; createdAt: number };
+        const { id, createdAt, decodedAt, scoredAt } = JSON.parse(message.value!.toString()) as { id: number; createdAt: number; decodedAt?: number; scoredAt?: number };
+        if (decodedAt !== undefined && scoredAt !== undefined && id < size) {
+          decoded[id] = decodedAt;
+          scored[id] = scoredAt;
+        }
         if (id < size && Number.isNaN(into[id]!)) {
           into[id] = arrival;
           created[id] = createdAt;
@@ -236,6 +317,21 @@ async function watchTopics(brokers: string[], input: string, output: string) {
     return { count: latencies.length, firstArrival, lastArrival, latencies: Float64Array.from(latencies) };
   };
   return {
+    /** Each stamped event's (created, decoded, scored, arrived) of events `from`..`to`. */
+    stages: (from: number, to: number): Stamped[] => {
+      const out: Stamped[] = [];
+      for (let id = from; id < to; id += 1) {
+        if (Number.isNaN(decoded[id]!) || Number.isNaN(arrivals[output]![id]!)) continue;
+        out.push({ created: created[id]!, decoded: decoded[id]!, scored: scored[id]!, arrived: arrivals[output]![id]! });
+      }
+      return out;
+    },
+    /** How many outputs of events `from`..`to` arrived between the times `since` and `until`. */
+    arrivedBetween: (from: number, to: number, since: number, until: number) => {
+      let count = 0;
+      for (let id = from; id < to; id += 1) if (arrivals[output]![id]! >= since && arrivals[output]![id]! <= until) count += 1;
+      return count;
+    },
     inputs: (from: number, to: number) => seen(input, from, to),
     outputs: (from: number, to: number) => seen(output, from, to),
     stop: () => consumer.disconnect(),
@@ -255,10 +351,11 @@ async function until(done: () => boolean, timeoutMs: number, exited: Promise<num
   return undefined;
 }
 
-function row({ implementation, backlog, phases }: Result): string {
+function row({ implementation, backlog, phases, backlogCpu, settled }: Result): string {
   const head = `${implementation.label.padEnd(62)} ${'failed' in backlog ? `backlog FAILED (${backlog.failed})` : `backlog ${fmt(backlog.eventsPerSecond).padStart(7)} ev/s`}`;
   const paced = phases.map((p) => `${fmt(p.rate)}/s: ${p.fellBehind ? `FELL BEHIND (${p.arrivedShare}% in time)` : implementation.floor === true ? `floor p50 ${p.floor.p50.toFixed(1)} p99 ${p.floor.p99.toFixed(1)} ms` : `p50 ${p.p50.toFixed(1)} p99 ${p.p99.toFixed(1)} ms, p99 − floor ${p.p99OverFloor.toFixed(1)} ms`}`);
-  return [head, ...paced.map((line) => `    ${line}`)].join('\n');
+  const afterSettling = settled === undefined ? [] : [`    after the group settled: ${fmt(settled.eventsPerSecond)} ev/s (${fmt(settled.events)} events)`, formatCpu(settled.cpu, settled.events)];
+  return [head, ...(backlogCpu === undefined ? [] : [formatCpu(backlogCpu, BACKLOG)]), ...afterSettling, ...paced.map((line) => `    ${line}`)].join('\n');
 }
 
 function report(results: Result[], produceCeilings: number[]): void {
@@ -286,6 +383,72 @@ function report(results: Result[], produceCeilings: number[]): void {
     });
     console.log(`  ${result.implementation.id.padEnd(20)} latency vs hand-written: ${parts.join(', ')}`);
   }
+}
+
+/** With --repeat: each row's median backlog and p99 − floor per rate, and the median p2/p1 of the rounds. */
+function medians(results: Result[]): void {
+  const median = (xs: number[]) => (xs.length === 0 ? NaN : [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!);
+  console.log(`\nmedians of ${REPEAT} rounds (lower median for an even count):`);
+  for (const implementation of oneRound) {
+    const mine = results.filter((r) => r.implementation.id === implementation.id);
+    const backlogs = mine.flatMap((r) => ('failed' in r.backlog ? [] : [r.backlog.eventsPerSecond]));
+    const perRate = RATES.map((rate) => {
+      const phases = mine.flatMap((r) => r.phases.filter((p) => p.rate === rate && !p.fellBehind));
+      return `${fmt(rate)}/s p50 ${median(phases.map((p) => p.p50)).toFixed(1)} p99−floor ${median(phases.map((p) => p.p99OverFloor)).toFixed(1)} ms (${phases.length} runs)`;
+    });
+    const jobCpu = mine.flatMap((r) => (r.backlogCpu === undefined || r.backlogCpu.seconds === 0 ? [] : [((r.backlogCpu.byRole.get('job') ?? 0) / BACKLOG) * 1000]));
+    const settledRates = mine.flatMap((r) => (r.settled === undefined ? [] : [r.settled.eventsPerSecond]));
+    const settledPart = settledRates.length === 0 ? '' : `, after the group settled ${fmt(median(settledRates))} ev/s [${settledRates.map(fmt).join(', ')}]`;
+    console.log(`  ${implementation.id.padEnd(24)} backlog ${fmt(median(backlogs))} ev/s [${backlogs.map(fmt).join(', ')}]${settledPart}, job ${median(jobCpu).toFixed(3)} cpu-s/1k ev${perRate.length === 0 ? '' : `; ${perRate.join('; ')}`}`);
+  }
+  // Each round's own ratio to the first row of the round (A/B within a round, then the median).
+  const [first, ...others] = oneRound;
+  for (const other of others) {
+    const ratios: number[] = [];
+    for (let round = 0; round < REPEAT; round += 1) {
+      const [a, b] = [results[round * oneRound.length], results.find((r, i) => i >= round * oneRound.length && i < (round + 1) * oneRound.length && r.implementation.id === other.id)];
+      if (a === undefined || b === undefined || 'failed' in a.backlog || 'failed' in b.backlog) continue;
+      ratios.push(b.backlog.eventsPerSecond / a.backlog.eventsPerSecond);
+    }
+    console.log(`  ${other.id} / ${first!.id}, backlog, per round: ${ratios.map((r) => r.toFixed(2)).join(', ')} → median ${median(ratios).toFixed(2)}`);
+  }
+}
+
+/** A copy of `commit`'s tree (git archive) beside this checkout, sharing its node_modules. */
+function baseCopy(commit: string): string {
+  const sha = execFileSync('git', ['rev-parse', '--short', commit], { cwd: repo, encoding: 'utf8' }).trim();
+  const dir = `/tmp/sbs-base-${sha}`;
+  if (!existsSync(dir)) {
+    mkdirSync(dir, { recursive: true });
+    execFileSync('sh', ['-c', `git archive ${sha} | tar -x -C ${dir}`], { cwd: repo });
+    symlinkSync(`${repo}node_modules`, `${dir}/node_modules`);
+  }
+  return dir;
+}
+
+interface Stamped {
+  readonly created: number;
+  readonly decoded: number;
+  readonly scored: number;
+  readonly arrived: number;
+}
+
+/**
+ * Where a phase's time went: input hop (created → decoded by the job: the producer, Kafka and the
+ * job's fetch), the job (decoded → score back on its thread: admission, batch, inference pool) and
+ * the output hop (scored → arrival at the outside consumer: encode, produce and its
+ * acknowledgement, Kafka, the outside fetch), as p50 / p99 each, and the mean of each part over
+ * the slowest 1 % of records (what makes the p99).
+ */
+function stageLine(stamped: Stamped[]): string {
+  if (stamped.length === 0) return 'stages: none stamped';
+  const q = (xs: number[], at: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(at * xs.length))]!;
+  const parts = { in: (s: Stamped) => s.decoded - s.created, job: (s: Stamped) => s.scored - s.decoded, out: (s: Stamped) => s.arrived - s.scored };
+  const slowest = [...stamped].sort((a, b) => b.arrived - b.created - (a.arrived - a.created)).slice(0, Math.max(1, Math.floor(stamped.length / 100)));
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const each = Object.entries(parts).map(([name, f]) => `${name} ${q(stamped.map(f), 0.5).toFixed(0)}/${q(stamped.map(f), 0.99).toFixed(0)}`);
+  const tail = Object.entries(parts).map(([name, f]) => `${name} ${mean(slowest.map(f)).toFixed(1)}`);
+  return `stages p50/p99 ms: ${each.join(', ')}; slowest 1 % (${slowest.length}) mean ms: ${tail.join(', ')}`;
 }
 
 function fmt(value: number): string {

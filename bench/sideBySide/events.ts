@@ -7,6 +7,8 @@ export interface ScoringEvent {
   readonly userId: string;
   /** The model's 10 features, already computed (the tutorial's scoring step, not its feature step). */
   readonly features: readonly number[];
+  /** With SBS_STAGES=1: when the job decoded it (epoch ms). */
+  readonly decodedAt?: number;
 }
 
 export interface Score {
@@ -14,6 +16,9 @@ export interface Score {
   readonly createdAt: number;
   readonly userId: string;
   readonly score: number;
+  /** With SBS_STAGES=1: when the job decoded the event and when its score was back on the job's thread (epoch ms). */
+  readonly decodedAt?: number;
+  readonly scoredAt?: number;
 }
 
 /**
