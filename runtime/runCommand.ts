@@ -135,7 +135,9 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
     const progress = startProgress(running, job.countAs?.label, options.progress, output, lag);
     let stats: JobStats;
     try {
-      eos?.onFailure(() => running?.stop());
+      // A transaction that could not commit lost its outputs: end now, without the drain and
+      // final checkpoint of a graceful stop (a restart resumes from the last commit).
+      eos?.onFailure(() => running?.fail(eos.failure));
       stats = await running.done;
       if (eos?.failure !== undefined) throw eos.failure;
     } finally {

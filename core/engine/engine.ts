@@ -98,6 +98,7 @@ class Engine {
       done,
       started: this.#started,
       stop: (options) => this.#stop(options),
+      fail: (error) => this.#fail(error),
       stats: () => this.#stats(),
       stages: () => [...this.#stageNames],
       instrumentation: this.#instrumentation,

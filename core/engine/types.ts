@@ -72,6 +72,11 @@ export interface RunningJob {
   readonly started: Promise<void>;
   /** Stops fetching, drains what is in flight, flushes sinks, commits. Safe to call twice. */
   stop(options?: StopOptions): void;
+  /**
+   * Ends the job at once with `error`, as a failing operator does: no drain and no final
+   * checkpoint, so a restart resumes from the last one (e.g. an exactly-once commit that failed).
+   */
+  fail(error: unknown): void;
   stats(): JobStats;
   /** The stages of the operator graph, in the order they subscribed (sink first). */
   stages(): string[];

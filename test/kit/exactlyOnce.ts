@@ -42,6 +42,21 @@ export async function readCommitted(brokers: string[], topic: string): Promise<C
     });
 }
 
+/**
+ * What the brokers say about transactions, for a failure message: each incomplete transaction
+ * (state, epoch, partitions, age), each partition's high watermark against its last stable
+ * offset, and the group's committed offsets (`test/kit/kafka/DescribeTransactions.java`).
+ */
+export async function describeTransactions(brokers: string[], group: string, topics: string[]): Promise<string> {
+  const libs = await ensureKafkaJars();
+  try {
+    const { stdout } = await execFileAsync('java', ['-cp', `${libs}/*`, join(kitDir, 'kafka', 'DescribeTransactions.java'), brokers.join(','), group, ...topics], { timeout: 60_000 });
+    return stdout.trim();
+  } catch (error) {
+    return `(could not describe the transactions: ${(error as Error).message.split('\n')[0]})`;
+  }
+}
+
 /** Reads `topic` with isolation.level=read_uncommitted (aborted records included) until `expected` arrived. */
 export async function readUncommitted(brokers: string[], topic: string, expected: number, timeoutMs = 30_000): Promise<ConsumedMessage[]> {
   const consumer = createTestKafka(brokers, { clientId: 'sluice-test-uncommitted' }).consumer({ groupId: `sluice-test-${randomUUID()}`, readUncommitted: true, ...TEST_CONSUMER_TIMINGS });
@@ -110,3 +125,43 @@ export function assertExactlyOnce(messages: readonly ConsumedMessage[], keys: nu
   assert.equal(missing.length, 0, `${missing.length} outputs lost, e.g. ${missing.slice(0, 5).join(', ')}`);
   assert.equal(messages.length, keys * perKey);
 }
+
+/**
+ * Asserts the outputs are exactly the results of the input topic's records as they stand:
+ * each good input (in its partition's order) once, counted as an uninterrupted run counts it.
+ * For tests whose feed may itself lose or repeat records (a plain producer's retry across a
+ * broker kill): what Sluice must do is judged against what Kafka holds, not what was sent.
+ * Returns the (key, seq) pairs that were sent but are missing from the input, for the report.
+ */
+export function assertExactlyOnceOfInput(outputs: readonly ConsumedMessage[], inputs: readonly ConsumedMessage[], keys: number, perKey: number): string[] {
+  const expected = new Map<string, number>();
+  const perKeyCount = new Map<string, number>();
+  const sentSeen = new Set<string>();
+  const ordered = [...inputs].sort((a, b) => a.partition - b.partition || Number(a.offset) - Number(b.offset));
+  for (const message of ordered) {
+    const text = message.value!.toString();
+    if (text.startsWith('{broken')) continue;
+    const { key, seq } = JSON.parse(text) as { key: string; seq: number };
+    const count = (perKeyCount.get(key) ?? 0) + 1;
+    perKeyCount.set(key, count);
+    expected.set(`${key}#${seq}@${count}`, 0);
+    sentSeen.add(`${key}#${seq}`);
+  }
+  const unexpected: string[] = [];
+  for (const message of outputs) {
+    const { key, seq, count } = JSON.parse(message.value!.toString()) as { key: string; seq: number; count: number };
+    const id = `${key}#${seq}@${count}`;
+    const seen = expected.get(id);
+    if (seen === undefined) unexpected.push(id);
+    else expected.set(id, seen + 1);
+  }
+  assert.equal(unexpected.length, 0, `${unexpected.length} outputs that no input explains (state lost or counted twice), e.g. ${unexpected.slice(0, 5).join(', ')}`);
+  const twice = [...expected].filter(([, n]) => n > 1);
+  assert.equal(twice.length, 0, `${twice.length} outputs seen more than once by a read_committed reader, e.g. ${twice.slice(0, 5).map(([id, n]) => `${id} x${n}`).join(', ')}`);
+  const lost = [...expected].filter(([, n]) => n === 0);
+  assert.equal(lost.length, 0, `${lost.length} inputs without their output, e.g. ${lost.slice(0, 5).map(([id]) => id).join(', ')}`);
+  const missingFromInput: string[] = [];
+  for (let k = 0; k < keys; k += 1) for (let seq = 1; seq <= perKey; seq += 1) if (!sentSeen.has(`k${k}#${seq}`)) missingFromInput.push(`k${k}#${seq}`);
+  return missingFromInput;
+}
+

@@ -6,6 +6,9 @@ import { createKafka, type KafkaTuning } from '../config.ts';
 import { describeKafkaError } from '../errors.ts';
 import { cachedKeyPartitioner } from '../producer/producerQueue.ts';
 
+/** How long closing a partition's producer waits for its last send or commit. */
+const DISCARD_WAIT_MS = 10_000;
+
 /** An input partition: the unit that owns a transactional producer. */
 export interface InputPartition {
   readonly topic: string;
@@ -214,10 +217,18 @@ export class PartitionTransactions {
 
   async #discard(key: string, entry: Entry): Promise<void> {
     if (this.#entries.get(key) === entry) this.#entries.delete(key);
-    await entry.tail;
+    // A send or commit still retrying against an unreachable broker is not waited for past a
+    // bound: the producer is disconnected under it instead, and whoever claims the id next aborts
+    // what it left open.
+    let timer: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([
+      entry.tail.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(resolve, DISCARD_WAIT_MS, false))),
+    ]);
+    clearTimeout(timer);
     const transaction = entry.transaction;
     entry.transaction = undefined;
-    if (transaction?.isActive() === true) await transaction.abort().catch(() => {});
+    if (settled && transaction?.isActive() === true) await transaction.abort().catch(() => {});
     await entry.producer.disconnect().catch(() => {});
   }
 }
