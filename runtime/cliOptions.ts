@@ -5,6 +5,7 @@ import { InvalidOptionError } from '../core/errors.ts';
 import { kafkaSecurityOptions, securityFlags } from './kafkaSecurityFlags.ts';
 import { collectPair, httpUrl, portNumber, positiveInteger, sampleRatio, splitBrokers } from './cliParsers.ts';
 import type { RunOptions } from './runCommand.ts';
+import { EMBEDDED_EXACTLY_ONCE_THREADS } from './threads/runThreaded.ts';
 import { DEFAULT_UI_PORT } from './ui/runDashboard.ts';
 
 /** What commander parses for `run`. */
@@ -60,7 +61,7 @@ export function runOptions(): Option[] {
     new Option('-o, --output <name=file>', 'write an output to a JSONL file, `-` for stdout or `none` (repeatable; default out/<topic>.jsonl; without --brokers)').argParser(collectPair('--output')).default({}),
     new Option('--append', 'append to output and dead-letter files instead of starting them afresh').default(false),
     new Option('-w, --workers <n>', 'inference worker threads (started only when the job has a model)').default(2).env('SLUICE_WORKERS').argParser(positiveInteger),
-    new Option('--parallelism <n>', 'stream threads: copies of the pipeline in worker threads of this process, each with its own share of the partitions (or keys), Kafka consumer, producer and state; 1 runs the pipeline on the main thread').default(undefined, 'the core count (1 with --ui, --guarantee exactly-once, --max-records or --until-caught-up)').env('SLUICE_PARALLELISM').argParser(positiveInteger),
+    new Option('--parallelism <n>', 'stream threads: copies of the pipeline in worker threads of this process, each with its own share of the partitions (or keys), Kafka consumer, producer and state; 1 runs the pipeline on the main thread').default(undefined, 'the core count (1 with --ui, --max-records, --until-caught-up, or --guarantee exactly-once without --brokers)').env('SLUICE_PARALLELISM').argParser(positiveInteger),
     new Option('--max-in-flight <n>', 'records inside the job at once; the source pauses when full').default(20_000).env('SLUICE_MAX_IN_FLIGHT').argParser(positiveInteger),
     new Option('-b, --brokers <list>', 'Kafka bootstrap brokers (host:port,...): inputs and outputs become Kafka topics').env('KAFKA_BROKERS'),
     ...kafkaSecurityOptions(),
@@ -101,7 +102,8 @@ export function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
   const group = flags.group ?? `sluice-${jobName}`;
   // Not given: one stream thread per core, unless a flag that needs one thread for now is on
   // (then given explicitly above 1, that flag is refused below with what to do).
-  const parallelism = flags.parallelism ?? (flags.ui !== undefined || flags.guarantee === 'exactly-once' || flags.maxRecords !== undefined || flags.untilCaughtUp ? 1 : availableParallelism());
+  const embeddedExactlyOnce = flags.guarantee === 'exactly-once' && !onKafka;
+  const parallelism = flags.parallelism ?? (flags.ui !== undefined || embeddedExactlyOnce || flags.maxRecords !== undefined || flags.untilCaughtUp ? 1 : availableParallelism());
   const kafkaOnly = (
     [
       ['--changelog-topic', flags.changelogTopic],
@@ -120,7 +122,7 @@ export function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
   if (flags.guarantee === 'exactly-once') {
     if (!onKafka && flags.checkpointDir === undefined) throw new InvalidOptionError('--guarantee exactly-once commits at checkpoints: add --brokers (Kafka transactions) or --checkpoint-dir (output files published at each checkpoint)');
     if (onKafka && (!flags.checkpoints || flags.checkpointDir !== undefined)) throw new InvalidOptionError('--guarantee exactly-once keeps state in the changelog topic, inside the transactions: drop --no-checkpoints / --checkpoint-dir');
-    if (parallelism > 1) throw new InvalidOptionError('--guarantee exactly-once runs the pipeline on one stream thread per process for now: add --parallelism 1 (start more processes to scale out)');
+    if (embeddedExactlyOnce && parallelism > 1) throw new InvalidOptionError(EMBEDDED_EXACTLY_ONCE_THREADS);
   }
   return {
     jobPath,

@@ -14,6 +14,13 @@ export interface EventTimeSummary {
   readonly outside: number;
 }
 
+/** An {@link EventTimeLatency}'s observations as plain data, for a stream thread's report. */
+export interface EncodedEventTime {
+  /** The histogram, as LatencyHistogram.encode gives it. */
+  readonly histogram: string;
+  readonly outside: number;
+}
+
 /**
  * Latency from the event's own timestamp (its creation, as the producer or the input's `time`
  * says) to its write: what a user of the output waits, Kafka and queues before the job included.
@@ -41,6 +48,24 @@ export class EventTimeLatency {
 
   summary(): EventTimeSummary {
     return { latency: this.#histogram.summary(), outside: this.#outside };
+  }
+
+  /** The observations as structured-clone data: stream threads send them to the main thread. */
+  encode(): EncodedEventTime {
+    return { histogram: this.#histogram.encode(), outside: this.#outside };
+  }
+
+  /**
+   * Adds another's observations (a stream thread's {@link encode}): histograms add up, since
+   * percentiles of parts do not combine into the whole's.
+   *
+   * @example
+   * const all = new EventTimeLatency();
+   * for (const report of reports) all.add(report.eventTime);
+   */
+  add(encoded: EncodedEventTime): void {
+    this.#histogram.add(LatencyHistogram.decode(encoded.histogram));
+    this.#outside += encoded.outside;
   }
 }
 

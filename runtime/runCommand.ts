@@ -211,13 +211,13 @@ export class SignalHandler {
 }
 
 /** The live progress line of a job (or of stream threads' merged stats), until stop(). */
-export function startProgress(running: Pick<RunningJob, 'stats'>, countLabel: string | undefined, mode: RunOptions['progress'], output: RunOutput, lag?: PartitionLag): { stop(): void } {
+export function startProgress(running: Pick<RunningJob, 'stats'>, countLabel: string | undefined, mode: RunOptions['progress'], output: RunOutput, lag?: PartitionLag | (() => PartitionLag)): { stop(): void } {
   if (mode === 'off') return { stop: () => {} };
   let previous = { in: 0, elapsedMs: 0 };
   const interval = output.isTTY ? 500 : 2000;
   const timer = setInterval(() => {
     const stats = running.stats();
-    const line = formatProgress(stats, previous, countLabel, lag);
+    const line = formatProgress(stats, previous, countLabel, typeof lag === 'function' ? lag() : lag);
     previous = { in: stats.in, elapsedMs: stats.elapsedMs };
     output.err(output.isTTY ? `\r\x1b[2K${line}` : `${line}\n`);
   }, interval);

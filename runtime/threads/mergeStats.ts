@@ -1,5 +1,8 @@
 import type { JobStats } from '../../core/engine/engine.ts';
 import { LatencyHistogram } from '../../core/latency.ts';
+import { partitionKey } from '../../core/partition.ts';
+import { EventTimeLatency, type EventTimeSummary } from '../eventLatency.ts';
+import type { PartitionLag } from '../progress.ts';
 import type { ThreadReport } from './protocol.ts';
 
 /**
@@ -26,4 +29,34 @@ export function mergeStats(reports: readonly ThreadReport[], elapsedMs: number):
     }
   }
   return { ...sum, elapsedMs, activeMs: end > start ? end - start : 0, latency: latency.summary() };
+}
+
+/**
+ * The event-time latency of a job run as stream threads: the threads' histograms added
+ * together (as {@link mergeStats} does for admission latency), records left out summed.
+ *
+ * @example
+ * formatSummary(job.name, stats, label, mergeEventTime(reports));
+ */
+export function mergeEventTime(reports: readonly ThreadReport[]): EventTimeSummary {
+  const all = new EventTimeLatency();
+  for (const report of reports) all.add(report.eventTime);
+  return all.summary();
+}
+
+/**
+ * The consumer lag of every partition the live threads read, for the one progress line. A
+ * partition is one thread's at a time; while a rebalance hands it over two reports may name it,
+ * and the newer report's figure stands. Pass only live threads' reports: a failed thread's last
+ * figures are stale.
+ *
+ * @example
+ * formatLag(mergeLag([first.report, second.report])) // "lag 1,200 (p3 700, p0 500, 2 at 0)"
+ */
+export function mergeLag(reports: readonly ThreadReport[]): PartitionLag {
+  const lag = new Map<string, { topic: string; partition: number; lag: number }>();
+  for (const report of [...reports].sort((a, b) => a.at - b.at)) {
+    for (const entry of report.lag) lag.set(partitionKey(entry.topic, entry.partition), { ...entry });
+  }
+  return lag;
 }

@@ -1,5 +1,6 @@
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { JobStats } from '../../core/engine/engine.ts';
+import type { EncodedEventTime } from '../eventLatency.ts';
 import type { RunOptions } from '../runCommand.ts';
 
 // The messages between the main thread (the supervisor) and its stream threads. Everything in
@@ -24,6 +25,12 @@ export interface ThreadReport {
   readonly latency: string;
   /** Wall-clock time (epoch ms) of its first record, for the merged active span. */
   readonly firstInAt: number | undefined;
+  /** Its event-time latency (EventTimeLatency.encode), merged like `latency`. */
+  readonly eventTime: EncodedEventTime;
+  /** The latest consumer lag of each Kafka partition it reads now (none embedded). */
+  readonly lag: ReadonlyArray<{ readonly topic: string; readonly partition: number; readonly lag: number }>;
+  /** Wall-clock time (epoch ms) of this report: a partition two reports name is the newer one's. */
+  readonly at: number;
 }
 
 /** Prometheus metrics of a thread, as prom-client's `getMetricsAsJSON()` gives them. */

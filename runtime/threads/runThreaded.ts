@@ -1,8 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { InvalidOptionError } from '../../core/errors.ts';
 import { resolveSettings } from '../../core/settings.ts';
 import { kafkaPreflight } from '../../connectors/kafka/preflight.ts';
 import { bindIO, type Binding } from '../bindIO.ts';
+import { exactlyOnceRun } from '../exactlyOnce.ts';
 import { loadJobToRun } from '../loadJob.ts';
 import { formatSummary } from '../progress.ts';
 import { oneLine, startProgress, SignalHandler, type RunOptions, type RunOutput } from '../runCommand.ts';
@@ -37,8 +39,11 @@ export async function runThreaded(options: RunOptions, output: RunOutput): Promi
     // A telemetry setting every thread would refuse is one line here, not one per thread.
     samplingPolicy({ traceSample: options.traceSample });
     const settings = resolveSettings(job.settings, options.settings);
+    // No connection yet: the threads make their own; this one only names the guarantee below.
+    const eos = exactlyOnceRun(options.guarantee, options.kafka);
+    if (eos?.files !== undefined) throw new InvalidOptionError(EMBEDDED_EXACTLY_ONCE_THREADS);
     // Bound here only to check the flags, name the topics and describe the run; each thread binds its own.
-    const binding = bindIO(job, { ...options, settings });
+    const binding = bindIO(job, { ...options, settings, transactions: eos?.transactions });
     if (options.kafka !== undefined) await kafkaPreflight(options.kafka, binding.topics);
     if (options.checkpoints?.kind === 'directory') claimCheckpointDirectory(options.checkpoints.directory, count);
     if (options.outputMode === 'overwrite') startFilesAfresh(binding);
@@ -62,14 +67,14 @@ export async function runThreaded(options: RunOptions, output: RunOutput): Promi
     }
     threads.started.then((lines) => [...describe, ...lines, ...(metrics === undefined ? [] : [`metrics: ${metrics.url}`])].forEach((line) => output.err(`${line}\n`)));
     const supervisor = threads;
-    const progress = startProgress({ stats: () => supervisor.stats() }, job.countAs?.label, options.progress, output);
+    const progress = startProgress({ stats: () => supervisor.stats() }, job.countAs?.label, options.progress, output, () => supervisor.lag());
     let result;
     try {
       result = await threads.done;
     } finally {
       progress.stop();
     }
-    output.err(formatSummary(job.name, result.stats, job.countAs?.label) + '\n');
+    output.err(formatSummary(job.name, result.stats, job.countAs?.label, result.eventTime) + '\n');
     output.err(`  threads     ${count} stream threads, ${result.restarts} restarted\n`);
     const deadLetterPath = (binding.deadLetterSink as { path?: unknown }).path;
     if (typeof deadLetterPath === 'string' && result.stats.deadLettered > 0) output.err(`  dead letters ${deadLetterPath}\n`);
@@ -83,6 +88,13 @@ export async function runThreaded(options: RunOptions, output: RunOutput): Promi
     await metrics?.close();
   }
 }
+
+/**
+ * Why embedded exactly-once runs keep one stream thread: its output files are published at
+ * checkpoints with each file's length recorded in the checkpoint, and a thread's recovery cuts a
+ * file back to its own checkpoint's length, which would cut off what other threads published.
+ */
+export const EMBEDDED_EXACTLY_ONCE_THREADS = '--guarantee exactly-once without --brokers publishes the output files at the checkpoints of one stream thread: add --parallelism 1 (on Kafka it holds per thread)';
 
 /** Output and dead-letter files start empty once here; the threads append to them. */
 function startFilesAfresh(binding: Binding): void {

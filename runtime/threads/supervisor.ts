@@ -1,8 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import type { JobStats } from '../../core/engine/engine.ts';
 import { describeError, SluiceError } from '../../core/errors.ts';
+import type { EventTimeSummary } from '../eventLatency.ts';
+import type { PartitionLag } from '../progress.ts';
 import type { RunOptions } from '../runCommand.ts';
-import { mergeStats } from './mergeStats.ts';
+import { mergeEventTime, mergeLag, mergeStats } from './mergeStats.ts';
 import type { FromThread, ThreadData, ThreadMetrics, ThreadReport, ToThread } from './protocol.ts';
 
 /** What the supervisor needs to start and watch the threads. */
@@ -22,6 +24,14 @@ export interface SupervisorOptions {
   readonly log: (text: string) => void;
   /** Failures of one thread within a minute before the job gives up. Default 3. */
   readonly maxRestarts?: number;
+}
+
+/** What a run of stream threads did, merged. */
+export interface ThreadsDone {
+  readonly stats: JobStats;
+  readonly eventTime: EventTimeSummary;
+  /** Threads that failed and were started again. */
+  readonly restarts: number;
 }
 
 /** One thread slot: its current worker and what its earlier, failed workers had done. */
@@ -52,7 +62,7 @@ const EXIT_GRACE_MS = 5000;
  * const threads = new Supervisor({ options, count: 2, workers: 1, collectMetrics: false, restartable: true, log });
  * threads.start();
  * process.once('SIGTERM', () => threads.stop(false));
- * const { stats, restarts } = await threads.done;
+ * const { stats, eventTime, restarts } = await threads.done;
  */
 export class Supervisor {
   readonly #config: SupervisorOptions;
@@ -63,10 +73,10 @@ export class Supervisor {
   #restarts = 0;
   #metricsId = 0;
   readonly #metricsWaiters = new Map<number, (metrics: ThreadMetrics) => void>();
-  #resolveDone!: (result: { stats: JobStats; restarts: number }) => void;
+  #resolveDone!: (result: ThreadsDone) => void;
   #rejectDone!: (error: Error) => void;
   /** Resolves with the merged final stats once every thread ended; rejects if the job failed. */
-  readonly done = new Promise<{ stats: JobStats; restarts: number }>((resolve, reject) => {
+  readonly done = new Promise<ThreadsDone>((resolve, reject) => {
     this.#resolveDone = resolve;
     this.#rejectDone = reject;
   });
@@ -99,6 +109,16 @@ export class Supervisor {
   /** The merged counters now, failed threads' work included. */
   stats(): JobStats {
     return mergeStats(this.#reports(), performance.now() - this.#startedAt);
+  }
+
+  /** The merged event-time latency now, failed threads' work included. */
+  eventTime(): EventTimeSummary {
+    return mergeEventTime(this.#reports());
+  }
+
+  /** The consumer lag of each partition the live threads read now. */
+  lag(): PartitionLag {
+    return mergeLag(this.#slots.flatMap((slot) => (slot.report === undefined || slot.finished ? [] : [slot.report])));
   }
 
   /** Every live thread's Prometheus metrics (a thread that does not answer within 2 s is left out). */
@@ -184,7 +204,7 @@ export class Supervisor {
 
   #failed(slot: Slot, reason: string): void {
     const name = `stream thread ${slot.index + 1} of ${this.#config.count}`;
-    if (slot.report !== undefined) slot.retired.push({ ...slot.report, stats: { ...slot.report.stats, inFlight: 0 } });
+    if (slot.report !== undefined) slot.retired.push({ ...slot.report, lag: [], stats: { ...slot.report.stats, inFlight: 0 } });
     slot.report = undefined;
     const now = performance.now();
     const recent = slot.restartedAt.filter((at) => now - at < 60_000).length;
@@ -219,6 +239,6 @@ export class Supervisor {
     // A job that ran to its end started (threads that finish at once never said so); a failed start did not.
     if (this.#failure === undefined) this.#resolveStarted(this.#describe);
     if (this.#failure !== undefined) this.#rejectDone(new SluiceError(this.#failure));
-    else this.#resolveDone({ stats: this.stats(), restarts: this.#restarts });
+    else this.#resolveDone({ stats: this.stats(), eventTime: this.eventTime(), restarts: this.#restarts });
   }
 }

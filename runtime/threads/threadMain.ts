@@ -8,8 +8,11 @@ import { LatencyHistogram } from '../../core/latency.ts';
 import type { Source } from '../../core/job.ts';
 import { resolveSettings } from '../../core/settings.ts';
 import { bindIO } from '../bindIO.ts';
+import { EventTimeLatency } from '../eventLatency.ts';
+import { exactlyOnceRun } from '../exactlyOnce.ts';
 import { LazyInference } from '../lazyInference.ts';
 import { loadJob } from '../loadJob.ts';
+import { trackLag, type PartitionLag } from '../progress.ts';
 import { checkpointOptions, oneLine, type RunOptions, type RunOutput } from '../runCommand.ts';
 import { startTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
 import { threadFolder, type FromThread, type ThreadData, type ThreadReport, type ToThread } from './protocol.ts';
@@ -27,6 +30,8 @@ let running: RunningJob | undefined;
 let stopAsked: { drain: boolean } | undefined;
 let telemetry: Telemetry | undefined;
 const latency = new LatencyHistogram();
+const eventTime = new EventTimeLatency();
+let lag: PartitionLag | undefined;
 let firstInAt: number | undefined;
 
 port.on('message', (message: ToThread) => {
@@ -48,7 +53,7 @@ port.on('message', (message: ToThread) => {
 
 function report(): ThreadReport | undefined {
   if (running === undefined) return undefined;
-  return { stats: running.stats(), latency: latency.encode(), firstInAt };
+  return { stats: running.stats(), latency: latency.encode(), firstInAt, eventTime: eventTime.encode(), lag: [...(lag?.values() ?? [])], at: Date.now() };
 }
 
 /** Checkpoints of this thread: a folder of its own under --checkpoint-dir (one writer per folder). */
@@ -65,8 +70,12 @@ async function main(): Promise<void> {
   try {
     const job = await loadJob(options.jobPath);
     const settings = resolveSettings(job.settings, options.settings);
+    // Exactly once on Kafka holds per thread as per process: the transactional ids follow the
+    // input partitions (<group>-<topic>-<p>), so whichever thread is assigned p claims p's id,
+    // which fences the previous owner, another thread of this process or not.
+    const eos = exactlyOnceRun(options.guarantee, options.kafka);
     // The main thread started output files afresh; every thread appends its own lines.
-    const binding = bindIO(job, { ...options, settings, outputMode: 'append' });
+    const binding = bindIO(job, { ...options, settings, outputMode: 'append', transactions: eos?.transactions, committedFiles: eos?.files });
     const slot = { index: data.index, count: data.count };
     const sources: Record<string, Source<unknown>> = {};
     for (const [name, source] of Object.entries(binding.sources)) {
@@ -74,7 +83,7 @@ async function main(): Promise<void> {
       const share = options.kafka === undefined ? threadShare(source, slot) : source;
       sources[name] = watchFirst(share, (at) => (firstInAt ??= at));
     }
-    const checkpoints = checkpointOptions(options, output);
+    const checkpoints = checkpointOptions(options, output, eos);
     telemetry = await startTelemetry({
       jobName: job.name,
       traceSample: options.traceSample,
@@ -85,7 +94,10 @@ async function main(): Promise<void> {
     });
     telemetry.instrumentation.on('sink.written', ({ records, endedAt }) => {
       for (const record of records) latency.record(endedAt - record.receivedAt);
+      // The wall clock, as in trackEventTimeLatency: producers stamp events with it.
+      eventTime.observe(records, Date.now());
     });
+    lag = trackLag(telemetry.instrumentation);
     running = runJob(job, {
       sources: telemetry.instrumentSources(sources),
       sinks: binding.sinks,
@@ -98,6 +110,9 @@ async function main(): Promise<void> {
     });
     telemetry.attach(running);
     if (stopAsked !== undefined) running.stop(stopAsked);
+    // A transaction that could not commit lost its outputs: this thread stops and fails, and the
+    // supervisor restarts it from the last commit (or fails the job past the restart limit).
+    eos?.onFailure(() => running?.stop());
     running.started.then(() => post({ type: 'started', describe: telemetry?.describe() ?? [] }), () => {});
     timer = setInterval(() => {
       const now = report();
@@ -105,6 +120,7 @@ async function main(): Promise<void> {
     }, REPORT_EVERY_MS);
     await running.done;
     clearInterval(timer);
+    if (eos?.failure !== undefined) throw eos.failure;
     const final = report()!;
     // Flush this thread's spans before saying done: the supervisor ends the run on 'done', and
     // spans still queued would reach the collector after the job said it finished, or never.
