@@ -48,7 +48,7 @@ export interface KafkaCluster {
   readonly security: KafkaSecurity;
   /** kafkajs options for the client listener (`{}`, `{ sasl }` or `{ ssl }`). */
   readonly client: KafkaClientSecurity;
-  /** Present for `security: 'tls'`. */
+  /** Present for `security: 'tls'` and `'mtls'`. */
   readonly tls?: TlsMaterial;
   /** Milliseconds from the call to the cluster answering with every node. */
   readonly startMs: number;
@@ -88,7 +88,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   const jvmFlags = await classArchiveFlags(libs, await storageTemplate(libs, 'plain'));
   const root = await mkdtemp(join(tmpdir(), 'sluice-kafka-'));
   removeAtExit(root);
-  const tls = security === 'tls' ? await makeTlsMaterial(root) : undefined;
+  const tls = security === 'tls' || security === 'mtls' ? await makeTlsMaterial(root) : undefined;
   const client = clientSecurity(security, tls);
   const ports = await freePorts(count * 3);
   const layout: NodePorts[] = Array.from({ length: count }, (_, i) => ({

@@ -22,8 +22,8 @@ import { KafkaKitError, SCRAM_USER } from './kafkaJars.ts';
 
 const execFileAsync = promisify(execFile);
 
-/** How the listener that clients use is secured. */
-export type KafkaSecurity = 'none' | 'scram' | 'tls';
+/** How the listener that clients use is secured; `mtls` also requires a client certificate signed by the CA. */
+export type KafkaSecurity = 'none' | 'scram' | 'tls' | 'mtls';
 
 /** Certificates of a TLS test cluster. */
 export interface TlsMaterial {
@@ -31,6 +31,11 @@ export interface TlsMaterial {
   caPem: string;
   /** Broker key and certificate chain in one PEM file (Kafka's `ssl.keystore.type=PEM`). */
   keystorePath: string;
+  /** The CA certificate's file: the broker's trust store when it requires client certificates. */
+  caPath: string;
+  /** A client key and certificate signed by the CA (PEM), for mutual TLS. */
+  clientKeyPem: string;
+  clientCertPem: string;
 }
 
 /**
@@ -60,10 +65,12 @@ export async function makeTlsMaterial(dir: string): Promise<TlsMaterial> {
     '-out', 'broker.crt', '-days', '2', '-extfile', 'san.ext',
   ]);
   // -nodes writes an unencrypted PKCS#8 key ("BEGIN PRIVATE KEY"), the form Kafka's PEM store reads.
-  const [key, cert, caPem] = await Promise.all(['broker.key', 'broker.crt', 'ca.pem'].map((n) => readFile(file(n), 'utf8')));
+  await run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=sluice-test-client']);
+  await run(['x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.crt', '-days', '2']);
+  const [key, cert, caPem, clientKeyPem, clientCertPem] = await Promise.all(['broker.key', 'broker.crt', 'ca.pem', 'client.key', 'client.crt'].map((n) => readFile(file(n), 'utf8')));
   const keystorePath = file('broker-keystore.pem');
   await writeFile(keystorePath, `${key!.trim()}\n${cert!.trim()}\n${caPem!.trim()}\n`);
-  return { caPem: caPem!, keystorePath };
+  return { caPem: caPem!, keystorePath, caPath: file('ca.pem'), clientKeyPem: clientKeyPem!, clientCertPem: clientCertPem! };
 }
 
 /**
@@ -85,23 +92,26 @@ export function clientListenerProperties(security: KafkaSecurity, tls?: TlsMater
         'listener.name.client.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
       ];
     case 'tls':
+    case 'mtls':
       if (tls === undefined) throw new KafkaKitError('a TLS listener needs certificates: call makeTlsMaterial first');
       return [
         'listener.name.client.ssl.keystore.type=PEM',
         `listener.name.client.ssl.keystore.location=${tls.keystorePath}`,
-        'listener.name.client.ssl.client.auth=none',
+        ...(security === 'mtls'
+          ? ['listener.name.client.ssl.truststore.type=PEM', `listener.name.client.ssl.truststore.location=${tls.caPath}`, 'listener.name.client.ssl.client.auth=required']
+          : ['listener.name.client.ssl.client.auth=none']),
       ];
   }
 }
 
 /** The security protocol Kafka names for the CLIENT listener. */
 export function clientProtocol(security: KafkaSecurity): string {
-  return { none: 'PLAINTEXT', scram: 'SASL_PLAINTEXT', tls: 'SSL' }[security];
+  return { none: 'PLAINTEXT', scram: 'SASL_PLAINTEXT', tls: 'SSL', mtls: 'SSL' }[security];
 }
 
 /** What a kafkajs client needs to reach a secured test cluster (spread into `new Kafka({...})`). */
 export interface KafkaClientSecurity {
-  ssl?: { ca: string[]; servername?: string };
+  ssl?: { ca: string[]; servername?: string; cert?: string; key?: string };
   sasl?: SASLOptions;
 }
 
@@ -117,5 +127,6 @@ export interface KafkaClientSecurity {
 export function clientSecurity(security: KafkaSecurity, tls?: TlsMaterial, password: string = SCRAM_USER.password): KafkaClientSecurity {
   if (security === 'scram') return { sasl: { mechanism: 'scram-sha-256', username: SCRAM_USER.username, password } };
   if (security === 'tls' && tls !== undefined) return { ssl: { ca: [tls.caPem] } };
+  if (security === 'mtls' && tls !== undefined) return { ssl: { ca: [tls.caPem], cert: tls.clientCertPem, key: tls.clientKeyPem } };
   return {};
 }

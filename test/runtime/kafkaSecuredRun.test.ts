@@ -69,4 +69,28 @@ describe('sluice run on secured Kafka', { timeout: 240_000 }, () => {
     assert.equal(lines.length, 1, untrusted.stderr());
     assert.match(lines[0]!, /^sluice: TLS with Kafka at .* failed: .*(certificate|self.signed).* — check --kafka-ca/);
   });
+
+  test('mutual TLS: with a client certificate records flow; without one the broker refuses in one line', async (t) => {
+    const kafka = await cluster(t, { security: 'mtls' });
+    await createTopics(kafka.brokers, TOPICS, kafka.client);
+    await produceMessages(kafka.brokers, 'numbered', INPUT, { security: kafka.client });
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-mtls-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const [caFile, certFile, keyFile] = ['ca.pem', 'client.crt', 'client.key'].map((name) => join(dir, name)) as [string, string, string];
+    await Promise.all([writeFile(caFile, kafka.tls!.caPem), writeFile(certFile, kafka.tls!.clientCertPem), writeFile(keyFile, kafka.tls!.clientKeyPem)]);
+    const run = spawnSluice(job(kafka, '--kafka-ca', caFile, '--kafka-cert', certFile, '--kafka-key', keyFile), { env: KAFKA_TEST_ENV });
+    const out = await consumeAll(kafka.brokers, 'counted', { expected: INPUT.length, timeoutMs: 60_000, security: kafka.client });
+    assert.equal(out.length, INPUT.length);
+    await run.waitForStderr(/kafka connection: TLS \(CA file\) with a client certificate/, 10_000);
+    run.kill('SIGTERM');
+    assert.equal((await run.exited).code, 0, run.stderr());
+    assert.ok(!run.stderr().includes('PRIVATE KEY'), 'the key was printed');
+
+    // The same CA but no client certificate: the broker requires one.
+    const anonymous = spawnSluice(job(kafka, '--kafka-ca', caFile), { env: KAFKA_TEST_ENV });
+    assert.equal((await anonymous.exited).code, 1, anonymous.stderr());
+    const lines = anonymous.stderr().trim().split('\n');
+    assert.equal(lines.length, 1, anonymous.stderr());
+    assert.match(lines[0]!, /^sluice: TLS with Kafka at .* failed: .* — check --kafka-ca .*--kafka-cert \/ --kafka-key/);
+  });
 });
