@@ -6,6 +6,7 @@
  *
  *   npm run bench                       # 1,000,000 events per run
  *   npm run bench -- --count 300000
+ *   npm run bench -- --count 300000 --scaling 3   # only --parallelism 1 and 2 (--workers 2), 3 rounds alternating, ratio per round and median
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +20,9 @@ interface Figures {
   p99: number;
 }
 
-const { values } = parseArgs({ options: { count: { type: 'string', default: '1000000' }, extra: { type: 'string', multiple: true, default: [] } } });
+const { values } = parseArgs({
+  options: { count: { type: 'string', default: '1000000' }, extra: { type: 'string', multiple: true, default: [] }, scaling: { type: 'string' } },
+});
 const count = Number(values.count);
 const repo = fileURLToPath(new URL('../', import.meta.url));
 const tsx = fileURLToPath(import.meta.resolve('tsx'));
@@ -46,6 +49,19 @@ function row(f: Figures): string {
 }
 
 console.log(`embedded fraud job, ${count.toLocaleString('en-US')} events per run, ${process.env.npm_config_user_agent ?? ''}`.trim());
+if (values.scaling !== undefined) {
+  // Stream-thread scaling alone: p1 and p2 alternate, so each round's ratio is of neighbouring runs.
+  const ratios: number[] = [];
+  for (let round = 1; round <= Number(values.scaling); round += 1) {
+    const one = await run('--parallelism 1, --workers 2', ['--parallelism', '1', '--workers', '2', ...(values.extra ?? [])]);
+    const two = await run('--parallelism 2, --workers 2', ['--parallelism', '2', '--workers', '2', ...(values.extra ?? [])]);
+    ratios.push(two.eventsPerSecond / one.eventsPerSecond);
+    console.log(`${row(one)}\n${row(two)}\n  round ${round}: parallelism 2 / 1 = ${ratios.at(-1)!.toFixed(2)}x`);
+  }
+  const sorted = [...ratios].sort((a, b) => a - b);
+  console.log(`ratio parallelism 2 / 1 (2 wk), median of ${ratios.length} rounds: ${sorted[Math.floor((sorted.length - 1) / 2)]!.toFixed(2)}x   (target >= 1.5x)`);
+  process.exit(0);
+}
 const results: Figures[] = [];
 for (const [label, args] of [
   ['batched, --workers 1', ['--parallelism', '1', '--workers', '1']],

@@ -277,6 +277,8 @@ async function watchTopics(brokers: string[], input: string, output: string) {
   // With --stages: when the job decoded each event and had its score (epoch ms).
   const decoded = new Float64Array(size).fill(NaN);
   const scored = new Float64Array(size).fill(NaN);
+  const batched = new Float64Array(size).fill(NaN);
+  const sent = new Float64Array(size).fill(NaN);
   const consumer = new Kafka({ clientId: 'sbs-watch', brokers, logLevel: logLevel.NOTHING }).consumer({ groupId: `sbs-watch-${randomUUID()}`, maxWaitTimeInMs: 20 });
   await consumer.connect();
   await consumer.subscribe({ topics: [input, output], fromBeginning: true });
@@ -289,10 +291,13 @@ async function watchTopics(brokers: string[], input: string, output: string) {
       const arrival = Date.now();
       const into = arrivals[batch.topic]!;
       for (const message of batch.messages) {
-        const { id, createdAt, decodedAt, scoredAt } = JSON.parse(message.value!.toString()) as { id: number; createdAt: number; decodedAt?: number; scoredAt?: number };
+        const { id, createdAt, decodedAt, batchedAt, scoredAt } = JSON.parse(message.value!.toString()) as { id: number; createdAt: number; decodedAt?: number; batchedAt?: number; scoredAt?: number };
         if (decodedAt !== undefined && scoredAt !== undefined && id < size) {
           decoded[id] = decodedAt;
+          batched[id] = batchedAt ?? NaN;
           scored[id] = scoredAt;
+          // The output's Kafka timestamp: when the job's producer built its request.
+          sent[id] = Number(message.timestamp);
         }
         if (id < size && Number.isNaN(into[id]!)) {
           into[id] = arrival;
@@ -322,7 +327,7 @@ async function watchTopics(brokers: string[], input: string, output: string) {
       const out: Stamped[] = [];
       for (let id = from; id < to; id += 1) {
         if (Number.isNaN(decoded[id]!) || Number.isNaN(arrivals[output]![id]!)) continue;
-        out.push({ created: created[id]!, decoded: decoded[id]!, scored: scored[id]!, arrived: arrivals[output]![id]! });
+        out.push({ created: created[id]!, decoded: decoded[id]!, batched: batched[id]!, scored: scored[id]!, sent: sent[id]!, arrived: arrivals[output]![id]! });
       }
       return out;
     },
@@ -429,21 +434,25 @@ function baseCopy(commit: string): string {
 interface Stamped {
   readonly created: number;
   readonly decoded: number;
+  readonly batched: number;
   readonly scored: number;
+  readonly sent: number;
   readonly arrived: number;
 }
 
 /**
  * Where a phase's time went: input hop (created → decoded by the job: the producer, Kafka and the
- * job's fetch), the job (decoded → score back on its thread: admission, batch, inference pool) and
+ * job's fetch), the job's queue (decoded → its features read for a model call: admission, the
+ * batch, waiting for a free scoring slot), the pool (→ the score back on the job's thread) and
  * the output hop (scored → arrival at the outside consumer: encode, produce and its
  * acknowledgement, Kafka, the outside fetch), as p50 / p99 each, and the mean of each part over
- * the slowest 1 % of records (what makes the p99).
+ * the slowest 1 % of records (what makes the p99). The output hop is split at the output's Kafka
+ * timestamp (when the job's producer built its request): `sink` before it, `kafka` after.
  */
 function stageLine(stamped: Stamped[]): string {
   if (stamped.length === 0) return 'stages: none stamped';
   const q = (xs: number[], at: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(at * xs.length))]!;
-  const parts = { in: (s: Stamped) => s.decoded - s.created, job: (s: Stamped) => s.scored - s.decoded, out: (s: Stamped) => s.arrived - s.scored };
+  const parts = { in: (s: Stamped) => s.decoded - s.created, queue: (s: Stamped) => s.batched - s.decoded, pool: (s: Stamped) => s.scored - s.batched, sink: (s: Stamped) => s.sent - s.scored, kafka: (s: Stamped) => s.arrived - s.sent };
   const slowest = [...stamped].sort((a, b) => b.arrived - b.created - (a.arrived - a.created)).slice(0, Math.max(1, Math.floor(stamped.length / 100)));
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const each = Object.entries(parts).map(([name, f]) => `${name} ${q(stamped.map(f), 0.5).toFixed(0)}/${q(stamped.map(f), 0.99).toFixed(0)}`);

@@ -9,6 +9,8 @@ export interface ScoringEvent {
   readonly features: readonly number[];
   /** With SBS_STAGES=1: when the job decoded it (epoch ms). */
   readonly decodedAt?: number;
+  /** With SBS_STAGES=1: when its features went into a model call (epoch ms), set then. */
+  batchedAt?: number;
 }
 
 export interface Score {
@@ -18,6 +20,7 @@ export interface Score {
   readonly score: number;
   /** With SBS_STAGES=1: when the job decoded the event and when its score was back on the job's thread (epoch ms). */
   readonly decodedAt?: number;
+  readonly batchedAt?: number;
   readonly scoredAt?: number;
 }
 

@@ -5,7 +5,7 @@
  * (arrival − creation). Reads `sbs-events`, writes `sbs-scores` (the bench renames both with --topic).
  *
  * With SBS_STAGES=1 (the bench's `--stages`) each score also carries when its event was decoded
- * (handed into the job by the source) and when it was scored (back on the job's thread), so the
+ * (handed into the job by the source), batched (its features read for a model call) and scored (back on the job's thread), so the
  * outside consumer can split a record's latency into input hop, job, and output hop.
  */
 import { fileURLToPath } from 'node:url';
@@ -24,10 +24,13 @@ export default defineJob({
     events.pipe(
       infer({
         model: fileURLToPath(new URL('../../models/fraud-v1.onnx', import.meta.url)),
-        features: (event) => event.features,
+        features: (event) => {
+          if (stages) event.batchedAt = Date.now();
+          return event.features;
+        },
         output: (event, prediction): Score =>
           stages
-            ? { id: event.id, createdAt: event.createdAt, userId: event.userId, score: prediction.score, decodedAt: event.decodedAt, scoredAt: Date.now() }
+            ? { id: event.id, createdAt: event.createdAt, userId: event.userId, score: prediction.score, decodedAt: event.decodedAt, batchedAt: event.batchedAt, scoredAt: Date.now() }
             : { id: event.id, createdAt: event.createdAt, userId: event.userId, score: prediction.score },
         fallback: { score: 1 },
       }),
