@@ -61,7 +61,7 @@ export function runOptions(): Option[] {
     new Option('-o, --output <name=file>', 'write an output to a JSONL file, `-` for stdout or `none` (repeatable; default out/<topic>.jsonl; without --brokers)').argParser(collectPair('--output')).default({}),
     new Option('--append', 'append to output and dead-letter files instead of starting them afresh').default(false),
     new Option('-w, --workers <n>', 'inference worker threads (started only when the job has a model)').default(2).env('SLUICE_WORKERS').argParser(positiveInteger),
-    new Option('--parallelism <n>', 'stream threads: copies of the pipeline in worker threads of this process, each with its own share of the partitions (or keys), Kafka consumer, producer and state; 1 runs the pipeline on the main thread').default(undefined, 'the core count (1 with --ui, --max-records, --until-caught-up, or --guarantee exactly-once without --brokers)').env('SLUICE_PARALLELISM').argParser(positiveInteger),
+    new Option('--parallelism <n>', 'stream threads: copies of the pipeline in worker threads of this process, each with its own share of the partitions (or keys), Kafka consumer, producer and state; 1 runs the pipeline on the main thread').default(undefined, 'the core count (1 with --ui, or --guarantee exactly-once without --brokers)').env('SLUICE_PARALLELISM').argParser(positiveInteger),
     new Option('--max-in-flight <n>', 'records inside the job at once; the source pauses when full').default(20_000).env('SLUICE_MAX_IN_FLIGHT').argParser(positiveInteger),
     new Option('-b, --brokers <list>', 'Kafka bootstrap brokers (host:port,...): inputs and outputs become Kafka topics').env('KAFKA_BROKERS'),
     ...kafkaSecurityOptions(),
@@ -103,7 +103,7 @@ export function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
   // Not given: one stream thread per core, unless a flag that needs one thread for now is on
   // (then given explicitly above 1, that flag is refused below with what to do).
   const embeddedExactlyOnce = flags.guarantee === 'exactly-once' && !onKafka;
-  const parallelism = flags.parallelism ?? (flags.ui !== undefined || embeddedExactlyOnce || flags.maxRecords !== undefined || flags.untilCaughtUp ? 1 : availableParallelism());
+  const parallelism = flags.parallelism ?? (flags.ui !== undefined || embeddedExactlyOnce ? 1 : availableParallelism());
   const kafkaOnly = (
     [
       ['--changelog-topic', flags.changelogTopic],
@@ -117,7 +117,6 @@ export function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
   if (flags.ui === undefined && (flags.uiRedact === true || flags.jaegerUrl !== undefined)) throw new InvalidOptionError(`${flags.uiRedact === true ? '--ui-redact' : '--jaeger-url'} applies only with --ui (the dashboard)`);
   if (flags.ui !== undefined && parallelism > 1) throw new InvalidOptionError('--ui follows the pipeline of one stream thread for now: add --parallelism 1 (start more processes to scale out)');
   if (!onKafka && flags.untilCaughtUp) throw new InvalidOptionError('--until-caught-up applies only with --brokers (Kafka): an embedded input ends at its own end');
-  if ((flags.maxRecords !== undefined || flags.untilCaughtUp) && parallelism > 1) throw new InvalidOptionError(`${flags.untilCaughtUp ? '--until-caught-up' : '--max-records'} ends a run of one stream thread for now: add --parallelism 1`);
   if (flags.checkpointDir !== undefined && flags.changelogTopic !== undefined) throw new InvalidOptionError('--checkpoint-dir and --changelog-topic are two places for the same checkpoints: choose one');
   if (flags.guarantee === 'exactly-once') {
     if (!onKafka && flags.checkpointDir === undefined) throw new InvalidOptionError('--guarantee exactly-once commits at checkpoints: add --brokers (Kafka transactions) or --checkpoint-dir (output files published at each checkpoint)');

@@ -17,6 +17,44 @@ export interface RunLimits {
 export type BacklogEnd = ReadonlyMap<string, number>;
 
 /**
+ * Where the records a run takes are counted against its limits: by one thread alone
+ * ({@link localLedger}, the default), or shared by stream threads (runtime/threads/threadLimits.ts).
+ */
+export interface LimitLedger {
+  /** Counts a record about to be taken: 'over' when the limit was reached before it (not taken), 'last' when it reaches it. */
+  take(): 'taken' | 'last' | 'over';
+  /** A record at or past its partition's backlog end was taken: true when that ends the run. */
+  caughtUp(partition: string): boolean;
+  /** True when there is no backlog to read at all: the run ends as soon as it starts. */
+  readonly nothingToRead: boolean;
+}
+
+/**
+ * The limits of a run of one stream thread: its own count, its own partitions left to read.
+ *
+ * @example
+ * const ledger = localLedger({ maxRecords: 1000 });
+ * ledger.take(); // 'taken', ..., then 'last' at the 1,000th, then 'over'
+ */
+export function localLedger(limits: RunLimits): LimitLedger {
+  const { maxRecords, backlog } = limits;
+  let taken = 0;
+  const remaining = new Map(backlog);
+  return {
+    take: () => {
+      if (maxRecords !== undefined && taken >= maxRecords) return 'over';
+      taken += 1;
+      return maxRecords !== undefined && taken >= maxRecords ? 'last' : 'taken';
+    },
+    caughtUp: (partition) => {
+      remaining.delete(partition);
+      return remaining.size === 0;
+    },
+    nothingToRead: backlog !== undefined && backlog.size === 0,
+  };
+}
+
+/**
  * The sources of a run, ending it at its limits: once the last record allowed is handed in,
  * `stop` is called (the job drains and commits as on SIGTERM); a record offered after that is not
  * taken (not tracked, not committed: the next run reads it). Unlimited: the sources unchanged.
@@ -24,30 +62,28 @@ export type BacklogEnd = ReadonlyMap<string, number>;
  * @example
  * const sources = limitSources(binding.sources, { maxRecords: 100_000 }, () => running?.stop());
  */
-export function limitSources(sources: Record<string, Source<unknown>>, limits: RunLimits, stop: () => void): Record<string, Source<unknown>> {
+export function limitSources(sources: Record<string, Source<unknown>>, limits: RunLimits, stop: () => void, ledger: LimitLedger = localLedger(limits)): Record<string, Source<unknown>> {
   const { maxRecords, backlog } = limits;
   if (maxRecords === undefined && backlog === undefined) return sources;
-  let taken = 0;
   let stopped = false;
-  const remaining = new Map(backlog);
   const end = () => {
     if (stopped) return;
     stopped = true;
     stop();
   };
   // Nothing to catch up on: end as soon as the job runs.
-  if (backlog !== undefined && remaining.size === 0) queueMicrotask(end);
+  if (ledger.nothingToRead) queueMicrotask(end);
   const offer = <R>(record: SourceRecord<unknown>, hand: () => R | undefined): R | undefined => {
     // Past the limit nothing more is taken, even from another input while the last one waits for room.
-    if (stopped || (maxRecords !== undefined && taken >= maxRecords)) return undefined;
-    taken += 1;
+    if (stopped) return undefined;
+    const took = ledger.take();
+    if (took === 'over') return undefined;
     const wait = hand();
-    let last = maxRecords !== undefined && taken >= maxRecords;
+    let last = took === 'last';
     if (backlog !== undefined) {
       const key = partitionKey(record.position.topic, record.position.partition);
-      const endOffset = remaining.get(key);
-      if (endOffset !== undefined && record.position.offset >= endOffset) remaining.delete(key);
-      if (remaining.size === 0) last = true;
+      const endOffset = backlog.get(key);
+      if (endOffset !== undefined && record.position.offset >= endOffset && ledger.caughtUp(key)) last = true;
     }
     if (last) {
       // Stop once this record is in: stopping while it waits for room would turn it away.

@@ -2,6 +2,7 @@ import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { JobStats } from '../../core/engine/engine.ts';
 import type { EncodedEventTime } from '../eventLatency.ts';
 import type { RunOptions } from '../runCommand.ts';
+import type { ThreadLimits } from './threadLimits.ts';
 
 // The messages between the main thread (the supervisor) and its stream threads. Everything in
 // them is structured-clone data: numbers, strings, plain objects.
@@ -16,6 +17,8 @@ export interface ThreadData {
   readonly workers: number;
   /** Keep Prometheus metrics for the main thread's `/metrics`. */
   readonly collectMetrics: boolean;
+  /** `--max-records` / `--until-caught-up`, shared by the threads. */
+  readonly limits?: ThreadLimits | undefined;
 }
 
 /** A thread's counters at one moment. */
@@ -48,7 +51,11 @@ export type FromThread =
   | { readonly type: 'stats'; readonly report: ThreadReport }
   | { readonly type: 'metrics'; readonly id: number; readonly metrics: ThreadMetrics }
   | { readonly type: 'done'; readonly report: ThreadReport }
-  | { readonly type: 'failed'; readonly message: string; readonly report: ThreadReport | undefined };
+  | { readonly type: 'failed'; readonly message: string; readonly report: ThreadReport | undefined }
+  | LimitMessage;
+
+/** A thread reached a run limit: it took the run's last record, or read a partition to its backlog end. */
+export type LimitMessage = { readonly type: 'limit' } | { readonly type: 'caughtUp'; readonly partition: string };
 
 /**
  * The folder of thread `index` of `count` under `--checkpoint-dir`: one writer per folder.

@@ -7,10 +7,12 @@ import { bindIO, type Binding } from '../bindIO.ts';
 import { exactlyOnceRun } from '../exactlyOnce.ts';
 import { loadJobToRun } from '../loadJob.ts';
 import { formatSummary } from '../progress.ts';
+import { backlogEnd, inputTopics } from '../runLimits.ts';
 import { oneLine, startProgress, SignalHandler, type RunOptions, type RunOutput } from '../runCommand.ts';
 import { samplingPolicy } from '../telemetry/sampling.ts';
 import { claimCheckpointDirectory } from './checkpointFolders.ts';
 import { Supervisor } from './supervisor.ts';
+import { BacklogWatch, threadLimits } from './threadLimits.ts';
 import { startThreadMetrics, type ThreadMetricsServer } from './threadMetrics.ts';
 
 /**
@@ -45,6 +47,8 @@ export async function runThreaded(options: RunOptions, output: RunOutput): Promi
     // Bound here only to check the flags, name the topics and describe the run; each thread binds its own.
     const binding = bindIO(job, { ...options, settings, transactions: eos?.transactions });
     if (options.kafka !== undefined) await kafkaPreflight(options.kafka, binding.topics);
+    const backlog = options.untilCaughtUp === true && options.kafka !== undefined ? await backlogEnd(options.kafka, inputTopics(job.inputs, options)) : undefined;
+    let caughtUp: BacklogWatch | undefined;
     if (options.checkpoints?.kind === 'directory') claimCheckpointDirectory(options.checkpoints.directory, count);
     if (options.outputMode === 'overwrite') startFilesAfresh(binding);
     if (options.metricsPort !== undefined) metrics = await startThreadMetrics({ jobName: job.name, port: options.metricsPort, host: options.metricsHost, threads: () => threads?.metrics() ?? Promise.resolve([]) });
@@ -56,8 +60,12 @@ export async function runThreaded(options: RunOptions, output: RunOutput): Promi
       collectMetrics: metrics !== undefined,
       restartable: options.kafka !== undefined || options.checkpoints !== undefined,
       log: (text) => output.err(text),
+      limits: threadLimits({ maxRecords: options.maxRecords, backlog }),
+      // A thread took the run's last record, or every partition was read to its backlog end: drain and stop.
+      onLimit: (message) => (message.type === 'limit' ? threads?.stop(options.drain) : caughtUp?.reached(message.partition)),
     });
     threads.start();
+    if (backlog !== undefined) caughtUp = new BacklogWatch(backlog, () => threads?.stop(options.drain));
     if (signals.requested) threads.stop(options.drain);
     const describe = [...binding.describe, `stream threads: ${count}, each with ${Math.max(1, Math.round(options.workers / count))} inference worker(s) of its own when the job has a model`];
     if (options.kafka === undefined) {

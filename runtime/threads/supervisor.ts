@@ -5,7 +5,8 @@ import type { EventTimeSummary } from '../eventLatency.ts';
 import type { PartitionLag } from '../progress.ts';
 import type { RunOptions } from '../runCommand.ts';
 import { mergeEventTime, mergeLag, mergeStats } from './mergeStats.ts';
-import type { FromThread, ThreadData, ThreadMetrics, ThreadReport, ToThread } from './protocol.ts';
+import type { FromThread, LimitMessage, ThreadData, ThreadMetrics, ThreadReport, ToThread } from './protocol.ts';
+import type { ThreadLimits } from './threadLimits.ts';
 
 /** What the supervisor needs to start and watch the threads. */
 export interface SupervisorOptions {
@@ -24,6 +25,9 @@ export interface SupervisorOptions {
   readonly log: (text: string) => void;
   /** Failures of one thread within a minute before the job gives up. Default 3. */
   readonly maxRestarts?: number;
+  /** `--max-records` / `--until-caught-up`: what the threads share, and who hears them reach it. */
+  readonly limits?: ThreadLimits | undefined;
+  readonly onLimit?: (message: LimitMessage) => void;
 }
 
 /** What a run of stream threads did, merged. */
@@ -153,7 +157,7 @@ export class Supervisor {
   }
 
   #spawn(slot: Slot): void {
-    const data: ThreadData = { options: this.#config.options, index: slot.index, count: this.#config.count, workers: this.#config.workers, collectMetrics: this.#config.collectMetrics };
+    const data: ThreadData = { options: this.#config.options, index: slot.index, count: this.#config.count, workers: this.#config.workers, collectMetrics: this.#config.collectMetrics, limits: this.#config.limits };
     // The entry is a one-line script that loads the TypeScript module through tsx's API: on
     // Node 20 the `--import tsx` a worker inherits does not reach the worker's own imports.
     const entry = `import(${JSON.stringify(TSX_API)}).then((tsx) => tsx.tsImport(${JSON.stringify(THREAD_MAIN)}, ${JSON.stringify(import.meta.url)}))`;
@@ -194,6 +198,10 @@ export class Supervisor {
           break;
         case 'failed':
           end(message.message, message.report);
+          break;
+        case 'limit':
+        case 'caughtUp':
+          this.#config.onLimit?.(message);
           break;
       }
     });
