@@ -97,12 +97,21 @@ export function limitSources(sources: Record<string, Source<unknown>>, limits: R
       name,
       {
         name: source.name,
-        run: (ctx: SourceContext<unknown>) =>
-          source.run({
-            ...ctx,
-            emit: (record) => offer(record, () => ctx.emit(record)),
-            deadLetter: (record, reason) => offer(record, () => ctx.deadLetter(record, reason)),
-          }),
+        run: (ctx: SourceContext<unknown>) => {
+          // A backlog can end in records the source never hands out (a transaction's commit
+          // marker, aborted records): a lag of 0 says the partition was read past its end.
+          const off = backlog === undefined ? () => {} : ctx.instrumentation.on('source.lag', ({ topic, partition, lag }) => {
+            const key = partitionKey(topic, partition);
+            if (lag === 0 && backlog.has(key) && ledger.caughtUp(key)) end();
+          });
+          return source
+            .run({
+              ...ctx,
+              emit: (record) => offer(record, () => ctx.emit(record)),
+              deadLetter: (record, reason) => offer(record, () => ctx.deadLetter(record, reason)),
+            })
+            .finally(off);
+        },
         ...(source.close === undefined ? {} : { close: () => source.close!() }),
       } satisfies Source<unknown>,
     ]),

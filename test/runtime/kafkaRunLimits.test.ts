@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createTopics, produceMessages, sharedKafka, type KafkaCluster } from '../kit/kafka.ts';
+import { createTestKafka, createTopics, produceMessages, sharedKafka, type KafkaCluster } from '../kit/kafka.ts';
 import { committedOffsets, highWatermarks, KAFKA_TEST_ENV, killAllSluice, spawnSluice } from '../kit/sluiceProcess.ts';
 import { summaryIn } from '../kit/transactionFeed.ts';
 
@@ -48,6 +48,30 @@ describe('a Kafka run that ends by itself', () => {
     assert.equal(summaryIn(run.stderr()), 250, run.stderr());
     assert.equal(sum((await committedOffsets(kafka.brokers, GROUP, 'limits-in')).values()) - before, 250, 'the commit covers the records taken and no more');
     assert.equal(sum((await highWatermarks(kafka.brokers, 'limits-out')).values()), 3250);
+  });
+
+  it('--until-caught-up ends on a topic written in transactions (its backlog ends in a commit marker)', async () => {
+    await createTopics(kafka.brokers, [{ name: 'limits-tx-in', partitions: 2 }, { name: 'limits-tx-out', partitions: 2 }]);
+    const producer = createTestKafka(kafka.brokers).producer({ transactionalId: 'limits-tx-feed', idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      for (const from of [0, 500]) {
+        const transaction = await producer.transaction();
+        await transaction.send({ topic: 'limits-tx-in', messages: numbered(from, 500) });
+        await transaction.commit();
+      }
+    } finally {
+      await producer.disconnect();
+    }
+    const run = spawnSluice(['run', 'test/fixtures/jobs/key-counter.ts', '--brokers', kafka.brokers.join(','), '--group', 'run-limits-tx', '--input-topic', 'limits-tx-in', '--output-topic', 'limits-tx-out', '--dead-letter-topic', 'limits-dead', '--no-checkpoints', '--parallelism', '1', '--no-progress', '--until-caught-up'], { env: KAFKA_TEST_ENV });
+    const exit = await Promise.race([run.exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 60_000))]);
+    if (exit === 'timeout') {
+      run.kill('SIGKILL');
+      assert.fail(`the run did not end by itself: ${run.stderr()}`);
+    }
+    assert.equal(exit.code, 0, run.stderr());
+    assert.equal(summaryIn(run.stderr()), 1000, run.stderr());
+    assert.equal(sum((await highWatermarks(kafka.brokers, 'limits-tx-out')).values()), 1000);
   });
 
   it('--until-caught-up without Kafka is one line that says why', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Instrumentation } from '../../core/instrumentation.ts';
 import type { Source, SourceContext } from '../../core/job.ts';
 import type { SourceRecord } from '../../core/record.ts';
 import { limitSources } from '../../runtime/runLimits.ts';
@@ -31,12 +32,13 @@ function engine(options: { full?: boolean } = {}) {
     admit();
     return undefined;
   };
-  const ctx = { emit: offer, deadLetter: offer, signal: stopping.signal } as unknown as SourceContext<unknown>;
+  const instrumentation = new Instrumentation();
+  const ctx = { emit: offer, deadLetter: offer, signal: stopping.signal, instrumentation } as unknown as SourceContext<unknown>;
   const stop = () => {
     stops += 1;
     stopping.abort();
   };
-  return { ctx, taken, stop, stops: () => stops };
+  return { ctx, taken, stop, stops: () => stops, instrumentation };
 }
 
 const records = (count: number, partitions = 1): SourceRecord<number>[] =>
@@ -69,6 +71,25 @@ describe('run limits', () => {
     // Offsets 0..4 of partition 0 are records 0, 2, 4, 6, 8: the stop comes with record 8.
     assert.equal(run.taken.length, 9);
     assert.equal(run.stops(), 1);
+  });
+
+  it('--until-caught-up: a backlog that ends in a transaction marker ends when the source reports no lag', async () => {
+    const run = engine();
+    // Partition 0's last record is offset 4; offset 5 is a commit marker the source never hands out.
+    const backlog = new Map([['t\u00000', 5]]);
+    const source: Source<unknown> = {
+      name: 'transactional',
+      async run(ctx) {
+        for (let offset = 0; offset < 5; offset += 1) await ctx.emit({ value: offset, position: { topic: 't', partition: 0, offset } });
+        assert.equal(run.stops(), 0, 'stopped before the backlog was read');
+        // The fetch that holds only the marker: the Kafka source moves past it and reports lag 0.
+        ctx.instrumentation.emit('source.lag', { topic: 't', partition: 0, lag: 0 });
+      },
+    };
+    await limitSources({ list: source }, { backlog }, run.stop).list!.run(run.ctx);
+    assert.equal(run.taken.length, 5);
+    assert.equal(run.stops(), 1);
+    assert.equal(run.instrumentation.wants('source.lag'), false, 'the listener is removed when the source ends');
   });
 
   it('--until-caught-up with nothing to catch up on stops at once', async () => {

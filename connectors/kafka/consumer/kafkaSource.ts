@@ -202,6 +202,7 @@ class KafkaSource<T> implements Source<T> {
     this.#off.push(
       consumer.on(events.GROUP_JOIN, ({ payload }) => this.#assignments?.assigned(payload.memberAssignment)),
       consumer.on(events.COMMIT_OFFSETS, ({ payload }) => this.#committer?.committed(payload.topics)),
+      this.#lag!.watchSkipped(consumer),
       watchCrashes(consumer, this.#options.settings, {
         stopping: () => this.#stopping,
         log: this.#log,
@@ -243,9 +244,8 @@ class KafkaSource<T> implements Source<T> {
       }
       committer.maybeCommit();
     } finally {
-      // The next fetch starts after the last record handed out, not after the whole batch.
-      const last = ledger.lastEmitted(topic, partition);
-      if (last !== undefined && last >= Number(batch.firstOffset() ?? -1)) resolveOffset(String(last));
+      const resume = ledger.afterBatch(batch);
+      if (resume !== undefined) resolveOffset(String(resume));
       if (emitted > 0 && ctx.instrumentation.wants('source.records')) ctx.instrumentation.emit('source.records', { source: this.name, count: emitted });
       this.#lag!.report(topic, partition);
       this.#batch = undefined;

@@ -1,4 +1,4 @@
-import type { Admin } from 'kafkajs';
+import type { Admin, Consumer } from 'kafkajs';
 import type { Instrumentation } from '../../../core/instrumentation.ts';
 import type { OffsetLedger } from './offsetLedger.ts';
 
@@ -28,6 +28,19 @@ export class LagReporter {
   /** A batch of this partition was fetched with this high watermark. */
   fetched(topic: string, partition: number, highWatermark: number): void {
     this.#ledger.observeHighWatermark(topic, partition, highWatermark);
+  }
+
+  /**
+   * A fetch with nothing to hand out (only transaction markers or aborted records) never reaches
+   * eachBatch; kafkajs moves past it and says so in END_BATCH_PROCESS. The lag moves with it.
+   * Returns the unsubscribe.
+   */
+  watchSkipped(consumer: Consumer): () => void {
+    return consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize !== 0) return;
+      this.#ledger.observePosition(payload.topic, payload.partition, Number(payload.lastOffset) + 1);
+      this.report(payload.topic, payload.partition);
+    });
   }
 
   /** Reports one partition's lag as the ledger knows it. */

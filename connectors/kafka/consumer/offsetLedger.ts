@@ -10,6 +10,17 @@ interface PartitionPositions {
   committed: number | undefined;
   /** The partition's high watermark at the last fetch. */
   highWatermark: number | undefined;
+  /** Where the consumer stands past records it never hands out (transaction markers, aborted records). */
+  position: number;
+}
+
+/** What the ledger reads of a kafkajs batch: its records' offsets and where it ends (control records included). */
+export interface FetchedBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly messages: readonly { readonly offset: string }[];
+  firstOffset(): string | null;
+  lastOffset(): string;
 }
 
 /** An offset to commit, in Kafka's sense: the next record to read. */
@@ -65,7 +76,7 @@ export class OffsetLedger {
         next.add(k);
         const existing = this.#partitions.get(k);
         if (existing === undefined) {
-          this.#partitions.set(k, { topic, partition, lastEmitted: -1, committed: undefined, highWatermark: undefined });
+          this.#partitions.set(k, { topic, partition, lastEmitted: -1, committed: undefined, highWatermark: undefined, position: -1 });
           added.push({ topic, partition });
         } else if (existing.lastEmitted >= 0) {
           kept.push({ topic, partition, next: existing.lastEmitted + 1 });
@@ -117,11 +128,35 @@ export class OffsetLedger {
     if (p !== undefined && Number.isFinite(highWatermark) && highWatermark > (p.highWatermark ?? -1)) p.highWatermark = highWatermark;
   }
 
+  /**
+   * The consumer read up to `next` without anything to hand out: a fetch held only transaction
+   * markers or aborted records. Without this a topic written in transactions ends in a marker
+   * and its lag never reaches 0.
+   */
+  observePosition(topic: string, partition: number, next: number): void {
+    const p = this.#partitions.get(partitionKey(topic, partition));
+    if (p !== undefined && Number.isFinite(next) && next > p.position) p.position = next;
+  }
+
+  /**
+   * After a fetched batch: the offset the consumer resumes after, which is the last record
+   * handed out, not the batch's end (a batch cut short is fetched again from there). When every
+   * record was handed out, the consumer also stands past the batch's end: transaction markers
+   * after its last record count as read.
+   */
+  afterBatch(batch: FetchedBatch): number | undefined {
+    const { topic, partition } = batch;
+    const last = this.lastEmitted(topic, partition);
+    if (last === undefined) return undefined;
+    if (last >= Number(batch.messages.at(-1)?.offset ?? Infinity)) this.observePosition(topic, partition, Number(batch.lastOffset()) + 1);
+    return last >= Number(batch.firstOffset() ?? -1) ? last : undefined;
+  }
+
   /** Consumer lag: records at or after the next offset to hand out, up to the high watermark. */
   lag(topic: string, partition: number): number | undefined {
     const p = this.#partitions.get(partitionKey(topic, partition));
     if (p === undefined || p.highWatermark === undefined) return undefined;
-    const next = p.lastEmitted >= 0 ? p.lastEmitted + 1 : (p.committed ?? 0);
+    const next = Math.max(p.lastEmitted >= 0 ? p.lastEmitted + 1 : (p.committed ?? 0), p.position);
     return Math.max(0, p.highWatermark - next);
   }
 

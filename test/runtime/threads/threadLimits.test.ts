@@ -5,6 +5,7 @@ import type { Source, SourceContext } from '../../../core/job.ts';
 import type { SourceRecord } from '../../../core/record.ts';
 import { limitSources } from '../../../runtime/runLimits.ts';
 import { BacklogWatch, threadLedger, threadLimits } from '../../../runtime/threads/threadLimits.ts';
+import { Instrumentation } from '../../../core/instrumentation.ts';
 
 /** A source offering `count` records of one partition per 2, in order, until stopped. */
 function listSource(count: number, partitions = 1): Source<unknown> {
@@ -27,7 +28,7 @@ function listSource(count: number, partitions = 1): Source<unknown> {
 function thread() {
   const taken: unknown[] = [];
   const stopping = new AbortController();
-  const ctx = { emit: (record: unknown) => void taken.push(record), deadLetter: (record: unknown) => void taken.push(record), signal: stopping.signal } as unknown as SourceContext<unknown>;
+  const ctx = { emit: (record: unknown) => void taken.push(record), deadLetter: (record: unknown) => void taken.push(record), signal: stopping.signal, instrumentation: new Instrumentation() } as unknown as SourceContext<unknown>;
   return { ctx, taken, stopping };
 }
 

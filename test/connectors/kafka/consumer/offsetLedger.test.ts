@@ -132,4 +132,28 @@ describe('OffsetLedger (what a Kafka source commits)', () => {
     ledger.observeHighWatermark('t', 0, 10);
     assert.equal(ledger.lag('t', 0), 8);
   });
+
+  it('a position read past records it never hands out (a transaction marker) counts as read', () => {
+    const { take, ledger } = setup();
+    for (let offset = 0; offset < 9; offset += 1) take(0, offset);
+    ledger.observeHighWatermark('t', 0, 10); // offset 9 is the commit marker
+    assert.equal(ledger.lag('t', 0), 1);
+    ledger.observePosition('t', 0, 10);
+    assert.equal(ledger.lag('t', 0), 0);
+    ledger.observePosition('t', 0, 7); // an older position never wins
+    assert.equal(ledger.lag('t', 0), 0);
+  });
+
+  it('after a batch: resumes after the last record handed out; past the markers only when all were', () => {
+    const { take, ledger } = setup();
+    for (let offset = 0; offset < 5; offset += 1) take(0, offset);
+    ledger.observeHighWatermark('t', 0, 12);
+    // Records 0..9 fetched (markers at 10 and 11), only 0..4 handed out: resume after 4, lag stays.
+    const batch = (from: number) => ({ topic: 't', partition: 0, messages: Array.from({ length: 10 - from }, (_, i) => ({ offset: String(from + i) })), firstOffset: () => String(from), lastOffset: () => '11' });
+    assert.equal(ledger.afterBatch(batch(0)), 4);
+    assert.equal(ledger.lag('t', 0), 7);
+    for (let offset = 5; offset < 10; offset += 1) take(0, offset);
+    assert.equal(ledger.afterBatch(batch(5)), 9);
+    assert.equal(ledger.lag('t', 0), 0);
+  });
 });
