@@ -370,6 +370,8 @@ function report(results: Result[], produceCeilings: number[]): void {
     return backlog === undefined || 'failed' in backlog ? undefined : backlog.eventsPerSecond;
   };
   console.log(`\nkafkajs produce ceiling (1,000 per send, median of the ${produceCeilings.length} backlog loads): ${fmt(ceiling)} events/s`);
+  // With --repeat the ratios are each round's, in medians(): a row id is in every round.
+  if (REPEAT > 1) return;
   console.log('ratios (same run):');
   const hand = backlogOf('hand-written');
   for (const result of results) {
@@ -399,7 +401,7 @@ function medians(results: Result[]): void {
     const backlogs = mine.flatMap((r) => ('failed' in r.backlog ? [] : [r.backlog.eventsPerSecond]));
     const perRate = RATES.map((rate) => {
       const phases = mine.flatMap((r) => r.phases.filter((p) => p.rate === rate && !p.fellBehind));
-      return `${fmt(rate)}/s p50 ${median(phases.map((p) => p.p50)).toFixed(1)} p99−floor ${median(phases.map((p) => p.p99OverFloor)).toFixed(1)} ms (${phases.length} runs)`;
+      return `${fmt(rate)}/s p50 ${median(phases.map((p) => p.p50)).toFixed(1)} p99−floor ${median(phases.map((p) => p.p99OverFloor)).toFixed(1)} ms [${phases.map((p) => p.p99OverFloor.toFixed(0)).join(', ')}] (${phases.length} runs)`;
     });
     const jobCpu = mine.flatMap((r) => (r.backlogCpu === undefined || r.backlogCpu.seconds === 0 ? [] : [((r.backlogCpu.byRole.get('job') ?? 0) / BACKLOG) * 1000]));
     const settledRates = mine.flatMap((r) => (r.settled === undefined ? [] : [r.settled.eventsPerSecond]));
