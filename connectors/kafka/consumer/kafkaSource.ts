@@ -96,6 +96,9 @@ class KafkaSource<T> implements Source<T> {
   }
 
   async run(ctx: SourceContext<T>): Promise<void> {
+    // Stopped before it ran (a stop during the job's start-up, or a stream thread told to stop
+    // while it loaded): nothing to read, and an 'abort' listener added now would never fire.
+    if (ctx.signal.aborted) return;
     this.#ctx = ctx;
     const { settings } = this.#options;
     const tuning = this.#tuning;
