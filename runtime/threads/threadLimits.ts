@@ -1,4 +1,6 @@
-import type { BacklogEnd, LimitLedger } from '../runLimits.ts';
+import type { Source } from '../../core/job.ts';
+import { limitSources, type BacklogEnd, type LimitLedger } from '../runLimits.ts';
+import type { LimitMessage } from './protocol.ts';
 
 /**
  * `--max-records` and `--until-caught-up` as the stream threads share them (structured-clone
@@ -60,6 +62,20 @@ export function threadLedger(limits: ThreadLimits, onCaughtUp: (partition: strin
     },
     nothingToRead: false,
   };
+}
+
+/**
+ * A stream thread's sources within the limits the threads share: its records count against the
+ * one count of all threads, and `tell` says when it took the run's last record or read a
+ * partition to its backlog end; the main thread ends the run. No limits: the sources unchanged.
+ *
+ * @example
+ * const limited = limitThreadSources(sources, data.limits, (message) => port.postMessage(message));
+ */
+export function limitThreadSources(sources: Record<string, Source<unknown>>, limits: ThreadLimits | undefined, tell: (message: LimitMessage) => void): Record<string, Source<unknown>> {
+  if (limits === undefined) return sources;
+  const backlog = limits.backlog === undefined ? undefined : new Map(limits.backlog);
+  return limitSources(sources, { maxRecords: limits.maxRecords, backlog }, () => tell({ type: 'limit' }), threadLedger(limits, (partition) => tell({ type: 'caughtUp', partition })));
 }
 
 /**

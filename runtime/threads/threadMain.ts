@@ -14,10 +14,9 @@ import { LazyInference } from '../lazyInference.ts';
 import { loadJob } from '../loadJob.ts';
 import { trackLag, type PartitionLag } from '../progress.ts';
 import { checkpointOptions, oneLine, type RunOptions, type RunOutput } from '../runCommand.ts';
-import { limitSources } from '../runLimits.ts';
 import { startTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
 import { threadFolder, type FromThread, type ThreadData, type ThreadReport, type ToThread } from './protocol.ts';
-import { threadLedger } from './threadLimits.ts';
+import { limitThreadSources } from './threadLimits.ts';
 import { threadShare, watchFirst } from './threadShare.ts';
 
 /** How often a thread reports its counters (progress line, merged summary of a failed thread). */
@@ -101,7 +100,7 @@ async function main(): Promise<void> {
     });
     lag = trackLag(telemetry.instrumentation);
     // Run limits count this thread's share against one count of all threads; the main thread ends the run.
-    const limited = data.limits === undefined ? sources : limitSources(sources, { maxRecords: data.limits.maxRecords, backlog: data.limits.backlog === undefined ? undefined : new Map(data.limits.backlog) }, () => post({ type: 'limit' }), threadLedger(data.limits, (partition) => post({ type: 'caughtUp', partition })));
+    const limited = limitThreadSources(sources, data.limits, post);
     running = runJob(job, {
       sources: telemetry.instrumentSources(limited),
       sinks: binding.sinks,
