@@ -4,13 +4,13 @@ import { assertExactlyOnce, badRecords, numberedInput, readCommitted } from '../
 import { createTopics, produceMessages, sharedKafka, type KafkaCluster } from '../kit/kafka.ts';
 import { consumeUntil, KAFKA_TEST_ENV, killAllSluice, spawnSluice, type SluiceProcess } from '../kit/sluiceProcess.ts';
 
-// 40 keys x 1,250 = 50,000 records (and 251 bad ones): the largest stream that keeps this test
-// near two minutes on the project's shared two-core machine with ten kill -9 and restarts.
+// 40 keys x 5,000 = 200,000 records (and about 1,000 bad ones), fed over a minute while the job
+// is killed ten times: each kill lands mid-stream with thousands of records in flight.
 const KEYS = 40;
-const PER_KEY = Number(process.env.SLUICE_EOS_PER_KEY ?? 1250);
+const PER_KEY = Number(process.env.SLUICE_EOS_PER_KEY ?? 5000);
 const KILLS = 10;
 /** The feed writes this many records per key at a time, spread evenly over FEED_MS. */
-const CHUNK = 5;
+const CHUNK = 20;
 const FEED_MS = 60_000;
 /** Which guarantee the job runs with: set SLUICE_TEST_GUARANTEE=at-least-once to watch this test fail. */
 const GUARANTEE = process.env.SLUICE_TEST_GUARANTEE ?? 'exactly-once';
