@@ -1,12 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestKafka, createTopics, produceMessages, sharedKafka, type KafkaCluster } from '../kit/kafka.ts';
-import { committedOffsets, highWatermarks, KAFKA_TEST_ENV, killAllSluice, spawnSluice } from '../kit/sluiceProcess.ts';
+import { committedOffsets, highWatermarks, KAFKA_TEST_ENV, killAllSluice, spawnSluice, type SluiceProcess } from '../kit/sluiceProcess.ts';
 import { summaryIn } from '../kit/transactionFeed.ts';
 
 const GROUP = 'run-limits';
 const sum = (values: Iterable<number>) => [...values].reduce((a, b) => a + b, 0);
 const numbered = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ key: `k${(from + i) % 37}`, value: JSON.stringify({ key: `k${(from + i) % 37}`, seq: from + i }) }));
+
+/** The run's exit, or a failure naming its output when it has not ended by itself within a minute. */
+async function endsByItself(run: SluiceProcess): Promise<{ code: number | null }> {
+  const exit = await Promise.race([run.exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 60_000))]);
+  if (exit !== 'timeout') return exit;
+  run.kill('SIGKILL');
+  return assert.fail(`the run did not end by itself: ${run.stderr()}`);
+}
 
 describe('a Kafka run that ends by itself', () => {
   let kafka: KafkaCluster;
@@ -24,11 +32,7 @@ describe('a Kafka run that ends by itself', () => {
 
   it('--until-caught-up reads the backlog there was at the start, commits it and exits 0', async () => {
     const run = spawnSluice([...args(), '--until-caught-up'], { env: KAFKA_TEST_ENV });
-    const exit = await Promise.race([run.exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 60_000))]);
-    if (exit === 'timeout') {
-      run.kill('SIGKILL');
-      assert.fail(`the run did not end by itself: ${run.stderr()}`);
-    }
+    const exit = await endsByItself(run);
     assert.equal(exit.code, 0, run.stderr());
     assert.equal(summaryIn(run.stderr()), 3000, run.stderr());
     assert.deepEqual(await committedOffsets(kafka.brokers, GROUP, 'limits-in'), await highWatermarks(kafka.brokers, 'limits-in'), 'everything read was committed');
@@ -39,11 +43,7 @@ describe('a Kafka run that ends by itself', () => {
     await produceMessages(kafka.brokers, 'limits-in', numbered(3000, 1000));
     const before = sum((await committedOffsets(kafka.brokers, GROUP, 'limits-in')).values());
     const run = spawnSluice([...args(), '--max-records', '250'], { env: KAFKA_TEST_ENV });
-    const exit = await Promise.race([run.exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 60_000))]);
-    if (exit === 'timeout') {
-      run.kill('SIGKILL');
-      assert.fail(`the run did not end by itself: ${run.stderr()}`);
-    }
+    const exit = await endsByItself(run);
     assert.equal(exit.code, 0, run.stderr());
     assert.equal(summaryIn(run.stderr()), 250, run.stderr());
     assert.equal(sum((await committedOffsets(kafka.brokers, GROUP, 'limits-in')).values()) - before, 250, 'the commit covers the records taken and no more');
@@ -64,11 +64,7 @@ describe('a Kafka run that ends by itself', () => {
       await producer.disconnect();
     }
     const run = spawnSluice(['run', 'test/fixtures/jobs/key-counter.ts', '--brokers', kafka.brokers.join(','), '--group', 'run-limits-tx', '--input-topic', 'limits-tx-in', '--output-topic', 'limits-tx-out', '--dead-letter-topic', 'limits-dead', '--no-checkpoints', '--parallelism', '1', '--no-progress', '--until-caught-up'], { env: KAFKA_TEST_ENV });
-    const exit = await Promise.race([run.exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 60_000))]);
-    if (exit === 'timeout') {
-      run.kill('SIGKILL');
-      assert.fail(`the run did not end by itself: ${run.stderr()}`);
-    }
+    const exit = await endsByItself(run);
     assert.equal(exit.code, 0, run.stderr());
     assert.equal(summaryIn(run.stderr()), 1000, run.stderr());
     assert.equal(sum((await highWatermarks(kafka.brokers, 'limits-tx-out')).values()), 1000);
