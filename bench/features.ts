@@ -2,12 +2,15 @@
  * Feature store benchmark: online lookup latency (p50/p99 per call) at cache hit ratios 0, 90 and
  * 99 %, materialization throughput to Redis, the feature stage's throughput with and without
  * materializing each micro-batch, and the whole fraud job (features, materializeFeatures, ONNX
- * scoring on the worker pool) with and without the online store, side by side (alternating runs,
- * `--job-runs` rounds: each round's cost against that round's run without the store, and the median). Starts Debian's redis-server (the test kit) unless `--redis` or
- * REDIS_URL points at one. Figures, not a test.
+ * scoring on the worker pool) without the online store, with it (a write every 1000 ms) and
+ * buffering only (one write at the end), alternating in `--job-runs` rounds (every other round in
+ * reverse order). Each round prints its events/s and CPU µs per event (this process plus
+ * redis-server, from INFO cpu) and the costs against that round's run without the store; then the
+ * costs per round and their median. Starts Debian's redis-server (the test kit) unless `--redis`
+ * or REDIS_URL points at one. Figures, not a test.
  *
  *   npm run bench:features
- *   npm run bench:features -- --lookups 20000 --batch 1 --events 200000 --users 20000 --job-events 200000
+ *   npm run bench:features -- --lookups 20000 --batch 1 --events 200000 --users 20000 --job-events 500000 --job-runs 7
  */
 import { performance } from 'node:perf_hooks';
 import { setImmediate } from 'node:timers';
@@ -18,6 +21,7 @@ import { fraudFeatures } from '../jobs/fraud/featureView.ts';
 import { TransactionGenerator, type Transaction } from '../jobs/fraud/transactions.ts';
 import fraudJob from '../jobs/fraud-detection.ts';
 import { generatorSource } from '../connectors/generatorSource.ts';
+import { Redis } from 'ioredis';
 import { runTestJob, testPool } from '../test/kit/jobs.ts';
 import { startRedis, type TestRedis } from '../test/kit/redis.ts';
 
@@ -100,23 +104,48 @@ async function featureStageRate(txs: Transaction[], store: OnlineStore | undefin
   return txs.length / ((performance.now() - start) / 1000);
 }
 
+/** CPU seconds redis-server has used (user + system, from INFO cpu). */
+async function redisCpuSeconds(url: string): Promise<number> {
+  const client = new Redis(url);
+  try {
+    const info = await client.info('cpu');
+    const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+    return field('used_cpu_user') + field('used_cpu_sys');
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** One run of the fraud job: events/s, and CPU µs per event of this process and of redis-server. */
+interface JobFigures {
+  rate: number;
+  cpuUs: number;
+}
+
 /**
- * The fraud job end to end (4 partitions, the worker pool), events/s; with `url`, it materializes
- * to Redis every `writeMs` (a long one leaves only the last write: the per-event cost alone).
+ * The fraud job end to end (4 partitions, the worker pool); with `store`, it materializes to
+ * Redis every `writeMs` (a long one leaves only the last write: the per-event cost alone). CPU
+ * is this process (the job and its inference threads) plus redis-server: the cost in CPU is
+ * less moved by other processes on a shared machine than the events/s are.
  */
-async function jobRate(url: string | undefined, count: number, workers: number, writeMs = 1000): Promise<number> {
+async function jobRun(url: string, store: boolean, count: number, workers: number, writeMs = 1000): Promise<JobFigures> {
   const generator = new TransactionGenerator({ seed: 3, users: Number(values['job-users']) });
   const pool = testPool(workers);
   try {
+    const redisBefore = await redisCpuSeconds(url);
+    const cpuBefore = process.cpuUsage();
     const start = performance.now();
     const { stats } = await runTestJob(fraudJob, {
       sources: { transactions: generatorSource({ name: 'transactions', count, make: () => generator.next(), key: (tx) => tx.userId, timestamp: (tx) => tx.timestamp, partitions: 4 }) },
-      settings: url === undefined ? {} : { redis: url, featureWriteMs: String(writeMs) },
+      settings: store ? { redis: url, featureWriteMs: String(writeMs) } : {},
       inference: pool,
       maxInFlight: 4096,
     });
+    const seconds = (performance.now() - start) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    const redisCpu = (await redisCpuSeconds(url)) - redisBefore;
     if (stats.out !== count) throw new Error(`the fraud job wrote ${stats.out} of ${count} decisions`);
-    return count / ((performance.now() - start) / 1000);
+    return { rate: count / seconds, cpuUs: (cpu.user + cpu.system + redisCpu * 1e6) / count };
   } finally {
     await pool.close();
   }
@@ -141,25 +170,30 @@ try {
   const jobEvents = Number(values['job-events']);
   const workers = Number(values.workers);
   const runs = Number(values['job-runs']);
-  const rounds: { without: number; with: number; bufferOnly: number }[] = [];
+  type Round = Record<'without' | 'with' | 'bufferOnly', JobFigures>;
+  const rounds: Round[] = [];
   const cost = (rate: number, base: number) => (1 - rate / base) * 100;
+  const extra = (cpu: number, base: number) => (cpu / base - 1) * 100;
   const rate = (r: number) => Math.round(r).toLocaleString('en-US');
+  const pct = (x: number) => `${x.toFixed(1)} %`;
   // Alternate them so a noisy neighbour on a shared machine hits all alike; each round's costs
   // are against that round's run without the store (the nearest in time), then the median.
   for (let run = 0; run < runs; run++) {
     // Every other round in reverse order, so a trend in the machine's load hits no variant more.
-    const order: (keyof (typeof rounds)[number])[] = run % 2 === 0 ? ['without', 'with', 'bufferOnly'] : ['bufferOnly', 'with', 'without'];
-    const round = { without: 0, with: 0, bufferOnly: 0 };
-    for (const variant of order) round[variant] = await jobRate(variant === 'without' ? undefined : url, jobEvents, workers, variant === 'bufferOnly' ? 600_000 : 1000);
-    rounds.push(round);
+    const order: (keyof Round)[] = run % 2 === 0 ? ['without', 'with', 'bufferOnly'] : ['bufferOnly', 'with', 'without'];
+    const round: Partial<Round> = {};
+    for (const variant of order) round[variant] = await jobRun(url, variant !== 'without', jobEvents, workers, variant === 'bufferOnly' ? 600_000 : 1000);
+    const r = round as Round;
+    rounds.push(r);
     console.log(
-      `fraud job round ${run + 1}: ${rate(round.without)} events/s without the online store, ${rate(round.with)} with materializeFeatures every 1000 ms (${cost(round.with, round.without).toFixed(1)} % cost), ${rate(round.bufferOnly)} buffering only (${cost(round.bufferOnly, round.without).toFixed(1)} % cost)`,
+      `fraud job round ${run + 1}: ${rate(r.without.rate)} events/s without the online store, ${rate(r.with.rate)} with materializeFeatures every 1000 ms (${pct(cost(r.with.rate, r.without.rate))} cost), ${rate(r.bufferOnly.rate)} buffering only (${pct(cost(r.bufferOnly.rate, r.without.rate))} cost); CPU per event (job + redis-server) ${r.without.cpuUs.toFixed(1)} / ${r.with.cpuUs.toFixed(1)} (+${pct(extra(r.with.cpuUs, r.without.cpuUs))}) / ${r.bufferOnly.cpuUs.toFixed(1)} µs (+${pct(extra(r.bufferOnly.cpuUs, r.without.cpuUs))})`,
     );
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const best = (pick: (r: (typeof rounds)[number]) => number) => Math.max(...rounds.map(pick));
+  const costs = rounds.map((r) => cost(r.with.rate, r.without.rate));
+  const cpuCosts = rounds.map((r) => extra(r.with.cpuUs, r.without.cpuUs));
   console.log(
-    `fraud job (${jobEvents.toLocaleString('en-US')} events of ${values['job-users']} users, ${workers} worker${workers === 1 ? '' : 's'}, ${runs} rounds): online store cost per round ${rounds.map((r) => cost(r.with, r.without).toFixed(1)).join(' / ')} %, median ${median(rounds.map((r) => cost(r.with, r.without))).toFixed(1)} % (buffering only: median ${median(rounds.map((r) => cost(r.bufferOnly, r.without))).toFixed(1)} %); best of each: ${rate(best((r) => r.without))} without, ${rate(best((r) => r.with))} with (${cost(best((r) => r.with), best((r) => r.without)).toFixed(1)} % cost)`,
+    `fraud job (${jobEvents.toLocaleString('en-US')} events of ${values['job-users']} users, ${workers} worker${workers === 1 ? '' : 's'}, ${runs} rounds): online store throughput cost per round ${costs.map((c) => c.toFixed(1)).join(' / ')} %, median ${pct(median(costs))} (buffering only: median ${pct(median(rounds.map((r) => cost(r.bufferOnly.rate, r.without.rate))))}); CPU per event +${cpuCosts.map((c) => c.toFixed(1)).join(' / +')} %, median +${pct(median(cpuCosts))} (buffering only: median +${pct(median(rounds.map((r) => extra(r.bufferOnly.cpuUs, r.without.cpuUs))))})`,
   );
   for (const ratio of [0, 0.9, 0.99]) {
     const r = await lookupLatency(url, entities, ratio);
