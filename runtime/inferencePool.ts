@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Piscina } from 'piscina';
-import { describeError, InferenceTimeoutError, ModelError, requirePositiveInteger } from '../core/errors.ts';
+import { describeError, InferenceTimeoutError, InvalidOptionError, ModelError, requirePositiveInteger } from '../core/errors.ts';
 import type { InferenceRequest, InferenceResult, InferenceService, ModelHandle, ModelOptions } from '../core/inference.ts';
 import type { ScoreResult, ScoreTask, WarmUpResult, WireTensor } from './inferenceWorker.ts';
 import type { Clock } from '../core/clock.ts';
@@ -18,6 +18,12 @@ export interface InferencePoolOptions {
   clock?: Clock;
   /** How registry models notice new versions and pins (poll periods, where swap lines go). */
   models?: LiveModelSettings;
+  /**
+   * Batches of at most this many rows are scored on the calling thread (blocking it): no hop to
+   * a worker and back, milliseconds at p99 on a busy machine (bench/poolHop.ts). Default
+   * SLUICE_INLINE_ROWS, else 0 (every batch to a worker).
+   */
+  inlineRows?: number;
 }
 
 /**
@@ -44,11 +50,15 @@ export class InferencePool implements InferenceService {
   readonly #busy: BusyMeter;
   readonly #liveSettings: LiveModelSettings;
   readonly #onHangUp = (): void => void this.reload(true);
+  readonly #inlineRows: number;
+  /** The worker's module, loaded on this thread for small batches. */
+  #here: Promise<typeof import('./inferenceWorker.ts')> | undefined;
 
   constructor(options: InferencePoolOptions) {
     this.workers = requirePositiveInteger('workers', options.workers);
     this.#busy = new BusyMeter(this.workers, options.clock);
     this.#liveSettings = options.models ?? {};
+    this.#inlineRows = inlineRowsOf(options.inlineRows ?? process.env.SLUICE_INLINE_ROWS ?? 0);
     this.#pool = new Piscina({
       filename: new URL('./inferenceWorker.ts', import.meta.url).href,
       minThreads: this.workers,
@@ -97,6 +107,8 @@ export class InferencePool implements InferenceService {
       for (const result of results) seen.add(result.threadId);
       first ??= results[0];
     }
+    // Small batches are scored on this thread: load it here too.
+    if (this.#inlineRows > 0) await (this.#here ??= import('./inferenceWorker.ts')).then((worker) => worker.warmUp({ modelPath, version }));
     return first!;
   }
 
@@ -207,7 +219,10 @@ export class InferencePool implements InferenceService {
     // A late answer is dropped, not aborted: stopping a worker while onnxruntime computes
     // makes the process abort when the native call returns into the dead thread.
     this.#busy.begin();
-    const scoring: Promise<ScoreResult> = this.#pool.run(task, { transferList: transfer });
+    const scoring: Promise<ScoreResult> =
+      request.rows <= this.#inlineRows
+        ? (this.#here ??= import('./inferenceWorker.ts')).then((worker) => worker.default(task))
+        : this.#pool.run(task, { transferList: transfer });
     const running = this.#running;
     running.add(scoring);
     // A timed-out batch keeps its worker busy until it really ends: count it until then.
@@ -239,4 +254,10 @@ export class InferencePool implements InferenceService {
       clearTimeout(timer);
     }
   }
+}
+
+function inlineRowsOf(value: number | string): number {
+  const rows = Number(value);
+  if (!Number.isInteger(rows) || rows < 0) throw new InvalidOptionError(`inlineRows (SLUICE_INLINE_ROWS) must be a whole number, 0 or more (got ${String(value)})`);
+  return rows;
 }
