@@ -46,8 +46,7 @@ export interface KafkaSourceOptions<T> {
  * pipeline never costs the group membership. Uncommitted records never exceed the budget either,
  * so a crash makes the next run redo at most `maxInFlight` records.
  *
- * Emits `source.records`, `source.lag`, `source.commit`, `source.rebalance` and
- * `source.backpressure` instrumentation events.
+ * Emits `source.records`, `.lag`, `.commit`, `.rebalance` and `.backpressure` events.
  *
  * @example
  * kafkaSource({ settings: env.kafka, topic: 'transactions', decode: jsonDecoder(parseTransaction) })
@@ -96,9 +95,7 @@ class KafkaSource<T> implements Source<T> {
   }
 
   async run(ctx: SourceContext<T>): Promise<void> {
-    // Stopped before it ran (a stop during the job's start-up, or a stream thread told to stop
-    // while it loaded): nothing to read, and an 'abort' listener added now would never fire.
-    if (ctx.signal.aborted) return;
+    if (ctx.signal.aborted) return; // stopped during start-up: a listener added now would never fire
     this.#ctx = ctx;
     const { settings } = this.#options;
     const tuning = this.#tuning;
