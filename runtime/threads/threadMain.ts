@@ -115,7 +115,8 @@ async function main(): Promise<void> {
     if (stopAsked !== undefined) running.stop(stopAsked);
     // A transaction that could not commit lost its outputs: this thread stops and fails, and the
     // supervisor restarts it from the last commit (or fails the job past the restart limit).
-    eos?.onFailure(() => running?.stop());
+    // As in one-thread runs: a transaction that could not commit ends the thread at once (no drain, no final checkpoint).
+    eos?.onFailure(() => running?.fail(eos.failure));
     running.started.then(() => post({ type: 'started', describe: telemetry?.describe() ?? [] }), () => {});
     timer = setInterval(() => {
       const now = report();
