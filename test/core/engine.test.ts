@@ -3,6 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { collectSink } from '../../connectors/collectSink.ts';
 import { generatorSource } from '../../connectors/generatorSource.ts';
 import { defineJob, input, output } from '../../core/index.ts';
+import type { CheckpointStore } from '../../core/checkpoint/checkpoint.ts';
+import type { RunningJob } from '../../core/engine/engine.ts';
 import type { Sink, Source } from '../../core/job.ts';
 import { filter, map } from '../../operators/index.ts';
 import type { InferencePool } from '../../runtime/inferencePool.ts';
@@ -131,6 +133,31 @@ describe('engine', () => {
     assert.ok(stats.in > 0);
     assert.equal(stats.out, stats.in, 'every record taken was written');
     assert.deepEqual(sink.values, Array.from({ length: stats.in }, (_, i) => i));
+  });
+
+  it('fail() ends the job with that error and takes no final checkpoint (stop() would take one)', async () => {
+    // What an exactly-once commit that failed does: its outputs since the last commit are
+    // aborted, so a checkpoint past them would skip those records on restart.
+    let saves = 0;
+    const store: CheckpointStore = {
+      save: async (input) => {
+        saves += 1;
+        return { ...input, id: saves, createdAt: 0 };
+      },
+      latest: async () => undefined,
+    };
+    const run = (end: (running: RunningJob) => void) => {
+      const job = numbersJob('failed-commit', (s) => s.pipe(map((n) => n)));
+      const sink = collectSink<number>({ delayMs: 1 });
+      const { running } = startTestJob(job, { sources: { numbers: generatorSource({ count: Infinity, make: (i) => i }) }, sinks: { out: sink as Sink<unknown> }, maxInFlight: 200, engine: { checkpoints: { store, intervalMs: 3_600_000, log: () => {} } } });
+      void running.started.then(() => setTimeout(() => end(running), 50));
+      return running.done;
+    };
+    const failure = new Error('could not commit the transaction of numbers[0]');
+    await assert.rejects(run((running) => running.fail(failure)), (error) => error === failure);
+    assert.equal(saves, 0, 'a final checkpoint was taken after the failure');
+    await run((running) => running.stop());
+    assert.equal(saves, 1, 'a graceful stop takes its final checkpoint (the contrast this test relies on)');
   });
 
   it('fails with one message naming the output when a sink write fails', async () => {
