@@ -77,7 +77,7 @@ class Engine {
       sinks: options.sinks,
       deadLetterSink: options.deadLetterSink,
       instrumentation: this.#instrumentation,
-      sinkBatchSize: options.sinkBatchSize ?? 1000,
+      sinkBatchSize: options.sinkBatchSize,
       countAs,
       fail: (error) => this.#fail(error),
     });

@@ -29,7 +29,7 @@ export interface EngineOptions {
   readonly scheduler?: SchedulerLike;
   /** Processing time for state TTL and idleness; the scheduler's time when a scheduler is given. */
   readonly clock?: Clock;
-  /** Most records per sink write. */
+  /** Most records per sink write (one write per output is in flight at a time). Default 10,000. */
   readonly sinkBatchSize?: number;
   /** How long a stop may take to drain before it gives up with an error. */
   readonly drainTimeoutMs?: number;

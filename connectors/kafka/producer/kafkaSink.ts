@@ -18,8 +18,16 @@ export interface KafkaSinkOptions<T> {
   key?: (record: Envelope<T>) => string | Buffer | undefined;
   /** Message headers; default `traceparent` (and `tracestate`) and `model-version` when known. */
   headers?: (record: Envelope<T>) => Record<string, string>;
-  /** Most messages per produce request. Default 1000. */
+  /** Most messages per produce request. Default 10,000. */
   batchSize?: number;
+  /**
+   * Most bytes per produce request (keys, values and headers, with each record's framing counted
+   * at its most). Default 1,000,000: the broker refuses a partition's batch over its
+   * `message.max.bytes` (1 MiB by default), and a request bounds each of its partitions' batches.
+   * One request is in flight at a time (per-key order), so this is what the sink can write per
+   * round trip to the broker.
+   */
+  maxRequestBytes?: number;
   /**
    * How long a send waits for more records when it holds fewer than `batchSize`. Default 0:
    * the engine already hands over everything that arrived while the previous send was on the way.
@@ -52,7 +60,8 @@ export interface KafkaSinkOptions<T> {
  */
 export function kafkaSink<T>(options: KafkaSinkOptions<T>): Sink<T> & { readonly topic: string } {
   if (typeof options.topic !== 'string' || options.topic === '') throw new InvalidOptionError('kafkaSink: topic must be a non-empty topic name');
-  const batchSize = requirePositiveInteger('batchSize', options.batchSize ?? 1000);
+  const batchSize = requirePositiveInteger('batchSize', options.batchSize ?? 10_000);
+  const maxRequestBytes = requirePositiveInteger('maxRequestBytes', options.maxRequestBytes ?? 1_000_000);
   const lingerMs = requireNonNegativeNumber('lingerMs', options.lingerMs ?? 0);
   const encode = options.encode ?? ((record: Envelope<T>) => JSON.stringify(record.value));
   const key = options.key ?? ((record: Envelope<T>) => record.key);
@@ -67,6 +76,7 @@ export function kafkaSink<T>(options: KafkaSinkOptions<T>): Sink<T> & { readonly
     tuning: kafkaTuning(process.env, options.tuning),
     topic: options.topic,
     batchSize,
+    maxRequestBytes,
     lingerMs,
     acks: options.acks ?? -1,
     compression: options.compression,

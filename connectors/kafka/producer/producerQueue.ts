@@ -10,6 +10,8 @@ export interface ProducerQueueOptions {
   topic: string;
   /** Most messages per send. */
   batchSize: number;
+  /** Most bytes per send, by {@link messageBytes}: a send is one produce request. */
+  maxRequestBytes: number;
   /** How long a send waits for more messages when it holds fewer than `batchSize`. */
   lingerMs: number;
   acks: -1 | 1;
@@ -28,8 +30,10 @@ interface Pending {
 }
 
 /**
- * One topic's producer: gathers messages into sends of up to `batchSize` (waiting up to
- * `lingerMs` for a fuller one), sends them one at a time so a key's records keep their order,
+ * One topic's producer: gathers messages into sends of up to `batchSize` messages and
+ * `maxRequestBytes` bytes (waiting up to `lingerMs` for a fuller one), sends them one at a time
+ * so a key's records keep their order (one send in flight: its rate is what one request carries
+ * per round trip, which is why the limit is in bytes rather than a small message count),
  * and resolves each caller once the broker acknowledged all of its messages. While the brokers
  * cannot be reached it retries with backoff for up to the delivery timeout; callers simply wait,
  * which is what holds the job's source back (the in-flight budget stays full).
@@ -81,7 +85,7 @@ export class ProducerQueue {
   async #pump(): Promise<void> {
     // Let `this.#pumping = this.#pump()` happen before anything can clear it.
     await Promise.resolve();
-    const { batchSize, lingerMs } = this.#options;
+    const { batchSize, maxRequestBytes, lingerMs } = this.#options;
     try {
       // The loop test and the `finally` run in one go, so a message queued meanwhile is never
       // left without a pump.
@@ -89,13 +93,23 @@ export class ProducerQueue {
         if (this.#queued < batchSize && lingerMs > 0) await this.#linger(lingerMs);
         const chunk: Message[] = [];
         const parts: { entry: Pending; count: number }[] = [];
+        let bytes = 0;
         for (const entry of this.#queue) {
-          if (chunk.length >= batchSize) break;
-          const count = Math.min(entry.messages.length - entry.taken, batchSize - chunk.length);
-          if (count <= 0) continue;
-          for (let i = entry.taken; i < entry.taken + count; i += 1) chunk.push(entry.messages[i]!);
-          entry.taken += count;
-          parts.push({ entry, count });
+          let count = 0;
+          for (let i = entry.taken; i < entry.messages.length; i += 1) {
+            if (chunk.length >= batchSize) break;
+            const size = messageBytes(entry.messages[i]!);
+            // A message over the limit on its own still goes, alone: the broker then says why it refuses it.
+            if (chunk.length > 0 && bytes + size > maxRequestBytes) break;
+            bytes += size;
+            chunk.push(entry.messages[i]!);
+            count += 1;
+          }
+          if (count > 0) {
+            entry.taken += count;
+            parts.push({ entry, count });
+          }
+          if (entry.taken < entry.messages.length) break;
         }
         this.#queued -= chunk.length;
         try {
@@ -165,6 +179,38 @@ export class ProducerQueue {
       }
     }
   }
+}
+
+/** Bytes Kafka's record format may add to one record besides its key, value and headers (length, attributes, deltas, varint lengths). */
+const RECORD_FRAMING_BYTES = 24;
+/** Bytes one header's framing may add (two varint lengths). */
+const HEADER_FRAMING_BYTES = 10;
+
+/**
+ * An upper bound of the bytes a message takes in a produce request: its key, value and header
+ * names and values as UTF-8, plus the most the record framing adds. Sends are cut by it so one
+ * never exceeds the broker's `message.max.bytes` however its messages fall on partitions.
+ *
+ * @example
+ * messageBytes({ key: 'u1', value: '{"score":0.1}' }) // 2 + 13 + 24 = 39
+ */
+export function messageBytes(message: Message): number {
+  let bytes = RECORD_FRAMING_BYTES + byteLength(message.key) + byteLength(message.value);
+  const headers = message.headers;
+  if (headers !== undefined) {
+    for (const name in headers) {
+      const value = headers[name];
+      bytes += HEADER_FRAMING_BYTES + Buffer.byteLength(name);
+      if (Array.isArray(value)) for (const item of value) bytes += HEADER_FRAMING_BYTES + byteLength(item);
+      else bytes += byteLength(value);
+    }
+  }
+  return bytes;
+}
+
+function byteLength(data: string | Buffer | null | undefined): number {
+  if (data === null || data === undefined) return 0;
+  return typeof data === 'string' ? Buffer.byteLength(data) : data.length;
 }
 
 /** Distinct keys whose partition is remembered; past it the cache starts over. */

@@ -4,6 +4,7 @@ import { CompletionTracker } from '../../../../core/completion.ts';
 import type { DeadLetter, KafkaSettings } from '../../../../core/job.ts';
 import type { Envelope } from '../../../../core/record.ts';
 import { DEAD_LETTER_HEADERS, kafkaDeadLetterSink, kafkaSink } from '../../../../connectors/kafka/index.ts';
+import { messageBytes } from '../../../../connectors/kafka/producer/producerQueue.ts';
 import { createTestKafka, createTopics, sharedKafka, TEST_CONSUMER_TIMINGS, type KafkaCluster } from '../../../kit/kafka.ts';
 import { consumeUntil } from '../../../kit/sluiceProcess.ts';
 
@@ -26,6 +27,33 @@ function envelope<V>(value: V, extra: Partial<Envelope<V>> = {}): Envelope<V> {
   };
 }
 
+/**
+ * The sizes of a topic's record batches, in offset order, once `count` records are there: Kafka
+ * keeps each produce request's records of a partition as one record batch; kafkajs tells a
+ * message's batch by its (untyped) batchContext.firstOffset.
+ */
+async function recordBatches(kafka: KafkaCluster, topic: string, count: number): Promise<number[]> {
+  const consumer = createTestKafka(kafka.brokers).consumer({ groupId: `${topic}-reader`, ...TEST_CONSUMER_TIMINGS });
+  const batches = new Map<string, number>();
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  const done = new Promise<void>((resolve) => {
+    void consumer.run({
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) {
+          const first = (message as { batchContext?: { firstOffset?: string } }).batchContext?.firstOffset;
+          if (first === undefined) throw new Error('kafkajs no longer exposes batchContext.firstOffset');
+          batches.set(first, (batches.get(first) ?? 0) + 1);
+        }
+        if ([...batches.values()].reduce((a, b) => a + b, 0) >= count) resolve();
+      },
+    });
+  });
+  await done;
+  await consumer.disconnect();
+  return [...batches.entries()].sort(([a], [b]) => Number(a) - Number(b)).map(([, size]) => size);
+}
+
 const header = (headers: Record<string, unknown>, name: string) => (headers[name] === undefined ? undefined : String(headers[name]));
 
 describe('kafkaSink', () => {
@@ -40,6 +68,7 @@ describe('kafkaSink', () => {
     await createTopics(kafka.brokers, [
       { name: 'out', partitions: 4 },
       { name: 'batched', partitions: 1 },
+      { name: 'sized', partitions: 1 },
       { name: 'outage', partitions: 1 },
       { name: 'dead', partitions: 1 },
     ]);
@@ -67,27 +96,26 @@ describe('kafkaSink', () => {
     const sink = kafkaSink<number>({ settings, topic: 'batched', batchSize: 100, log: quiet });
     await sink.write(Array.from({ length: 250 }, (_, i) => envelope(i)));
     await sink.close!();
-    // Kafka keeps each produce request's records as one record batch; kafkajs tells a message's
-    // batch by its (untyped) batchContext.firstOffset.
-    const consumer = createTestKafka(kafka.brokers).consumer({ groupId: 'batched-reader', ...TEST_CONSUMER_TIMINGS });
-    const batches = new Map<string, number>();
-    await consumer.connect();
-    await consumer.subscribe({ topics: ['batched'], fromBeginning: true });
-    const done = new Promise<void>((resolve) => {
-      void consumer.run({
-        eachBatch: async ({ batch }) => {
-          for (const message of batch.messages) {
-            const first = (message as { batchContext?: { firstOffset?: string } }).batchContext?.firstOffset;
-            if (first === undefined) throw new Error('kafkajs no longer exposes batchContext.firstOffset');
-            batches.set(first, (batches.get(first) ?? 0) + 1);
-          }
-          if ([...batches.values()].reduce((a, b) => a + b, 0) >= 250) resolve();
-        },
-      });
-    });
-    await done;
-    await consumer.disconnect();
-    assert.deepEqual([...batches.values()], [100, 100, 50]);
+    assert.deepEqual(await recordBatches(kafka, 'batched', 250), [100, 100, 50]);
+  });
+
+  it('cuts produce requests at maxRequestBytes, and sends a message over it alone', async () => {
+    // ~1,040 bytes a message with its framing: 9 fit in 10,000 bytes.
+    const sink = kafkaSink<string>({ settings, topic: 'sized', maxRequestBytes: 10_000, encode: (record) => record.value, log: quiet });
+    const values = Array.from({ length: 40 }, (_, i) => `${i}:`.padEnd(1000, 'x'));
+    values.splice(20, 0, 'big:'.padEnd(25_000, 'y'));
+    await sink.write(values.map((value) => envelope(value)));
+    await sink.close!();
+    const sizes = await recordBatches(kafka, 'sized', 41);
+    assert.deepEqual(sizes, [9, 9, 2, 1, 9, 9, 2], `record batches of ${sizes.join(', ')}`);
+    const got = await consumeUntil(kafka.brokers, 'sized', { until: (m) => m.length >= 41, timeoutMs: 15_000 });
+    assert.deepEqual(got.map((m) => m.value!.toString()), values, 'every value once, in order');
+  });
+
+  it('counts a message by its UTF-8 bytes and framing', () => {
+    assert.equal(messageBytes({ key: 'u1', value: '{"score":0.1}' }), 2 + 13 + 24);
+    assert.equal(messageBytes({ key: null, value: 'é€' }), 2 + 3 + 24);
+    assert.equal(messageBytes({ key: Buffer.alloc(5), value: null, headers: { traceparent: 'a'.repeat(55), 'model-version': ['v1', 'v2'] } }), 5 + 24 + (10 + 11 + 55) + (10 + 13 + 10 + 2 + 10 + 2));
   });
 
   it('keeps retrying while the broker is down and resolves a write only once it is acknowledged', async (t) => {
