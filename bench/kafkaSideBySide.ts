@@ -87,13 +87,14 @@ const sluice = (parallelism: number | undefined, upstream: boolean): Implementat
   '--dead-letter-topic', dead, '--group', group, '--no-checkpoints', '--no-progress', '--no-typecheck', '--workers', '1',
   ...(parallelism === undefined ? [] : ['--parallelism', String(parallelism)]),
 ];
-const handWritten = (role: 'score' | 'floor'): Implementation['command'] => (brokers, input, output, _dead, group) => [
+const handWritten = (role: 'score' | 'floor' | 'relay'): Implementation['command'] => (brokers, input, output, _dead, group) => [
   '--import', tsx, 'bench/sideBySide/handWritten.ts', role, '--brokers', brokers, '--input', input, '--output', output, '--group', group,
 ];
 
 const hasParallelism = await cliHasParallelism();
 const IMPLEMENTATIONS: Implementation[] = [
   { id: 'floor', label: 'transport floor: kafkajs consume only', command: handWritten('floor'), floor: true },
+  { id: 'relay', label: 'two-hop floor: kafkajs consume → produce, no work', command: handWritten('relay') },
   { id: 'hand-written', label: 'hand-written kafkajs eachBatch + onnxruntime-node', command: handWritten('score') },
   { id: 'sluice-p1-upstream', label: 'Sluice --parallelism 1, kafkajs as published (before the patch)', command: sluice(hasParallelism ? 1 : undefined, true) },
   { id: 'sluice-p1', label: 'Sluice --parallelism 1', command: sluice(hasParallelism ? 1 : undefined, false) },
@@ -394,6 +395,17 @@ function report(results: Result[], produceCeilings: number[]): void {
     });
     console.log(`  ${result.implementation.id.padEnd(20)} latency vs hand-written: ${parts.join(', ')}`);
   }
+  // What an implementation adds to Kafka-to-Kafka transport itself (the relay crosses Kafka twice, as every output does).
+  const relayPhases = results.find((r) => r.implementation.id === 'relay')?.phases ?? [];
+  if (relayPhases.length > 0) {
+    for (const result of results.filter((r) => r.implementation.floor !== true && r.implementation.id !== 'relay')) {
+      const parts = result.phases.map((p) => {
+        const theirs = relayPhases.find((h) => h.rate === p.rate);
+        return `${fmt(p.rate)}/s ${theirs === undefined || theirs.fellBehind || p.fellBehind ? 'n/a' : `${(p.p99 - theirs.p99).toFixed(0)} ms`}`;
+      });
+      console.log(`  ${result.implementation.id.padEnd(20)} p99 − the relay's p99 (two-hop floor): ${parts.join(', ')}`);
+    }
+  }
 }
 
 /** With --repeat: each row's median backlog and p99 − floor per rate, and the median p2/p1 of the rounds. */
@@ -411,6 +423,14 @@ function medians(results: Result[]): void {
     const settledRates = mine.flatMap((r) => (r.settled === undefined ? [] : [r.settled.eventsPerSecond]));
     const settledPart = settledRates.length === 0 ? '' : `, after the group settled ${fmt(median(settledRates))} ev/s [${settledRates.map(fmt).join(', ')}]`;
     console.log(`  ${implementation.id.padEnd(24)} backlog ${fmt(median(backlogs))} ev/s [${backlogs.map(fmt).join(', ')}]${settledPart}, job ${median(jobCpu).toFixed(3)} cpu-s/1k ev${perRate.length === 0 ? '' : `; ${perRate.join('; ')}`}`);
+  }
+  // What each row adds to the relay's two Kafka crossings: the medians' difference per rate.
+  const p99Median = (id: string, rate: number) => median(results.filter((r) => r.implementation.id === id).flatMap((r) => r.phases.filter((p) => p.rate === rate && !p.fellBehind).map((p) => p.p99)));
+  if (oneRound.some((i) => i.id === 'relay')) {
+    for (const implementation of oneRound.filter((i) => i.floor !== true && i.id !== 'relay')) {
+      const parts = RATES.map((rate) => `${fmt(rate)}/s ${(p99Median(implementation.id, rate) - p99Median('relay', rate)).toFixed(0)} ms`);
+      console.log(`  ${implementation.id.padEnd(24)} median p99 − the relay's median p99 (two-hop floor): ${parts.join(', ')}`);
+    }
   }
   // Each round's own ratio to the first row of the round (A/B within a round, then the median).
   const [first, ...others] = oneRound;

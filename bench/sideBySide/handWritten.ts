@@ -5,6 +5,9 @@
  *   the batch, one model call for it on this thread, one produce of every score, commit. No
  *   backpressure, dead letters, ordering across batches or traces: the lower bound of the work.
  * - `floor`: the transport floor: consume and count, nothing else.
+ * - `relay`: the two-hop floor: consume, produce each message unchanged (acks -1, not awaited), commit. An
+ *   implementation's outputs cross Kafka twice (input, output) where `floor` crosses it once;
+ *   this is what two crossings cost with no work between them.
  * - `produce`: the paced upstream: `--rate` events/s for `--count` events from id `--first`.
  *
  *   tsx bench/sideBySide/handWritten.ts score --brokers h:9092 --input in --output out --group g
@@ -33,14 +36,14 @@ const role = positionals[0];
 const MAX_PER_SEND = 1000;
 const kafka = new Kafka({ clientId: `side-by-side-${role}`, brokers: values.brokers!.split(','), logLevel: logLevel.NOTHING });
 
-if (role === 'score' || role === 'floor') await consume(role);
+if (role === 'score' || role === 'floor' || role === 'relay') await consume(role);
 else if (role === 'produce') await produce(Number(values.first), Number(values.count), Number(values.rate));
-else throw new Error(`unknown role ${role}: score, floor or produce`);
+else throw new Error(`unknown role ${role}: score, floor, relay or produce`);
 
-async function consume(mode: 'score' | 'floor'): Promise<void> {
+async function consume(mode: 'score' | 'floor' | 'relay'): Promise<void> {
   const session = mode === 'score' ? await ort.InferenceSession.create(fileURLToPath(new URL('../../models/fraud-v1.onnx', import.meta.url)), { intraOpNumThreads: 1, interOpNumThreads: 1 }) : undefined;
   const producer = kafka.producer();
-  if (mode === 'score') await producer.connect();
+  if (mode !== 'floor') await producer.connect();
   const consumer = kafka.consumer({ groupId: values.group!, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topic: values.input!, fromBeginning: true });
@@ -61,6 +64,10 @@ async function consume(mode: 'score' | 'floor'): Promise<void> {
         const scores = result.score!.data as Float32Array;
         const out: Message[] = events.map((event, i) => ({ key: event.userId, value: JSON.stringify({ id: event.id, createdAt: event.createdAt, userId: event.userId, score: scores[i] }) }));
         await producer.send({ topic: values.output!, acks: -1, messages: out });
+      } else if (mode === 'relay') {
+        // The event itself carries the id and creation time the outside consumer reads. Not
+        // awaited: a floor, so no batch waits for the previous one's acknowledgement.
+        void producer.send({ topic: values.output!, acks: -1, messages: messages.map((m) => ({ key: m.key, value: m.value })) });
       }
       consumed += messages.length;
       resolveOffset(messages.at(-1)!.offset);
