@@ -10,6 +10,7 @@ import { resolveSettings } from '../../core/settings.ts';
 import { bindIO } from '../bindIO.ts';
 import { EventTimeLatency } from '../eventLatency.ts';
 import { exactlyOnceRun } from '../exactlyOnce.ts';
+import { endOnCommitFailure } from '../failedStop.ts';
 import { LazyInference } from '../lazyInference.ts';
 import { loadJob } from '../loadJob.ts';
 import { trackLag, type PartitionLag } from '../progress.ts';
@@ -113,10 +114,10 @@ async function main(): Promise<void> {
     });
     telemetry.attach(running);
     if (stopAsked !== undefined) running.stop(stopAsked);
-    // A transaction that could not commit lost its outputs: this thread stops and fails, and the
-    // supervisor restarts it from the last commit (or fails the job past the restart limit).
-    // As in one-thread runs: a transaction that could not commit ends the thread at once (no drain, no final checkpoint).
-    eos?.onFailure(() => running?.fail(eos.failure));
+    // A transaction that could not commit lost its outputs: this thread stops and fails at once
+    // (no drain, no final checkpoint), and the supervisor restarts it from the last commit (or
+    // fails the job past the restart limit).
+    endOnCommitFailure(eos, running, (line) => output.err(`sluice: ${line}\n`));
     running.started.then(() => post({ type: 'started', describe: telemetry?.describe() ?? [] }), () => {});
     timer = setInterval(() => {
       const now = report();

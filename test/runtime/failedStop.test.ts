@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { collectSink } from '../../connectors/collectSink.ts';
+import { generatorSource } from '../../connectors/generatorSource.ts';
+import { defineJob, input, output } from '../../core/index.ts';
+import { SluiceError } from '../../core/errors.ts';
+import type { Source } from '../../core/job.ts';
+import { map } from '../../operators/index.ts';
+import { exactlyOnceRun } from '../../runtime/exactlyOnce.ts';
+import { endOnCommitFailure, stopWithin } from '../../runtime/failedStop.ts';
+import { startTestJob } from '../kit/jobs.ts';
+
+const job = defineJob({
+  name: 'stuck-stop',
+  inputs: { numbers: input('numbers', { parse: (value: unknown) => Number(value) }) },
+  outputs: { out: output<number>('out') },
+  pipeline: ({ numbers }) => numbers.pipe(map((n) => n)),
+});
+
+/** A generator whose close never ends, as a consumer stuck on a broker that went away. */
+function stuckOnClose(): Source<unknown> {
+  const source = generatorSource({ name: 'numbers', count: Infinity, make: (i) => i });
+  return { ...source, close: () => new Promise<void>(() => {}) };
+}
+
+describe('a failed run that does not stop', () => {
+  it('stopWithin calls onStuck once the bound passes, and not when the run ended in time', async () => {
+    let stuck = 0;
+    stopWithin(new Promise(() => {}), 20, () => (stuck += 1));
+    stopWithin(Promise.resolve(), 20, () => (stuck += 10));
+    stopWithin(Promise.reject(new Error('failed')), 20, () => (stuck += 100));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(stuck, 1);
+  });
+
+  it('a failed exactly-once commit ends the run, and exits 1 with one line when its stop hangs', async (t) => {
+    const exits: Array<number | undefined> = [];
+    t.mock.method(process, 'exit', (code?: number) => void exits.push(code));
+    const lines: string[] = [];
+    const eos = exactlyOnceRun('exactly-once', undefined)!;
+    const { running } = startTestJob(job, { sources: { numbers: stuckOnClose() }, sinks: { out: collectSink({ delayMs: 1 }) }, maxInFlight: 100 });
+    await running.started;
+    endOnCommitFailure(eos, running, (line) => lines.push(line), 200);
+    eos.fail(new SluiceError('could not commit the transaction of in[0] exactly once (Connection error: read ECONNRESET)'));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.deepEqual(exits, [1], 'the process exits 1 once the stop has hung past the bound');
+    assert.deepEqual(lines, ['could not commit the transaction of in[0] exactly once (Connection error: read ECONNRESET) — the job did not stop within 0.2 s of it; exiting without a clean stop']);
+    running.done.catch(() => {});
+  });
+
+  it('a run that stops in time is not exited', async (t) => {
+    const exits: Array<number | undefined> = [];
+    t.mock.method(process, 'exit', (code?: number) => void exits.push(code));
+    const eos = exactlyOnceRun('exactly-once', undefined)!;
+    const { running } = startTestJob(job, { sources: { numbers: generatorSource({ name: 'numbers', count: Infinity, make: (i) => i }) }, sinks: { out: collectSink({ delayMs: 1 }) }, maxInFlight: 100 });
+    await running.started;
+    endOnCommitFailure(eos, running, () => {}, 2000);
+    eos.fail(new SluiceError('could not commit'));
+    await assert.rejects(running.done, /could not commit/);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(exits, []);
+  });
+});
