@@ -69,7 +69,7 @@ export class Materializer {
   readonly #maxBackoff: number;
   readonly #views = new Map<string, ViewSlots>();
   /** Slots changed since their last write, least recently updated first. */
-  readonly #dirty = new Set<Slot>();
+  #dirty = new Set<Slot>();
   /** The slots of the write in flight (their newest values are what a checkpoint must keep). */
   #inFlight: Slot[] = [];
   #slotCount = 0;
@@ -216,16 +216,21 @@ export class Materializer {
     return once || this.#dirty.size === 0;
   }
 
-  /** A failed write's slots back into the buffer, behind anything updated meanwhile (which holds newer values); retry later. */
+  /**
+   * A failed write's slots back into the buffer, then a retry later. They were updated before
+   * anything buffered during the write, so they go first (least recently updated), and past
+   * `maxPending` the oldest go, as in {@link #buffer}. (Adding them behind, and dropping the rest
+   * of the failed write when full, dropped the most recently updated rows instead.)
+   */
   #requeue(slots: readonly Slot[]): void {
     this.#inFlight = [];
-    for (const slot of slots) {
-      if (this.#dirty.has(slot)) continue;
-      if (this.#dirty.size >= this.#maxPending) {
-        this.#stats.rowsDropped++;
-        continue;
-      }
-      this.#dirty.add(slot);
+    const newer = this.#dirty;
+    this.#dirty = new Set();
+    for (const slot of slots) if (!newer.has(slot)) this.#dirty.add(slot);
+    for (const slot of newer) this.#dirty.add(slot);
+    while (this.#dirty.size > this.#maxPending) {
+      this.#dirty.delete(this.#dirty.values().next().value!);
+      this.#stats.rowsDropped++;
     }
     this.#stats.failedBatches++;
     this.#scheduleRetry();

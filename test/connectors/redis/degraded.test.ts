@@ -71,3 +71,24 @@ test('while Redis is down the buffer keeps the newest row per entity, and drops 
     ],
   );
 });
+
+test('a write that fails while newer rows arrive: the full buffer drops the least recently updated, not the newest', async (t) => {
+  // A frozen Redis holds the write of fa, fb, fc until the command timeout; fa's newer row and fd
+  // arrive meanwhile. The failed write's rows were updated before those, so fb (the oldest of
+  // the four entities) is the one dropped. (A frozen server still runs the timed-out command
+  // once thawed, so this reads what the buffer holds, not Redis.)
+  const clock = new TestClock(3_000_000);
+  const store = await onlineStore({ url: redis.url, clock, maxPending: 3, maxReconnectDelayMs: 50, commandTimeoutMs: 300 });
+  t.after(() => store.close());
+  t.after(() => redis.thaw());
+  redis.freeze();
+  const first = store.materialize([row('fa', 10, 0.1), row('fb', 10, 0.1), row('fc', 10, 0.1)]);
+  await new Promise((r) => setTimeout(r, 50)); // that write is in flight now
+  const second = store.materialize([row('fa', 20, 0.2)]);
+  const third = store.materialize([row('fd', 10, 0.1)]);
+  assert.deepEqual(await Promise.all([first, second, third]), [false, false, false]);
+  assert.equal(store.stats().materialize.rowsDropped, 1);
+  const pending = store.pendingRows().map((r) => `${r.entity}@${r.eventTime}`).sort();
+  assert.deepEqual(pending, ['fa@20', 'fc@10', 'fd@10']);
+  redis.thaw();
+});
