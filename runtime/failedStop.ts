@@ -1,5 +1,4 @@
 import type { RunningJob } from '../core/engine/engine.ts';
-import type { ExactlyOnceRun } from './exactlyOnce.ts';
 import { oneLine } from './runCommand.ts';
 
 /** How long a run that failed may take to stop before the process gives up on a clean stop. */
@@ -7,11 +6,8 @@ export const FAILED_STOP_TIMEOUT_MS = 30_000;
 
 /**
  * Bounds the stop of a run that has failed, as Flink's `task.cancellation.timeout` does: when
- * `done` has not settled `ms` after the failure, `onStuck` runs (the CLI exits 1 there). A failed
- * exactly-once commit leaves nothing worth a clean stop — its outputs are aborted and a restart
- * resumes from the last commit, fencing what is still open — but a send or fetch stuck on a
- * broker that went away can hold the stop for minutes, and a supervisor restarts only a process
- * that ended. Returns a function that cancels the bound.
+ * `done` has not settled `ms` after the failure, `onStuck` runs. Returns a function that cancels
+ * the bound.
  *
  * @example
  * stopWithin(running.done, FAILED_STOP_TIMEOUT_MS, () => process.exit(1));
@@ -26,20 +22,21 @@ export function stopWithin(done: Promise<unknown>, ms: number, onStuck: () => vo
 }
 
 /**
- * A transaction that could not commit lost its outputs: ends the run at once, without the drain
- * and final checkpoint of a graceful stop (a restart resumes from the last commit), and exits 1
- * if that stop hangs past {@link FAILED_STOP_TIMEOUT_MS}. In a stream thread the exit ends the
- * thread, which its supervisor restarts.
+ * Once `running` fails (an operator, a sink, an exactly-once commit), its stop may take at most
+ * `timeoutMs`; past that it says the failure in one line and exits 1. A failed run keeps nothing
+ * worth a clean stop — it commits nothing more, and a restart resumes from the last commit,
+ * fencing what is still open — but a send or fetch stuck on a broker that went away can hold the
+ * stop for minutes, and a supervisor restarts only a process that ended. In a stream thread the
+ * exit ends the thread, which its supervisor restarts.
  *
  * @example
- * endOnCommitFailure(eos, running, (line) => process.stderr.write(`sluice: ${line}\n`));
+ * boundFailedStop(running, (line) => process.stderr.write(`sluice: ${line}\n`));
  */
-export function endOnCommitFailure(eos: ExactlyOnceRun | undefined, running: RunningJob, say: (line: string) => void, timeoutMs = FAILED_STOP_TIMEOUT_MS): void {
-  eos?.onFailure(() => {
-    running.fail(eos.failure);
+export function boundFailedStop(running: RunningJob, say: (line: string) => void, timeoutMs = FAILED_STOP_TIMEOUT_MS): void {
+  void running.failed.then((error) =>
     stopWithin(running.done, timeoutMs, () => {
-      say(`${oneLine(eos.failure)} — the job did not stop within ${timeoutMs / 1000} s of it; exiting without a clean stop`);
+      say(`${oneLine(error)} — the job did not stop within ${timeoutMs / 1000} s of it; exiting without a clean stop`);
       process.exit(1);
-    });
-  });
+    }),
+  );
 }

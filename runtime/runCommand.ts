@@ -16,7 +16,7 @@ import { formatProgress, formatSummary, trackLag, type PartitionLag } from './pr
 import { backlogEnd, inputTopics, limitSources } from './runLimits.ts';
 import { startTelemetry, type Telemetry } from './telemetry/telemetry.ts';
 import { claimCheckpointDirectory } from './threads/checkpointFolders.ts';
-import { endOnCommitFailure } from './failedStop.ts';
+import { boundFailedStop } from './failedStop.ts';
 import { runThreaded } from './threads/runThreaded.ts';
 import type { Dashboard } from './ui/dashboard.ts';
 import { startRunDashboard, type UiOptions } from './ui/runDashboard.ts';
@@ -138,7 +138,8 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
     try {
       // A transaction that could not commit lost its outputs: end now, without the drain and
       // final checkpoint of a graceful stop (a restart resumes from the last commit).
-      endOnCommitFailure(eos, running, (line) => output.err(`sluice: ${line}\n`));
+      eos?.onFailure(() => running?.fail(eos.failure));
+      boundFailedStop(running, (line) => output.err(`sluice: ${line}\n`));
       stats = await running.done;
       if (eos?.failure !== undefined) throw eos.failure;
     } finally {

@@ -52,6 +52,8 @@ class Engine {
   #lastDoneAt: number | undefined;
   #failure: unknown;
   #onFailure: (() => void) | undefined;
+  #failedWith!: (error: unknown) => void;
+  readonly #failed = new Promise<unknown>((resolve) => (this.#failedWith = resolve));
   #markStarted!: (ok: boolean) => void;
   readonly #started = new Promise<void>((resolve, reject) => {
     this.#markStarted = (ok) => (ok ? resolve() : reject(new SluiceError('the job did not start')));
@@ -99,6 +101,7 @@ class Engine {
       started: this.#started,
       stop: (options) => this.#stop(options),
       fail: (error) => this.#fail(error),
+      failed: this.#failed,
       stats: () => this.#stats(),
       stages: () => [...this.#stageNames],
       instrumentation: this.#instrumentation,
@@ -116,6 +119,7 @@ class Engine {
 
   #fail(error: unknown): void {
     if (this.#failure === undefined) this.#failure = error;
+    this.#failedWith(this.#failure);
     this.#stop();
     this.#onFailure?.();
   }

@@ -77,6 +77,8 @@ export interface RunningJob {
    * checkpoint, so a restart resumes from the last one (e.g. an exactly-once commit that failed).
    */
   fail(error: unknown): void;
+  /** Resolves with the error as soon as the job fails, before its stop has ended (`done` rejects then); never rejects. */
+  readonly failed: Promise<unknown>;
   stats(): JobStats;
   /** The stages of the operator graph, in the order they subscribed (sink first). */
   stages(): string[];

@@ -10,7 +10,7 @@ import { resolveSettings } from '../../core/settings.ts';
 import { bindIO } from '../bindIO.ts';
 import { EventTimeLatency } from '../eventLatency.ts';
 import { exactlyOnceRun } from '../exactlyOnce.ts';
-import { endOnCommitFailure } from '../failedStop.ts';
+import { boundFailedStop } from '../failedStop.ts';
 import { LazyInference } from '../lazyInference.ts';
 import { loadJob } from '../loadJob.ts';
 import { trackLag, type PartitionLag } from '../progress.ts';
@@ -117,7 +117,8 @@ async function main(): Promise<void> {
     // A transaction that could not commit lost its outputs: this thread stops and fails at once
     // (no drain, no final checkpoint), and the supervisor restarts it from the last commit (or
     // fails the job past the restart limit).
-    endOnCommitFailure(eos, running, (line) => output.err(`sluice: ${line}\n`));
+    eos?.onFailure(() => running?.fail(eos.failure));
+    boundFailedStop(running, (line) => output.err(`sluice: ${line}\n`));
     running.started.then(() => post({ type: 'started', describe: telemetry?.describe() ?? [] }), () => {});
     timer = setInterval(() => {
       const now = report();

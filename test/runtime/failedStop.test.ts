@@ -7,7 +7,7 @@ import { SluiceError } from '../../core/errors.ts';
 import type { Source } from '../../core/job.ts';
 import { map } from '../../operators/index.ts';
 import { exactlyOnceRun } from '../../runtime/exactlyOnce.ts';
-import { endOnCommitFailure, stopWithin } from '../../runtime/failedStop.ts';
+import { boundFailedStop, stopWithin } from '../../runtime/failedStop.ts';
 import { startTestJob } from '../kit/jobs.ts';
 
 const job = defineJob({
@@ -33,14 +33,16 @@ describe('a failed run that does not stop', () => {
     assert.equal(stuck, 1);
   });
 
-  it('a failed exactly-once commit ends the run, and exits 1 with one line when its stop hangs', async (t) => {
+  it('a run failed as by an exactly-once commit exits 1 with one line when its stop hangs', async (t) => {
     const exits: Array<number | undefined> = [];
     t.mock.method(process, 'exit', (code?: number) => void exits.push(code));
     const lines: string[] = [];
-    const eos = exactlyOnceRun('exactly-once', undefined)!;
     const { running } = startTestJob(job, { sources: { numbers: stuckOnClose() }, sinks: { out: collectSink({ delayMs: 1 }) }, maxInFlight: 100 });
     await running.started;
-    endOnCommitFailure(eos, running, (line) => lines.push(line), 200);
+    boundFailedStop(running, (line) => lines.push(line), 200);
+    // What a failed commit does (runCommand, threadMain): eos.onFailure(() => running.fail(eos.failure)).
+    const eos = exactlyOnceRun('exactly-once', undefined)!;
+    eos.onFailure(() => running.fail(eos.failure));
     eos.fail(new SluiceError('could not commit the transaction of in[0] exactly once (Connection error: read ECONNRESET)'));
     await new Promise((resolve) => setTimeout(resolve, 400));
     assert.deepEqual(exits, [1], 'the process exits 1 once the stop has hung past the bound');
@@ -48,14 +50,39 @@ describe('a failed run that does not stop', () => {
     running.done.catch(() => {});
   });
 
+  it('so does a run whose operator failed, when its stop hangs', async (t) => {
+    const exits: Array<number | undefined> = [];
+    t.mock.method(process, 'exit', (code?: number) => void exits.push(code));
+    const lines: string[] = [];
+    const throwing = defineJob({
+      name: 'throws',
+      inputs: { numbers: input('numbers', { parse: (value: unknown) => Number(value) }) },
+      outputs: { out: output<number>('out') },
+      pipeline: ({ numbers }) =>
+        numbers.pipe(
+          map((n) => {
+            if (n === 50) throw new Error('bad record');
+            return n;
+          }),
+        ),
+    });
+    const { running } = startTestJob(throwing, { sources: { numbers: stuckOnClose() }, sinks: { out: collectSink({ delayMs: 1 }) }, maxInFlight: 100 });
+    boundFailedStop(running, (line) => lines.push(line), 200);
+    await running.failed;
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.deepEqual(exits, [1]);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, /bad record.* — the job did not stop within 0\.2 s of it; exiting without a clean stop$/);
+    running.done.catch(() => {});
+  });
+
   it('a run that stops in time is not exited', async (t) => {
     const exits: Array<number | undefined> = [];
     t.mock.method(process, 'exit', (code?: number) => void exits.push(code));
-    const eos = exactlyOnceRun('exactly-once', undefined)!;
     const { running } = startTestJob(job, { sources: { numbers: generatorSource({ name: 'numbers', count: Infinity, make: (i) => i }) }, sinks: { out: collectSink({ delayMs: 1 }) }, maxInFlight: 100 });
     await running.started;
-    endOnCommitFailure(eos, running, () => {}, 2000);
-    eos.fail(new SluiceError('could not commit'));
+    boundFailedStop(running, () => {}, 2000);
+    running.fail(new SluiceError('could not commit'));
     await assert.rejects(running.done, /could not commit/);
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.deepEqual(exits, []);
