@@ -41,7 +41,7 @@ export interface ThreadsDone {
 /**
  * A stream thread allocates a few objects per record and nearly all die young; V8's default young
  * generation fills every few ms at 50,000 records/s, and two threads' scavenges then keep the
- * process's GC helper threads busy. 128 MB (about 42 MB semi-spaces) measured +4 to +18 % for
+ * process's GC helper threads busy. A 128 MB young generation measured +4 to +18 % for
  * `--parallelism 2` on the embedded fraud job, 4 rounds (docs/performance.md); the space grows to
  * it only under that allocation rate.
  */

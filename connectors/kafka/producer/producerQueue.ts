@@ -181,8 +181,12 @@ export class ProducerQueue {
   }
 }
 
-/** Bytes Kafka's record format may add to one record besides its key, value and headers (length, attributes, deltas, varint lengths). */
-const RECORD_FRAMING_BYTES = 24;
+/**
+ * The most Kafka's record format (v2) adds to one record besides its key, value and headers: its
+ * length (varint, ≤ 5), attributes (1), timestamp delta (varlong, ≤ 10), offset delta, key and
+ * value lengths and header count (varints, ≤ 5 each).
+ */
+const RECORD_FRAMING_BYTES = 36;
 /** Bytes one header's framing may add (two varint lengths). */
 const HEADER_FRAMING_BYTES = 10;
 
@@ -192,7 +196,7 @@ const HEADER_FRAMING_BYTES = 10;
  * never exceeds the broker's `message.max.bytes` however its messages fall on partitions.
  *
  * @example
- * messageBytes({ key: 'u1', value: '{"score":0.1}' }) // 2 + 13 + 24 = 39
+ * messageBytes({ key: 'u1', value: '{"score":0.1}' }) // 2 + 13 + 36 = 51
  */
 export function messageBytes(message: Message): number {
   let bytes = RECORD_FRAMING_BYTES + byteLength(message.key) + byteLength(message.value);

@@ -100,7 +100,7 @@ describe('kafkaSink', () => {
   });
 
   it('cuts produce requests at maxRequestBytes, and sends a message over it alone', async () => {
-    // ~1,040 bytes a message with its framing: 9 fit in 10,000 bytes.
+    // 1,036 bytes a message with its framing counted at its most: 9 fit in 10,000 bytes.
     const sink = kafkaSink<string>({ settings, topic: 'sized', maxRequestBytes: 10_000, encode: (record) => record.value, log: quiet });
     const values = Array.from({ length: 40 }, (_, i) => `${i}:`.padEnd(1000, 'x'));
     values.splice(20, 0, 'big:'.padEnd(25_000, 'y'));
@@ -113,9 +113,9 @@ describe('kafkaSink', () => {
   });
 
   it('counts a message by its UTF-8 bytes and framing', () => {
-    assert.equal(messageBytes({ key: 'u1', value: '{"score":0.1}' }), 2 + 13 + 24);
-    assert.equal(messageBytes({ key: null, value: 'é€' }), 2 + 3 + 24);
-    assert.equal(messageBytes({ key: Buffer.alloc(5), value: null, headers: { traceparent: 'a'.repeat(55), 'model-version': ['v1', 'v2'] } }), 5 + 24 + (10 + 11 + 55) + (10 + 13 + 10 + 2 + 10 + 2));
+    assert.equal(messageBytes({ key: 'u1', value: '{"score":0.1}' }), 2 + 13 + 36);
+    assert.equal(messageBytes({ key: null, value: 'é€' }), 2 + 3 + 36);
+    assert.equal(messageBytes({ key: Buffer.alloc(5), value: null, headers: { traceparent: 'a'.repeat(55), 'model-version': ['v1', 'v2'] } }), 5 + 36 + (10 + 11 + 55) + (10 + 13 + 10 + 2 + 10 + 2));
   });
 
   it('keeps retrying while the broker is down and resolves a write only once it is acknowledged', async (t) => {
