@@ -158,6 +158,7 @@ try {
   }
   report(results, produceCeilings);
   if (REPEAT > 1) medians(results);
+  overRelay(results);
 } finally {
   cpu.stop();
   for (const child of children) child.kill('SIGKILL');
@@ -395,22 +396,10 @@ function report(results: Result[], produceCeilings: number[]): void {
     });
     console.log(`  ${result.implementation.id.padEnd(20)} latency vs hand-written: ${parts.join(', ')}`);
   }
-  // What an implementation adds to Kafka-to-Kafka transport itself (the relay crosses Kafka twice, as every output does).
-  const relayPhases = results.find((r) => r.implementation.id === 'relay')?.phases ?? [];
-  if (relayPhases.length > 0) {
-    for (const result of results.filter((r) => r.implementation.floor !== true && r.implementation.id !== 'relay')) {
-      const parts = result.phases.map((p) => {
-        const theirs = relayPhases.find((h) => h.rate === p.rate);
-        return `${fmt(p.rate)}/s ${theirs === undefined || theirs.fellBehind || p.fellBehind ? 'n/a' : `${(p.p99 - theirs.p99).toFixed(0)} ms`}`;
-      });
-      console.log(`  ${result.implementation.id.padEnd(20)} p99 − the relay's p99 (two-hop floor): ${parts.join(', ')}`);
-    }
-  }
 }
 
 /** With --repeat: each row's median backlog and p99 − floor per rate, and the median p2/p1 of the rounds. */
 function medians(results: Result[]): void {
-  const median = (xs: number[]) => (xs.length === 0 ? NaN : [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!);
   console.log(`\nmedians of ${REPEAT} rounds (lower median for an even count):`);
   for (const implementation of oneRound) {
     const mine = results.filter((r) => r.implementation.id === implementation.id);
@@ -424,14 +413,6 @@ function medians(results: Result[]): void {
     const settledPart = settledRates.length === 0 ? '' : `, after the group settled ${fmt(median(settledRates))} ev/s [${settledRates.map(fmt).join(', ')}]`;
     console.log(`  ${implementation.id.padEnd(24)} backlog ${fmt(median(backlogs))} ev/s [${backlogs.map(fmt).join(', ')}]${settledPart}, job ${median(jobCpu).toFixed(3)} cpu-s/1k ev${perRate.length === 0 ? '' : `; ${perRate.join('; ')}`}`);
   }
-  // What each row adds to the relay's two Kafka crossings: the medians' difference per rate.
-  const p99Median = (id: string, rate: number) => median(results.filter((r) => r.implementation.id === id).flatMap((r) => r.phases.filter((p) => p.rate === rate && !p.fellBehind).map((p) => p.p99)));
-  if (oneRound.some((i) => i.id === 'relay')) {
-    for (const implementation of oneRound.filter((i) => i.floor !== true && i.id !== 'relay')) {
-      const parts = RATES.map((rate) => `${fmt(rate)}/s ${(p99Median(implementation.id, rate) - p99Median('relay', rate)).toFixed(0)} ms`);
-      console.log(`  ${implementation.id.padEnd(24)} median p99 − the relay's median p99 (two-hop floor): ${parts.join(', ')}`);
-    }
-  }
   // Each round's own ratio to the first row of the round (A/B within a round, then the median).
   const [first, ...others] = oneRound;
   for (const other of others) {
@@ -442,6 +423,22 @@ function medians(results: Result[]): void {
       ratios.push(b.backlog.eventsPerSecond / a.backlog.eventsPerSecond);
     }
     console.log(`  ${other.id} / ${first!.id}, backlog, per round: ${ratios.map((r) => r.toFixed(2)).join(', ')} → median ${median(ratios).toFixed(2)}`);
+  }
+}
+
+/**
+ * What each row adds to Kafka-to-Kafka transport itself: its p99 less the relay's (which crosses
+ * Kafka twice, as every output does), per rate, medians over the rounds (one round: its figures).
+ */
+function overRelay(results: Result[]): void {
+  if (!oneRound.some((i) => i.id === 'relay')) return;
+  const p99 = (id: string, rate: number) => median(results.filter((r) => r.implementation.id === id).flatMap((r) => r.phases.filter((p) => p.rate === rate && !p.fellBehind).map((p) => p.p99)));
+  for (const implementation of oneRound.filter((i) => i.floor !== true && i.id !== 'relay')) {
+    const parts = RATES.map((rate) => {
+      const over = p99(implementation.id, rate) - p99('relay', rate);
+      return `${fmt(rate)}/s ${Number.isNaN(over) ? 'n/a' : `${over.toFixed(0)} ms`}`;
+    });
+    console.log(`  ${implementation.id.padEnd(24)} p99 − the relay's p99 (two-hop floor${REPEAT > 1 ? ', medians' : ''}): ${parts.join(', ')}`);
   }
 }
 
@@ -486,6 +483,11 @@ function stageLine(stamped: Stamped[]): string {
   // The job's own time, with neither Kafka hop in it: what it adds between its fetch and its produce request.
   const own = stamped.map((s) => s.sent - s.decoded);
   return `stages p50/p99 ms: ${each.join(', ')}; job's own (decoded → request built) ${q(own, 0.5).toFixed(0)}/${q(own, 0.99).toFixed(0)}; slowest 1 % (${slowest.length}) mean ms: ${tail.join(', ')}`;
+}
+
+/** The lower median (NaN for none). */
+function median(xs: number[]): number {
+  return xs.length === 0 ? NaN : [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 }
 
 function fmt(value: number): string {
