@@ -60,6 +60,12 @@ test('while Redis is down the buffer keeps the newest row per entity, and drops 
     await new Promise((r) => setTimeout(r, 25));
   }
   clock.set(30);
+  // The reads have a connection of their own, which may reconnect after the writes' (a lookup
+  // meanwhile serves defaults, as the store does while Redis is down): wait until it reads again.
+  while ((await store.lookup(fraudFeatures, ['c']))[0]!.values.amount_log!.status !== 'fresh') {
+    assert.ok(Date.now() < deadline, 'lookups read Redis again once it is back');
+    await new Promise((r) => setTimeout(r, 25));
+  }
   const got = await store.lookup(fraudFeatures, ['a', 'b', 'c', 'd']);
   assert.deepEqual(
     got.map((u) => [u.entity, u.eventTime, u.values.amount_log!.value]),
