@@ -69,10 +69,11 @@ export class Admission {
   #offer(record: SourceRecord<unknown>, enter: (envelope: Envelope<unknown>) => void): Promise<void> | undefined {
     const { budget, signal } = this.#parts;
     if (signal.aborted) return undefined;
-    const gate = this.#parts.checkpoints()?.gate;
+    const checkpoints = this.#parts.checkpoints();
+    const gate = checkpoints?.gate;
     if (gate !== undefined) return this.#until(gate).then(() => this.#offer(record, enter));
     if (budget.isFull) return this.#until(budget.whenAvailable()).then(() => this.#offer(record, enter));
-    if (this.#parts.checkpoints()?.skip(record.position) === true) return undefined;
+    if (checkpoints?.skip(record.position) === true) return undefined;
     enter(this.#admit(record));
     return undefined;
   }

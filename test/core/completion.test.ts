@@ -29,6 +29,18 @@ describe('CompletionTracker', () => {
     assert.equal(tracker.committable('t', 0), 0);
   });
 
+  it('tracks a forgotten partition afresh when its records come again from an earlier offset', () => {
+    const tracker = new CompletionTracker();
+    tracker.track(at(10)).release();
+    tracker.track(at(11)).release();
+    tracker.forget('t', 0);
+    assert.equal(tracker.committable('t', 0), undefined);
+    const again = tracker.track(at(10));
+    assert.equal(tracker.pending('t', 0), 1);
+    again.release();
+    assert.equal(tracker.committable('t', 0), 10);
+  });
+
   it('holds a retained ticket open until every holder released it', () => {
     const tracker = new CompletionTracker();
     const ticket = tracker.track(at(0));

@@ -256,21 +256,21 @@ class KafkaSource<T> implements Source<T> {
   /** Hands one Kafka message to the job, or to the dead-letter sink when it has no value or does not decode. */
   #admit(ctx: SourceContext<T>, topic: string, partition: number, offset: number, message: KafkaMessage): Promise<void> | undefined {
     const headers = readHeaders(message.headers);
-    const key = message.key === null ? undefined : message.key.toString('utf8');
+    // The key as text only where used: a job's own `key` replaces it (one string per record less).
     const originalKey = message.key ?? undefined;
     const position = { topic, partition, offset };
     const trace = headers.traceparent === undefined ? undefined : traceFromHeaders(headers);
     const bytes = message.value;
     const timestamp = Number(message.timestamp);
-    if (bytes === null) return ctx.deadLetter({ key, originalKey, value: undefined, position, headers, trace, timestamp }, 'record has no value (a tombstone)');
+    if (bytes === null) return ctx.deadLetter({ key: message.key?.toString('utf8'), originalKey, value: undefined, position, headers, trace, timestamp }, 'record has no value (a tombstone)');
     let value: T;
     try {
       value = this.#decode(bytes);
     } catch (error) {
-      return ctx.deadLetter({ key, originalKey, value: undefined, position, headers, trace, original: bytes, timestamp }, describeError(error));
+      return ctx.deadLetter({ key: message.key?.toString('utf8'), originalKey, value: undefined, position, headers, trace, original: bytes, timestamp }, describeError(error));
     }
     const { key: keyOf, timestamp: timeOf } = this.#options;
-    const record: SourceRecord<T> = { key: keyOf === undefined ? key : keyOf(value), originalKey, value, timestamp: timeOf === undefined ? timestamp : timeOf(value), position, headers, trace, original: bytes };
+    const record: SourceRecord<T> = { key: keyOf === undefined ? message.key?.toString('utf8') : keyOf(value), originalKey, value, timestamp: timeOf === undefined ? timestamp : timeOf(value), position, headers, trace, original: bytes };
     return ctx.emit(record);
   }
 }

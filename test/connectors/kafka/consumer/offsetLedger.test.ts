@@ -124,6 +124,22 @@ describe('OffsetLedger (what a Kafka source commits)', () => {
     assert.equal(ledger.has('t', 0), false);
   });
 
+  it('starts a partition afresh when it comes back after being removed, however recently it was read', () => {
+    const { take, ledger, tracker } = setup([0, 1]);
+    take(0, 40);
+    take(0, 41);
+    ledger.remove('t', 0);
+    tracker.forget('t', 0);
+    assert.equal(ledger.accept('t', 0, 42), false, 'not assigned once removed');
+    ledger.assign([{ topic: 't', partitions: [0, 1] }]);
+    assert.equal(ledger.lastEmitted('t', 0), undefined);
+    assert.equal(take(0, 40), true, 'the new owner redoes from the committed offset');
+    take(1, 7);
+    assert.equal(take(0, 41), true);
+    assert.equal(ledger.lastEmitted('t', 0), 41);
+    assert.equal(ledger.lastEmitted('t', 1), 7);
+  });
+
   it('reports lag from the high watermark and the next offset to hand out', () => {
     const { take, ledger } = setup();
     assert.equal(ledger.lag('t', 0), undefined);
