@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { tempDir } from '../kit/files.ts';
 import { CommittedFiles } from '../../connectors/committedFiles.ts';
 import { FileCheckpointStore } from '../../core/checkpoint/fileCheckpointStore.ts';
 import type { Envelope } from '../../core/record.ts';
@@ -19,7 +19,7 @@ function setup(dir: string) {
 
 describe('output files published at checkpoints (exactly once, embedded)', () => {
   it('shows records in the named file only once their checkpoint completed', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sluice-committed-'));
+    const dir = tempDir('sluice-committed-');
     const { sink, store, out } = setup(dir);
     assert.equal(await store.latest(), undefined);
     await sink.write(records(1, 2));
@@ -35,7 +35,7 @@ describe('output files published at checkpoints (exactly once, embedded)', () =>
   });
 
   it('drops what a crashed run wrote after its last checkpoint', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sluice-committed-'));
+    const dir = tempDir('sluice-committed-');
     const first = setup(dir);
     await first.store.latest();
     await first.sink.write(records(1));
@@ -53,7 +53,7 @@ describe('output files published at checkpoints (exactly once, embedded)', () =>
   });
 
   it('finishes a publish that a crash cut short, without writing a record twice', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sluice-committed-'));
+    const dir = tempDir('sluice-committed-');
     const path = join(dir, 'out.jsonl');
     // A checkpoint saved with its manifest, and the crash came halfway through the append.
     writeFileSync(path, '1\n2\n3\n');

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { tempDir } from '../kit/files.ts';
 import * as ort from 'onnxruntime-node';
 import { defineJob, input, output } from '../../core/index.ts';
 import fraudJob from '../../jobs/fraud-detection.ts';
@@ -21,7 +21,7 @@ describe('fraud-detection job', () => {
   let dir: string;
   before(() => {
     pool = testPool(2);
-    dir = mkdtempSync(join(tmpdir(), 'sluice-fraud-'));
+    dir = tempDir('sluice-fraud-');
   });
   after(() => pool.close());
 

@@ -1,5 +1,25 @@
-/** File helpers of the process tests: read a JSON-lines output while a job is still writing it. */
-import { existsSync, readFileSync } from 'node:fs';
+/** File helpers of the tests: a temporary folder that goes away, a JSON-lines output read while a job still writes it. */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const made: string[] = [];
+// 'exit' also runs under --test-force-exit, and by then the tests' children have been stopped.
+process.once('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * A new empty folder under the system's temporary one, removed when the test process exits.
+ *
+ * @example
+ * const dir = tempDir('sluice-cli-'); // /tmp/sluice-cli-Ab12Cd
+ */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
 
 /** The non-empty lines of a file, none when it does not exist yet. */
 export function lines(path: string): string[] {

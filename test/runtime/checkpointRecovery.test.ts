@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { lines, waitForLines } from '../kit/files.ts';
+import { lines, tempDir, waitForLines } from '../kit/files.ts';
 import { spawnSluice } from '../kit/sluiceProcess.ts';
 
 const featuresJob = 'test/fixtures/jobs/user-features.ts';
@@ -43,7 +42,7 @@ async function crashAndRecover(job: string, settings: string[], outputs: Record<
 describe('checkpoint recovery after kill -9', () => {
   let dir: string;
   before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'sluice-recovery-'));
+    dir = tempDir('sluice-recovery-');
   });
 
   it('gives every transaction the feature values of an uninterrupted run: state is not double counted', async () => {

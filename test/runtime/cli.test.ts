@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { tempDir } from '../kit/files.ts';
 import { spawnSluice } from '../kit/sluiceProcess.ts';
 
 /** Parses the summary's "N in, N out, N dead-lettered" line (the summary is on stderr). */
@@ -17,7 +17,7 @@ function summaryCounts(stdout: string): { in: number; out: number; dead: number;
 describe('sluice run', () => {
   let dir: string;
   before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
+    dir = tempDir('sluice-cli-');
   });
 
   it('on SIGTERM mid-run drains, writes everything it took, prints the summary and exits 0', async () => {

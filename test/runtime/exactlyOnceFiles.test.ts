@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { lines, waitForLines } from '../kit/files.ts';
+import { lines, tempDir, waitForLines } from '../kit/files.ts';
 import { spawnSluice } from '../kit/sluiceProcess.ts';
 
 const job = 'test/fixtures/jobs/user-features.ts';
@@ -12,7 +10,7 @@ const GUARANTEE = process.env.SLUICE_TEST_GUARANTEE ?? 'exactly-once';
 
 describe('exactly-once output files of an embedded run', () => {
   it('after kill -9 and restarts, the output file holds every record once, with the features of an uninterrupted run', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sluice-eos-files-'));
+    const dir = tempDir('sluice-eos-files-');
     const reference = join(dir, 'reference.jsonl');
     const plain = spawnSluice(['run', job, '--no-progress', '--workers', '1', '--parallelism', '1', '--set', 'count=6000', '--output', `features=${reference}`]);
     assert.equal((await plain.exited).code, 0, plain.stderr());

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { lines, waitForLines } from '../kit/files.ts';
+import { lines, tempDir, waitForLines } from '../kit/files.ts';
 import { spawnSluice } from '../kit/sluiceProcess.ts';
 
 const JOB = 'jobs/merchant-windows.ts';
@@ -24,7 +22,7 @@ describe('stopping a windowed job', () => {
   let dir: string;
   let reference: string[];
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sluice-window-stop-'));
+    dir = tempDir('sluice-window-stop-');
     const out = join(dir, 'reference.jsonl');
     const run = spawnSluice(['run', JOB, '--no-progress', ...SETTINGS, '--output', `windows=${out}`, '--output', 'late=none']);
     assert.equal((await run.exited).code, 0, run.stderr());

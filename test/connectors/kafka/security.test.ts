@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { tempDir } from '../../kit/files.ts';
 import { connectionFailure, describeKafkaSecurity, kafkaSecurity } from '../../../connectors/kafka/security.ts';
 import { InvalidOptionError } from '../../../core/errors.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'sluice-security-'));
+const dir = tempDir('sluice-security-');
 const pem = join(dir, 'ca.pem');
 writeFileSync(pem, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
 const passwordFile = join(dir, 'password');

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { tempDir } from '../../kit/files.ts';
 import type { Checkpoint, CheckpointInput, CheckpointStore } from '../../../core/checkpoint/checkpoint.ts';
 import { FileCheckpointStore } from '../../../core/checkpoint/fileCheckpointStore.ts';
 import type { Source } from '../../../core/job.ts';
@@ -101,7 +99,7 @@ describe('checkpoint coordinator', () => {
   });
 
   it('restores state and skips what the checkpoint already covers when the source replays', async () => {
-    const store = new FileCheckpointStore({ directory: mkdtempSync(join(tmpdir(), 'sluice-coordinator-')), log: () => {} });
+    const store = new FileCheckpointStore({ directory: tempDir('sluice-coordinator-'), log: () => {} });
     // First run: 600 records, checkpointed at the end of a graceful stop.
     const first = runCounting(recordingSource(600, []), collectSink<number>(), { maxInFlight: 50, checkpoints: { store, intervalMs: 1000, log: () => {} } });
     await first.done;
