@@ -198,7 +198,10 @@ async function measure(implementation: Implementation, brokers: string[], produc
     let settled: Result['settled'];
     const done = () => (implementation.floor === true ? floorRead.consumed >= BACKLOG : watch.outputs(0, BACKLOG).count >= BACKLOG);
     const failed = await until(done, 120_000, exited);
-    if (failed !== undefined) backlog = { failed: `${failed}${stderr === '' ? '' : `: ${stderr.trim().split('\n').at(-1)}`}` };
+    // The error's own line, not Node's version banner, a stack frame or the error's fields after it.
+    const lines = stderr.split('\n').filter((line) => line.trim() !== '' && !/^\s+at |^Node\.js v/.test(line));
+    const said = [...lines].reverse().find((line) => /^\w*Error\b/.test(line)) ?? lines.at(-1);
+    if (failed !== undefined) backlog = { failed: `${failed}${said === undefined ? '' : `: ${said.trim()}`}` };
     else if (implementation.floor === true) {
       backlog = { eventsPerSecond: BACKLOG / ((floorRead.at - floorRead.firstAt!) / 1000) };
       backlogCpu = cpu.window(floorRead.firstAt!, floorRead.at);

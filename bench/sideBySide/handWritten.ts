@@ -49,6 +49,8 @@ async function consume(mode: 'score' | 'floor' | 'relay'): Promise<void> {
   await consumer.subscribe({ topic: values.input!, fromBeginning: true });
   let consumed = 0;
   let firstAt: number | undefined;
+  /** The relay's sends not yet acknowledged: awaited before disconnecting, so none fails on the way out. */
+  const relaying = new Set<Promise<unknown>>();
   // The floor reports how many it has read: nothing downstream can see a consume-only run.
   const reporter = setInterval(() => process.stdout.write(`${JSON.stringify({ consumed, firstAt, at: Date.now() })}\n`), 250);
   await consumer.run({
@@ -66,8 +68,16 @@ async function consume(mode: 'score' | 'floor' | 'relay'): Promise<void> {
         await producer.send({ topic: values.output!, acks: -1, messages: out });
       } else if (mode === 'relay') {
         // The event itself carries the id and creation time the outside consumer reads. Not
-        // awaited: a floor, so no batch waits for the previous one's acknowledgement.
-        void producer.send({ topic: values.output!, acks: -1, messages: messages.map((m) => ({ key: m.key, value: m.value })) });
+        // awaited: a floor, so no batch waits for the previous one's acknowledgement. Cut like the
+        // producer's sends: a whole fetched batch re-sent at once can pass the broker's 1 MiB.
+        for (let from = 0; from < messages.length; from += MAX_PER_SEND) {
+          const send = producer.send({ topic: values.output!, acks: -1, messages: messages.slice(from, from + MAX_PER_SEND).map((m) => ({ key: m.key, value: m.value })) });
+          relaying.add(send);
+          send.then(() => relaying.delete(send), (error: unknown) => {
+            process.stderr.write(`relay: a send failed: ${error instanceof Error ? error.message : String(error)}\n`);
+            process.exit(1);
+          });
+        }
       }
       consumed += messages.length;
       resolveOffset(messages.at(-1)!.offset);
@@ -76,6 +86,7 @@ async function consume(mode: 'score' | 'floor' | 'relay'): Promise<void> {
   });
   await new Promise<void>((resolve) => process.once('SIGTERM', resolve));
   clearInterval(reporter);
+  await Promise.allSettled(relaying);
   await consumer.disconnect();
   await producer.disconnect();
 }
