@@ -2,12 +2,15 @@
  * The baselines of `npm run bench:side-by-side`, each run as its own process:
  *
  * - `score`: what a user writes by hand with kafkajs and onnxruntime-node: `eachBatch`, decode
- *   the batch, one model call for it on this thread, one produce of every score, commit. No
+ *   the batch, one model call for it on this thread, one produce of every score, commit (kafkajs'
+ *   default: an offset commit after every partition's batch, awaited before the next fetch). No
  *   backpressure, dead letters, ordering across batches or traces: the lower bound of the work.
- * - `floor`: the transport floor: consume and count, nothing else.
- * - `relay`: the two-hop floor: consume, produce each message unchanged (acks -1, not awaited), commit. An
- *   implementation's outputs cross Kafka twice (input, output) where `floor` crosses it once;
- *   this is what two crossings cost with no work between them.
+ * - `floor`: the transport floor: consume and count, nothing else, no commits.
+ * - `relay`: the two-hop floor: consume, produce each message unchanged (acks -1, not awaited), no
+ *   commits (kafkajs' per-batch commit would hold every next fetch for a round trip per partition,
+ *   and a floor has nothing to make durable). An implementation's outputs cross Kafka twice
+ *   (input, output) where `floor` crosses it once; this is what two crossings cost with no work
+ *   between them.
  * - `produce`: the paced upstream: `--rate` events/s for `--count` events from id `--first`.
  *
  *   tsx bench/sideBySide/handWritten.ts score --brokers h:9092 --input in --output out --group g
@@ -54,6 +57,7 @@ async function consume(mode: 'score' | 'floor' | 'relay'): Promise<void> {
   // The floor reports how many it has read: nothing downstream can see a consume-only run.
   const reporter = setInterval(() => process.stdout.write(`${JSON.stringify({ consumed, firstAt, at: Date.now() })}\n`), 250);
   await consumer.run({
+    autoCommit: mode === 'score',
     eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
       firstAt ??= Date.now();
       const messages = batch.messages;
