@@ -198,10 +198,7 @@ async function measure(implementation: Implementation, brokers: string[], produc
     let settled: Result['settled'];
     const done = () => (implementation.floor === true ? floorRead.consumed >= BACKLOG : watch.outputs(0, BACKLOG).count >= BACKLOG);
     const failed = await until(done, 120_000, exited);
-    // The error's own line, not Node's version banner, a stack frame or the error's fields after it.
-    const lines = stderr.split('\n').filter((line) => line.trim() !== '' && !/^\s+at |^Node\.js v/.test(line));
-    const said = [...lines].reverse().find((line) => /^\w*Error\b/.test(line)) ?? lines.at(-1);
-    if (failed !== undefined) backlog = { failed: `${failed}${said === undefined ? '' : `: ${said.trim()}`}` };
+    if (failed !== undefined) backlog = { failed: `${failed}${errorLine(stderr)}` };
     else if (implementation.floor === true) {
       backlog = { eventsPerSecond: BACKLOG / ((floorRead.at - floorRead.firstAt!) / 1000) };
       backlogCpu = cpu.window(floorRead.firstAt!, floorRead.at);
@@ -489,6 +486,13 @@ function stageLine(stamped: Stamped[]): string {
   // The job's own time, with neither Kafka hop in it: what it adds between its fetch and its produce request.
   const own = stamped.map((s) => s.sent - s.decoded);
   return `stages p50/p99 ms: ${each.join(', ')}; job's own (decoded → request built) ${q(own, 0.5).toFixed(0)}/${q(own, 0.99).toFixed(0)}; slowest 1 % (${slowest.length}) mean ms: ${tail.join(', ')}`;
+}
+
+/** `: ` and the error's own line from a child's stderr: not Node's version banner, a stack frame or the error's fields after it. */
+function errorLine(stderr: string): string {
+  const lines = stderr.split('\n').filter((line) => line.trim() !== '' && !/^\s+at |^Node\.js v/.test(line));
+  const said = [...lines].reverse().find((line) => /^\w*Error\b/.test(line)) ?? lines.at(-1);
+  return said === undefined ? '' : `: ${said.trim()}`;
 }
 
 /** The lower median (NaN for none). */

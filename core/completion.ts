@@ -29,8 +29,6 @@ export interface Ticket {
 export class CompletionTracker {
   readonly #partitions = new Map<string, PartitionProgress>();
   readonly #onDone: (position: SourcePosition) => void;
-  /** The partition tracked last: records come in runs of one partition, and building its key per record showed in profiles. */
-  #last: PartitionProgress | undefined;
 
   constructor(onDone: (position: SourcePosition) => void = () => {}) {
     this.#onDone = onDone;
@@ -38,15 +36,11 @@ export class CompletionTracker {
 
   /** Starts tracking a record. Offsets of one partition must be tracked in increasing order. */
   track(position: SourcePosition): Ticket {
-    let progress = this.#last;
-    if (progress === undefined || progress.partition !== position.partition || progress.topic !== position.topic) {
-      const key = partitionKey(position.topic, position.partition);
-      progress = this.#partitions.get(key);
-      if (progress === undefined) {
-        progress = new PartitionProgress(position.topic, position.partition);
-        this.#partitions.set(key, progress);
-      }
-      this.#last = progress;
+    const key = partitionKey(position.topic, position.partition);
+    let progress = this.#partitions.get(key);
+    if (progress === undefined) {
+      progress = new PartitionProgress(position.topic, position.partition);
+      this.#partitions.set(key, progress);
     }
     return progress.open(position, this.#onDone);
   }
@@ -103,7 +97,6 @@ export class CompletionTracker {
   /** Forgets a partition (after it was revoked and its last offset committed). */
   forget(topic: string, partition: number): void {
     this.#partitions.delete(partitionKey(topic, partition));
-    if (this.#last?.partition === partition && this.#last.topic === topic) this.#last = undefined;
   }
 }
 

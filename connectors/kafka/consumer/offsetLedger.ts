@@ -48,8 +48,6 @@ export class OffsetLedger {
   readonly #partitions = new Map<string, PartitionPositions>();
   /** Sum of {@link share} over the partitions, kept up to date on every change. */
   #uncommitted = 0;
-  /** The partition looked up last: a batch asks about one partition per record, and building its key each time showed in profiles. */
-  #last: PartitionPositions | undefined;
 
   /** Partitions currently assigned. */
   *assigned(): IterableIterator<{ topic: string; partition: number }> {
@@ -57,15 +55,7 @@ export class OffsetLedger {
   }
 
   has(topic: string, partition: number): boolean {
-    return this.#find(topic, partition) !== undefined;
-  }
-
-  #find(topic: string, partition: number): PartitionPositions | undefined {
-    const last = this.#last;
-    if (last !== undefined && last.partition === partition && last.topic === topic) return last;
-    const p = this.#partitions.get(partitionKey(topic, partition));
-    if (p !== undefined) this.#last = p;
-    return p;
+    return this.#partitions.has(partitionKey(topic, partition));
   }
 
   /**
@@ -105,7 +95,6 @@ export class OffsetLedger {
     if (p === undefined) return;
     this.#uncommitted -= share(p);
     this.#partitions.delete(k);
-    if (this.#last === p) this.#last = undefined;
   }
 
   /**
@@ -113,13 +102,13 @@ export class OffsetLedger {
    * offset at or below the last one already handed out.
    */
   accept(topic: string, partition: number, offset: number): boolean {
-    const p = this.#find(topic, partition);
+    const p = this.#partitions.get(partitionKey(topic, partition));
     return p !== undefined && offset > p.lastEmitted;
   }
 
   /** Records that `offset` was handed to the job (after {@link accept} said yes). */
   emitted(topic: string, partition: number, offset: number): void {
-    const p = this.#find(topic, partition);
+    const p = this.#partitions.get(partitionKey(topic, partition));
     if (p === undefined) return;
     this.#uncommitted -= share(p);
     p.committed ??= offset;
@@ -129,13 +118,13 @@ export class OffsetLedger {
 
   /** The last offset handed out for a partition, or undefined before the first. */
   lastEmitted(topic: string, partition: number): number | undefined {
-    const p = this.#find(topic, partition);
+    const p = this.#partitions.get(partitionKey(topic, partition));
     return p === undefined || p.lastEmitted < 0 ? undefined : p.lastEmitted;
   }
 
   /** Remembers a partition's high watermark (from a fetch or the broker); an older one never wins. */
   observeHighWatermark(topic: string, partition: number, highWatermark: number): void {
-    const p = this.#find(topic, partition);
+    const p = this.#partitions.get(partitionKey(topic, partition));
     if (p !== undefined && Number.isFinite(highWatermark) && highWatermark > (p.highWatermark ?? -1)) p.highWatermark = highWatermark;
   }
 
@@ -145,7 +134,7 @@ export class OffsetLedger {
    * and its lag never reaches 0.
    */
   observePosition(topic: string, partition: number, next: number): void {
-    const p = this.#find(topic, partition);
+    const p = this.#partitions.get(partitionKey(topic, partition));
     if (p !== undefined && Number.isFinite(next) && next > p.position) p.position = next;
   }
 
@@ -165,7 +154,7 @@ export class OffsetLedger {
 
   /** Consumer lag: records at or after the next offset to hand out, up to the high watermark. */
   lag(topic: string, partition: number): number | undefined {
-    const p = this.#find(topic, partition);
+    const p = this.#partitions.get(partitionKey(topic, partition));
     if (p === undefined || p.highWatermark === undefined) return undefined;
     const next = Math.max(p.lastEmitted >= 0 ? p.lastEmitted + 1 : (p.committed ?? 0), p.position);
     return Math.max(0, p.highWatermark - next);
@@ -200,7 +189,7 @@ export class OffsetLedger {
   /** Records that the broker accepted `commits`. */
   committed(commits: readonly OffsetCommit[]): void {
     for (const c of commits) {
-      const p = this.#find(c.topic, c.partition);
+      const p = this.#partitions.get(partitionKey(c.topic, c.partition));
       if (p === undefined || (p.committed !== undefined && c.offset <= p.committed)) continue;
       this.#uncommitted -= share(p);
       p.committed = c.offset;

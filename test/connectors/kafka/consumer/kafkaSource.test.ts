@@ -33,11 +33,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('kafkaSource', () => {
   let kafka: KafkaCluster;
-  const topics = { slow: uniqueTopic('slow'), hold: uniqueTopic('hold') };
+  const topics = { slow: uniqueTopic('slow'), hold: uniqueTopic('hold'), keys: uniqueTopic('keys') };
 
   before(async () => {
     kafka = await sharedKafka();
-    await createTopics(kafka.brokers, [{ name: topics.slow, partitions: 4 }, { name: topics.hold, partitions: 1 }]);
+    await createTopics(kafka.brokers, [{ name: topics.slow, partitions: 4 }, { name: topics.hold, partitions: 1 }, { name: topics.keys, partitions: 1 }]);
   });
 
   const kafkaSettings = (groupId: string): KafkaSettings => ({ brokers: kafka.brokers, groupId, clientId: `test-${groupId}`, start: 'earliest' });
@@ -122,6 +122,33 @@ describe('kafkaSource', () => {
     await t.test("the source's own lag figure grows too", () => {
       assert.ok(last.source > first.source + 3000, `the source's lag did not grow (it fetched ahead): ${first.source} -> ${last.source}`);
     });
+  });
+
+  it("keys a record by its Kafka key unless the source derives one, and a dead letter keeps the key's text", async () => {
+    await produceMessages(kafka.brokers, topics.keys, [
+      { key: 'user-1', value: JSON.stringify({ n: 1 }) },
+      { key: 'user-2', value: '{"n": ' },
+      { value: JSON.stringify({ n: 3 }) },
+    ]);
+    const read = async (group: string, key?: (value: { n: number }) => string) => {
+      const job = defineJob({
+        name: group,
+        inputs: { keys: input(topics.keys, numbered) },
+        outputs: { out: output<{ n: number }>('unused') },
+        pipeline: ({ keys }) => keys,
+      });
+      const source = kafkaSource<{ n: number }>({ settings: kafkaSettings(group), topic: topics.keys, tuning: TUNING, log: () => {}, ...(key === undefined ? {} : { key }) });
+      const { running, outputs, deadLetters } = startTestJob(job, { sources: { keys: source } });
+      try {
+        while (outputs['out']!.records.length < 2 || deadLetters.values.length < 1) await sleep(50);
+      } finally {
+        running.stop();
+        await running.done;
+      }
+      return { keys: outputs['out']!.records.map((r) => r.key), dead: deadLetters.values.map((d) => d.key) };
+    };
+    assert.deepEqual(await read('keys-from-kafka'), { keys: ['user-1', undefined], dead: ['user-2'] });
+    assert.deepEqual(await read('keys-from-values', (value) => `n${value.n}`), { keys: ['n1', 'n3'], dead: ['user-2'] });
   });
 
   it('never commits past an unfinished record; commits everything once it finishes', async () => {
