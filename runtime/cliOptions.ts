@@ -5,7 +5,6 @@ import { InvalidOptionError } from '../core/errors.ts';
 import { kafkaSecurityOptions, securityFlags } from './kafkaSecurityFlags.ts';
 import { collectPair, httpUrl, portNumber, positiveInteger, sampleRatio, splitBrokers } from './cliParsers.ts';
 import type { RunOptions } from './runCommand.ts';
-import { EMBEDDED_EXACTLY_ONCE_THREADS } from './threads/runThreaded.ts';
 import { DEFAULT_UI_PORT } from './ui/runDashboard.ts';
 
 /** What commander parses for `run`. */
@@ -61,7 +60,7 @@ export function runOptions(): Option[] {
     new Option('-o, --output <name=file>', 'write an output to a JSONL file, `-` for stdout or `none` (repeatable; default out/<topic>.jsonl; without --brokers)').argParser(collectPair('--output')).default({}),
     new Option('--append', 'append to output and dead-letter files instead of starting them afresh').default(false),
     new Option('-w, --workers <n>', 'inference worker threads (started only when the job has a model)').default(2).env('SLUICE_WORKERS').argParser(positiveInteger),
-    new Option('--parallelism <n>', 'stream threads: copies of the pipeline in worker threads of this process, each with its own share of the partitions (or keys), Kafka consumer, producer and state; 1 runs the pipeline on the main thread').default(undefined, 'the core count (1 with --ui, or --guarantee exactly-once without --brokers)').env('SLUICE_PARALLELISM').argParser(positiveInteger),
+    new Option('--parallelism <n>', 'stream threads: copies of the pipeline in worker threads of this process, each with its own share of the partitions (or keys), Kafka consumer, producer and state; 1 runs the pipeline on the main thread').default(undefined, 'the core count (1 with --ui)').env('SLUICE_PARALLELISM').argParser(positiveInteger),
     new Option('--max-in-flight <n>', 'records inside the job at once; the source pauses when full').default(20_000).env('SLUICE_MAX_IN_FLIGHT').argParser(positiveInteger),
     new Option('-b, --brokers <list>', 'Kafka bootstrap brokers (host:port,...): inputs and outputs become Kafka topics').env('KAFKA_BROKERS'),
     ...kafkaSecurityOptions(),
@@ -100,10 +99,9 @@ export function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
   const onKafka = brokers.length > 0;
   const jobName = jobPath.replace(/^.*\//, '').replace(/\.[cm]?[tj]s$/, '');
   const group = flags.group ?? `sluice-${jobName}`;
-  // Not given: one stream thread per core, unless a flag that needs one thread for now is on
-  // (then given explicitly above 1, that flag is refused below with what to do).
-  const embeddedExactlyOnce = flags.guarantee === 'exactly-once' && !onKafka;
-  const parallelism = flags.parallelism ?? (flags.ui !== undefined || embeddedExactlyOnce ? 1 : availableParallelism());
+  // Not given: one stream thread per core, unless --ui is on (it follows one thread's pipeline;
+  // given explicitly above 1, it is refused below with what to do).
+  const parallelism = flags.parallelism ?? (flags.ui !== undefined ? 1 : availableParallelism());
   const kafkaOnly = (
     [
       ['--changelog-topic', flags.changelogTopic],
@@ -121,7 +119,6 @@ export function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
   if (flags.guarantee === 'exactly-once') {
     if (!onKafka && flags.checkpointDir === undefined) throw new InvalidOptionError('--guarantee exactly-once commits at checkpoints: add --brokers (Kafka transactions) or --checkpoint-dir (output files published at each checkpoint)');
     if (onKafka && (!flags.checkpoints || flags.checkpointDir !== undefined)) throw new InvalidOptionError('--guarantee exactly-once keeps state in the changelog topic, inside the transactions: drop --no-checkpoints / --checkpoint-dir');
-    if (embeddedExactlyOnce && parallelism > 1) throw new InvalidOptionError(EMBEDDED_EXACTLY_ONCE_THREADS);
   }
   return {
     jobPath,

@@ -1,7 +1,10 @@
-import { CommittedFiles } from '../connectors/committedFiles.ts';
+import { CommittedFiles, type CommittedFilesOptions } from '../connectors/committedFiles.ts';
+import { FilePublisher } from '../connectors/filePublisher.ts';
 import { kafkaTuning } from '../connectors/kafka/config.ts';
 import { PartitionTransactions } from '../connectors/kafka/transactions/partitionTransactions.ts';
+import { InvalidOptionError } from '../core/errors.ts';
 import type { KafkaSettings } from '../core/job.ts';
+import type { RunOptions } from './runCommand.ts';
 
 /** What an exactly-once run commits at checkpoints, and the failure that ended it, if one did. */
 export interface ExactlyOnceRun {
@@ -21,21 +24,23 @@ export interface ExactlyOnceRun {
  * transactional producers shared by the outputs, the dead letters and the changelog; embedded,
  * output files that show only what a checkpoint committed. And a failure hook, since a
  * transaction that cannot commit has lost its outputs and the job must restart from the last
- * commit. Undefined for at-least-once runs.
+ * commit. Undefined for at-least-once runs. Embedded, `files` says who publishes (see
+ * localPublishing; stream threads publish through the main thread).
  *
  * @example
- * const eos = exactlyOnceRun(options.guarantee, options.kafka);
+ * const eos = exactlyOnceRun(options.guarantee, options.kafka, localPublishing(options.checkpoints));
  * const binding = bindIO(job, { ...options, settings, transactions: eos?.transactions, committedFiles: eos?.files });
  */
-export function exactlyOnceRun(guarantee: 'at-least-once' | 'exactly-once' | undefined, kafka: KafkaSettings | undefined): ExactlyOnceRun | undefined {
+export function exactlyOnceRun(guarantee: 'at-least-once' | 'exactly-once' | undefined, kafka: KafkaSettings | undefined, files?: CommittedFilesOptions): ExactlyOnceRun | undefined {
   if (guarantee !== 'exactly-once') return undefined;
+  if (kafka === undefined && files === undefined) throw new InvalidOptionError('--guarantee exactly-once commits at checkpoints: add --brokers (Kafka transactions) or --checkpoint-dir (output files published at each checkpoint)');
   const transactions = kafka === undefined ? undefined : new PartitionTransactions({ settings: kafka, tuning: kafkaTuning(process.env) });
-  const files = kafka === undefined ? new CommittedFiles() : undefined;
+  const committed = kafka === undefined && files !== undefined ? new CommittedFiles(files) : undefined;
   let failure: unknown;
   const listeners: (() => void)[] = [];
   return {
     transactions,
-    files,
+    files: committed,
     get failure() {
       return failure;
     },
@@ -46,4 +51,15 @@ export function exactlyOnceRun(guarantee: 'at-least-once' | 'exactly-once' | und
     },
     onFailure: (listener) => void listeners.push(listener),
   };
+}
+
+/**
+ * Embedded exactly-once files published by this thread, their publish log next to the
+ * checkpoints of `--checkpoint-dir`; undefined without one.
+ *
+ * @example
+ * exactlyOnceRun('exactly-once', undefined, localPublishing({ kind: 'directory', directory: '.sluice/ckpt', intervalMs: 1000 }));
+ */
+export function localPublishing(checkpoints: RunOptions['checkpoints']): CommittedFilesOptions | undefined {
+  return checkpoints?.kind === 'directory' ? { publisher: new FilePublisher({ directory: checkpoints.directory }) } : undefined;
 }

@@ -8,7 +8,7 @@ import { kafkaChangelogStore } from '../connectors/kafka/changelog/changelogStor
 import { exactlyOnceChangelogStore } from '../connectors/kafka/changelog/exactlyOnceChangelogStore.ts';
 import { kafkaPreflight } from '../connectors/kafka/preflight.ts';
 import { bindIO, type BindingOptions } from './bindIO.ts';
-import { exactlyOnceRun, type ExactlyOnceRun } from './exactlyOnce.ts';
+import { exactlyOnceRun, localPublishing, type ExactlyOnceRun } from './exactlyOnce.ts';
 import { LazyInference } from './lazyInference.ts';
 import { loadJobToRun } from './loadJob.ts';
 import { trackEventTimeLatency } from './eventLatency.ts';
@@ -95,7 +95,7 @@ export async function runCommand(options: RunOptions, output: RunOutput = proces
       return 0;
     }
     const settings = resolveSettings(job.settings, options.settings);
-    const eos = exactlyOnceRun(options.guarantee, options.kafka);
+    const eos = exactlyOnceRun(options.guarantee, options.kafka, localPublishing(options.checkpoints));
     const binding = bindIO(job, { ...options, settings, transactions: eos?.transactions, committedFiles: eos?.files });
     if (options.kafka !== undefined) await kafkaPreflight(options.kafka, binding.topics);
     const backlog = options.untilCaughtUp === true && options.kafka !== undefined ? await backlogEnd(options.kafka, inputTopics(job.inputs, options)) : undefined;

@@ -1,4 +1,5 @@
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+import type { PublishRequest } from '../../connectors/filePublisher.ts';
 import type { JobStats } from '../../core/engine/engine.ts';
 import type { EncodedEventTime } from '../eventLatency.ts';
 import type { RunOptions } from '../runCommand.ts';
@@ -43,7 +44,9 @@ export type ToThread =
   | { readonly type: 'stop'; readonly drain: boolean }
   | { readonly type: 'metrics'; readonly id: number }
   /** SIGHUP reached the process: worker threads do not get signals, so the main thread passes it on. */
-  | { readonly type: 'hangup' };
+  | { readonly type: 'hangup' }
+  /** The main thread carried out the thread's publish request `id` (failed with `error`). */
+  | { readonly type: 'published'; readonly id: number; readonly error?: string };
 
 export type FromThread =
   | { readonly type: 'started'; readonly describe: readonly string[] }
@@ -52,6 +55,8 @@ export type FromThread =
   | { readonly type: 'metrics'; readonly id: number; readonly metrics: ThreadMetrics }
   | { readonly type: 'done'; readonly report: ThreadReport }
   | { readonly type: 'failed'; readonly message: string; readonly report: ThreadReport | undefined }
+  /** Exactly-once output files: the main thread is their one writer (see FilePublisher). */
+  | { readonly type: 'publish'; readonly id: number; readonly request: PublishRequest }
   | LimitMessage;
 
 /** A thread reached a run limit: it took the run's last record, or read a partition to its backlog end. */

@@ -1,16 +1,18 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { InvalidOptionError } from '../../core/errors.ts';
+import { dirname, join } from 'node:path';
+import type { Publisher } from '../../connectors/filePublisher.ts';
+import { FileCheckpointStore } from '../../core/checkpoint/fileCheckpointStore.ts';
 import { resolveSettings } from '../../core/settings.ts';
 import { kafkaPreflight } from '../../connectors/kafka/preflight.ts';
 import { bindIO, type Binding } from '../bindIO.ts';
-import { exactlyOnceRun } from '../exactlyOnce.ts';
+import { exactlyOnceRun, localPublishing } from '../exactlyOnce.ts';
 import { loadJobToRun } from '../loadJob.ts';
 import { formatSummary } from '../progress.ts';
 import { backlogEnd, inputTopics } from '../runLimits.ts';
 import { oneLine, startProgress, SignalHandler, type RunOptions, type RunOutput } from '../runCommand.ts';
 import { samplingPolicy } from '../telemetry/sampling.ts';
 import { claimCheckpointDirectory } from './checkpointFolders.ts';
+import { threadFolder } from './protocol.ts';
 import { Supervisor } from './supervisor.ts';
 import { BacklogWatch, threadLimits } from './threadLimits.ts';
 import { startThreadMetrics, type ThreadMetricsServer } from './threadMetrics.ts';
@@ -42,15 +44,17 @@ export async function runThreaded(options: RunOptions, output: RunOutput): Promi
     samplingPolicy({ traceSample: options.traceSample });
     const settings = resolveSettings(job.settings, options.settings);
     // No connection yet: the threads make their own; this one only names the guarantee below.
-    const eos = exactlyOnceRun(options.guarantee, options.kafka);
-    if (eos?.files !== undefined) throw new InvalidOptionError(EMBEDDED_EXACTLY_ONCE_THREADS);
+    // Embedded, this thread is the one writer of the output files the threads share.
+    const publishing = localPublishing(options.checkpoints);
+    const eos = exactlyOnceRun(options.guarantee, options.kafka, publishing);
+    const publisher = eos?.files === undefined ? undefined : publishing?.publisher;
     // Bound here only to check the flags, name the topics and describe the run; each thread binds its own.
-    const binding = bindIO(job, { ...options, settings, transactions: eos?.transactions });
+    const binding = bindIO(job, { ...options, settings, transactions: eos?.transactions, committedFiles: eos?.files });
     if (options.kafka !== undefined) await kafkaPreflight(options.kafka, binding.topics);
     const backlog = options.untilCaughtUp === true && options.kafka !== undefined ? await backlogEnd(options.kafka, inputTopics(job.inputs, options)) : undefined;
     let caughtUp: BacklogWatch | undefined;
     if (options.checkpoints?.kind === 'directory') claimCheckpointDirectory(options.checkpoints.directory, count);
-    if (options.outputMode === 'overwrite') startFilesAfresh(binding);
+    if (options.outputMode === 'overwrite') await startFilesAfresh(binding, options, publisher, count);
     if (options.metricsPort !== undefined) metrics = await startThreadMetrics({ jobName: job.name, port: options.metricsPort, host: options.metricsHost, threads: () => threads?.metrics() ?? Promise.resolve([]) });
     threads = new Supervisor({
       options,
@@ -63,6 +67,7 @@ export async function runThreaded(options: RunOptions, output: RunOutput): Promi
       limits: threadLimits({ maxRecords: options.maxRecords, backlog }),
       // A thread took the run's last record, or every partition was read to its backlog end: drain and stop.
       onLimit: (message) => (message.type === 'limit' ? threads?.stop(options.drain) : caughtUp?.reached(message.partition)),
+      publisher,
     });
     threads.start();
     if (backlog !== undefined) caughtUp = new BacklogWatch(backlog, () => threads?.stop(options.drain));
@@ -98,18 +103,27 @@ export async function runThreaded(options: RunOptions, output: RunOutput): Promi
 }
 
 /**
- * Why embedded exactly-once runs keep one stream thread: its output files are published at
- * checkpoints with each file's length recorded in the checkpoint, and a thread's recovery cuts a
- * file back to its own checkpoint's length, which would cut off what other threads published.
+ * Output and dead-letter files start empty once here; the threads append to them. Exactly-once
+ * files only when no thread has a checkpoint to resume from: otherwise they hold committed
+ * output, and each thread's recovery takes back what its own checkpoint does not cover.
  */
-export const EMBEDDED_EXACTLY_ONCE_THREADS = '--guarantee exactly-once without --brokers publishes the output files at the checkpoints of one stream thread: add --parallelism 1 (on Kafka it holds per thread)';
-
-/** Output and dead-letter files start empty once here; the threads append to them. */
-function startFilesAfresh(binding: Binding): void {
+async function startFilesAfresh(binding: Binding, options: RunOptions, publisher: Publisher | undefined, count: number): Promise<void> {
+  if (publisher !== undefined && options.checkpoints?.kind === 'directory' && (await anyCheckpoint(options.checkpoints.directory, count))) return;
   for (const sink of [...Object.values(binding.sinks), binding.deadLetterSink]) {
     const path = (sink as { path?: unknown }).path;
     if (typeof path !== 'string') continue;
+    if (publisher !== undefined) {
+      await publisher.run({ op: 'startAfresh', path });
+      continue;
+    }
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, '');
   }
+}
+
+async function anyCheckpoint(directory: string, count: number): Promise<boolean> {
+  for (let index = 0; index < count; index += 1) {
+    if ((await new FileCheckpointStore({ directory: join(directory, threadFolder(index, count)) }).list()).length > 0) return true;
+  }
+  return false;
 }

@@ -1,10 +1,12 @@
 import { Worker } from 'node:worker_threads';
+import type { Publisher } from '../../connectors/filePublisher.ts';
 import type { JobStats } from '../../core/engine/engine.ts';
 import { describeError, SluiceError } from '../../core/errors.ts';
 import type { EventTimeSummary } from '../eventLatency.ts';
 import type { PartitionLag } from '../progress.ts';
 import type { RunOptions } from '../runCommand.ts';
 import { mergeEventTime, mergeLag, mergeStats } from './mergeStats.ts';
+import { answerPublish } from './publishThroughMain.ts';
 import type { FromThread, LimitMessage, ThreadData, ThreadMetrics, ThreadReport, ToThread } from './protocol.ts';
 import type { ThreadLimits } from './threadLimits.ts';
 
@@ -28,6 +30,8 @@ export interface SupervisorOptions {
   /** `--max-records` / `--until-caught-up`: what the threads share, and who hears them reach it. */
   readonly limits?: ThreadLimits | undefined;
   readonly onLimit?: (message: LimitMessage) => void;
+  /** Embedded exactly-once: the one writer of the output files the threads share. */
+  readonly publisher?: Publisher | undefined;
 }
 
 /** What a run of stream threads did, merged. */
@@ -211,6 +215,9 @@ export class Supervisor {
         case 'limit':
         case 'caughtUp':
           this.#config.onLimit?.(message);
+          break;
+        case 'publish':
+          answerPublish(this.#config.publisher, message, (answer) => worker.postMessage(answer));
           break;
       }
     });

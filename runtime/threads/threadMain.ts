@@ -18,6 +18,7 @@ import { checkpointOptions, oneLine, type RunOptions, type RunOutput } from '../
 import { startTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
 import { threadFolder, type FromThread, type ThreadData, type ThreadReport, type ToThread } from './protocol.ts';
 import { limitThreadSources } from './threadLimits.ts';
+import { PublishThroughMain } from './publishThroughMain.ts';
 import { threadShare, watchFirst } from './threadShare.ts';
 
 /** How often a thread reports its counters (progress line, merged summary of a failed thread). */
@@ -27,6 +28,8 @@ const port: MessagePort = requirePort();
 const data = workerData as ThreadData;
 const post = (message: FromThread): void => port.postMessage(message);
 const output: RunOutput = { err: (text) => post({ type: 'log', text }), isTTY: false };
+// Embedded exactly-once: the main thread appends every thread's committed epochs to the shared files.
+const publisher = new PublishThroughMain(post);
 
 let running: RunningJob | undefined;
 let stopAsked: { drain: boolean } | undefined;
@@ -40,6 +43,8 @@ port.on('message', (message: ToThread) => {
   if (message.type === 'stop') {
     stopAsked ??= { drain: message.drain };
     running?.stop({ drain: message.drain });
+  } else if (message.type === 'published') {
+    publisher.answer(message);
   } else if (message.type === 'hangup') {
     // Signals reach only the main thread; the inference pool listens for this one (model pins).
     process.emit('SIGHUP', 'SIGHUP');
@@ -75,7 +80,7 @@ async function main(): Promise<void> {
     // Exactly once on Kafka holds per thread as per process: the transactional ids follow the
     // input partitions (<group>-<topic>-<p>), so whichever thread is assigned p claims p's id,
     // which fences the previous owner, another thread of this process or not.
-    const eos = exactlyOnceRun(options.guarantee, options.kafka);
+    const eos = exactlyOnceRun(options.guarantee, options.kafka, { publisher, writer: data.index });
     // The main thread started output files afresh; every thread appends its own lines.
     const binding = bindIO(job, { ...options, settings, outputMode: 'append', transactions: eos?.transactions, committedFiles: eos?.files });
     const slot = { index: data.index, count: data.count };

@@ -9,7 +9,8 @@ const job = 'test/fixtures/jobs/user-features.ts';
 const GUARANTEE = process.env.SLUICE_TEST_GUARANTEE ?? 'exactly-once';
 
 describe('exactly-once output files of an embedded run', () => {
-  it('after kill -9 and restarts, the output file holds every record once, with the features of an uninterrupted run', async () => {
+  // Two stream threads share the file: the main thread publishes each thread's committed epochs.
+  for (const parallelism of ['1', '2']) it(`after kill -9 and restarts, the output file holds every record once, with the features of an uninterrupted run (--parallelism ${parallelism})`, async () => {
     const dir = tempDir('sluice-eos-files-');
     const reference = join(dir, 'reference.jsonl');
     const plain = spawnSluice(['run', job, '--no-progress', '--workers', '1', '--parallelism', '1', '--set', 'count=6000', '--output', `features=${reference}`]);
@@ -19,7 +20,7 @@ describe('exactly-once output files of an embedded run', () => {
 
     const output = join(dir, 'out.jsonl');
     const args = [
-      'run', job, '--no-progress', '--workers', '1', '--parallelism', '1', '--set', 'count=6000', '--set', 'rate=4000', '--output', `features=${output}`,
+      'run', job, '--no-progress', '--workers', '1', '--parallelism', parallelism, '--set', 'count=6000', '--set', 'rate=4000', '--output', `features=${output}`,
       '--checkpoint-dir', join(dir, 'checkpoints'), '--checkpoint-interval', '100', '--guarantee', GUARANTEE, ...(GUARANTEE === 'exactly-once' ? [] : ['--append']),
     ];
     for (const killAt of [800, 2500, 4200]) {

@@ -6,8 +6,9 @@ import { defineJob, input, output } from '../../core/index.ts';
 import { SluiceError } from '../../core/errors.ts';
 import type { Source } from '../../core/job.ts';
 import { map } from '../../operators/index.ts';
-import { exactlyOnceRun } from '../../runtime/exactlyOnce.ts';
+import { exactlyOnceRun, localPublishing } from '../../runtime/exactlyOnce.ts';
 import { boundFailedStop, stopWithin } from '../../runtime/failedStop.ts';
+import { tempDir } from '../kit/files.ts';
 import { startTestJob } from '../kit/jobs.ts';
 
 const job = defineJob({
@@ -41,7 +42,7 @@ describe('a failed run that does not stop', () => {
     await running.started;
     boundFailedStop(running, (line) => lines.push(line), 200);
     // What a failed commit does (runCommand, threadMain): eos.onFailure(() => running.fail(eos.failure)).
-    const eos = exactlyOnceRun('exactly-once', undefined)!;
+    const eos = exactlyOnceRun('exactly-once', undefined, localPublishing({ kind: 'directory', directory: tempDir('sluice-failed-stop-'), intervalMs: 1000 }))!;
     eos.onFailure(() => running.fail(eos.failure));
     eos.fail(new SluiceError('could not commit the transaction of in[0] exactly once (Connection error: read ECONNRESET)'));
     await new Promise((resolve) => setTimeout(resolve, 400));

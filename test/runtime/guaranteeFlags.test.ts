@@ -28,18 +28,18 @@ describe('--guarantee and the Kafka security flags of sluice run', () => {
     assert.equal(parse(['--brokers', 'k:9092', '--parallelism', '1'], { SLUICE_GUARANTEE: 'exactly-once' }).guarantee, 'exactly-once');
   });
 
-  it('refuses exactly-once without Kafka, without the changelog or on several stream threads without Kafka, in one line', () => {
+  it('refuses exactly-once without Kafka or the checkpoint directory, or without the changelog on Kafka, in one line', () => {
     refused(['--guarantee', 'exactly-once', '--parallelism', '1'], /--guarantee exactly-once commits at checkpoints: add --brokers .* or --checkpoint-dir/);
     refused(['--guarantee', 'exactly-once', '--brokers', 'k:9092', '--parallelism', '1', '--no-checkpoints'], /drop --no-checkpoints \/ --checkpoint-dir/);
     refused(['--guarantee', 'exactly-once', '--brokers', 'k:9092', '--parallelism', '1', '--checkpoint-dir', '/tmp/x'], /drop --no-checkpoints \/ --checkpoint-dir/);
-    refused(['--guarantee', 'exactly-once', '--checkpoint-dir', '/tmp/x', '--parallelism', '2'], /without --brokers publishes the output files at the checkpoints of one stream thread: add --parallelism 1/);
   });
 
   // The defaults are what SLUICE_PARALLELISM does not say.
-  it('runs exactly-once on Kafka with stream threads (one per core by default), embedded on one', { skip: process.env.SLUICE_PARALLELISM !== undefined }, () => {
+  it('runs exactly-once with stream threads, one per core by default, on Kafka and embedded', { skip: process.env.SLUICE_PARALLELISM !== undefined }, () => {
     assert.equal(parse(['--guarantee', 'exactly-once', '--brokers', 'k:9092', '--parallelism', '2']).parallelism, 2);
     assert.equal(parse(['--guarantee', 'exactly-once', '--brokers', 'k:9092']).parallelism, availableParallelism());
-    assert.equal(parse(['--guarantee', 'exactly-once', '--checkpoint-dir', '/tmp/x']).parallelism, 1);
+    assert.equal(parse(['--guarantee', 'exactly-once', '--checkpoint-dir', '/tmp/x']).parallelism, availableParallelism());
+    assert.equal(parse(['--guarantee', 'exactly-once', '--checkpoint-dir', '/tmp/x', '--parallelism', '2']).parallelism, 2);
   });
 
   it('puts the SASL login into the Kafka settings, the password from the environment', () => {

@@ -133,4 +133,19 @@ describe('a stream thread that throws, embedded', () => {
     assert.match(result.stderr, /threads +2 stream threads, 1 restarted/);
     assert.equal(checkCounted(parse(output)).size, KEYS * PER_KEY);
   });
+
+  it('with --guarantee exactly-once is restarted, and the shared output file holds each result once', async () => {
+    const input = join(dir, 'numbered-eos.jsonl');
+    const output = join(dir, 'restart-eos.jsonl');
+    numberedFile(input, 0);
+    const result = await run([
+      CRASH_JOB, '--parallelism', '2', '--input', `numbered=${input}`, '--output', `counted=${output}`, '--guarantee', 'exactly-once',
+      '--checkpoint-dir', join(dir, 'checkpoints-eos'), '--checkpoint-interval', '20', '--max-in-flight', '8', '--set', 'crashAt=20', '--set', `marker=${join(dir, 'fired-3')}`,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /stream thread [12] of 2 failed: uncaught (Error: )?planted fault at k0 #20 — restarting it/);
+    const rows = parse(output);
+    assert.equal(checkCounted(rows).size, KEYS * PER_KEY);
+    assert.equal(rows.length, KEYS * PER_KEY, 'a result of the records read again was published twice');
+  });
 });
