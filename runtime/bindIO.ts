@@ -112,10 +112,10 @@ export function bindIO(job: Job, given: BindingOptions): Binding {
     } else if (target === '-') {
       if (options.committedFiles !== undefined) throw new InvalidOptionError(`--output ${name}=- writes to stdout, which cannot be taken back: exactly once needs a file (or none)`);
       sinks[name] = consoleSink();
+      describe.push(`output ${name}: stdout`);
     } else if (options.committedFiles !== undefined) {
       sinks[name] = options.committedFiles.sink({ path: target, mode: options.outputMode });
       describe.push(`output ${name}: file ${target} (published at each checkpoint)`);
-      describe.push(`output ${name}: stdout`);
     } else {
       sinks[name] = jsonlFileSink({ path: target, mode: options.outputMode });
       describe.push(`output ${name}: file ${target} (${options.outputMode === 'append' ? 'appended to' : 'overwritten'})`);
