@@ -35,7 +35,8 @@ export function stopWithin(done: Promise<unknown>, ms: number, onStuck: () => vo
 export function boundFailedStop(running: RunningJob, say: (line: string) => void, timeoutMs = FAILED_STOP_TIMEOUT_MS): void {
   void running.failed.then((error) =>
     stopWithin(running.done, timeoutMs, () => {
-      say(`${oneLine(error)} — the job did not stop within ${timeoutMs / 1000} s of it; exiting without a clean stop`);
+      const step = running.stopStep();
+      say(`${oneLine(error)} — the job did not stop within ${timeoutMs / 1000} s of it${step === undefined ? '' : ` (stuck ${step})`}; exiting without a clean stop`);
       process.exit(1);
     }),
   );

@@ -1,8 +1,11 @@
+import { Observable } from 'rxjs';
 import type { CheckpointCoordinator } from '../checkpoint/coordinator.ts';
 import type { CompletionTracker } from '../completion.ts';
 import type { InFlightBudget } from '../flowControl.ts';
+import { describeError, SluiceError } from '../errors.ts';
 import type { Instrumentation } from '../instrumentation.ts';
-import type { SourceContext, SourcePartitions } from '../job.ts';
+import type { Source, SourceContext, SourcePartitions } from '../job.ts';
+import type { Stream } from '../streams.ts';
 import { engineSourcePartitions } from './sourcePartitions.ts';
 import type { Envelope, SourceRecord } from '../record.ts';
 
@@ -44,6 +47,25 @@ export class Admission {
   /** When the first record came in (performance.now()), for throughput over the active span. */
   get firstInAt(): number | undefined {
     return this.#firstInAt;
+  }
+
+  /** One input's stream: its source runs through the door once the job started, and only once. */
+  input(name: string, source: Source<unknown>, started: Promise<void>): Stream<unknown> {
+    let subscribed = false;
+    return new Observable<Envelope<unknown>>((subscriber) => {
+      if (subscribed) {
+        subscriber.error(new SluiceError(`input "${name}" is used by two branches of the pipeline; read it once, and feed two branches with split() from sluice/operators`));
+        return;
+      }
+      subscribed = true;
+      const door = this.door<unknown>((record) => subscriber.next(record));
+      started.then(() =>
+        source.run(door).then(
+          () => subscriber.complete(),
+          (error: unknown) => subscriber.error(error instanceof SluiceError ? error : new SluiceError(`input ${name} (${source.name}) failed: ${describeError(error)}`, { cause: error })),
+        ),
+      );
+    });
   }
 
   /** The context one source runs with. */

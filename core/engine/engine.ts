@@ -1,4 +1,4 @@
-import { asyncScheduler, Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 export type { EngineOptions, JobStats, RunningJob, StopOptions } from './types.ts';
 import { CheckpointCoordinator, type CheckpointPart } from '../checkpoint/coordinator.ts';
 import { systemClock, type Clock } from '../clock.ts';
@@ -8,8 +8,6 @@ import { describeError, SluiceError } from '../errors.ts';
 import { InFlightBudget } from '../flowControl.ts';
 import type { InferenceService } from '../inference.ts';
 import { Instrumentation } from '../instrumentation.ts';
-import type { Source } from '../job.ts';
-import type { Envelope } from '../record.ts';
 import { MemoryStateBackend } from '../state/backend.ts';
 import { KeyedStateStore } from '../state/keyedState.ts';
 import type { Stream } from '../streams.ts';
@@ -60,6 +58,7 @@ class Engine {
   });
   /** Set by stop(): what operators holding records do at the end. */
   #atEnd: 'fire' | 'keep' = 'fire';
+  #stopStep: string | undefined;
 
   constructor(job: Job, options: EngineOptions) {
     this.#job = job;
@@ -102,6 +101,7 @@ class Engine {
       stop: (options) => this.#stop(options),
       fail: (error) => this.#fail(error),
       failed: this.#failed,
+      stopStep: () => this.#stopStep,
       stats: () => this.#stats(),
       stages: () => [...this.#stageNames],
       instrumentation: this.#instrumentation,
@@ -152,28 +152,38 @@ class Engine {
     if (this.#failure !== undefined) this.#onFailure?.();
     await Promise.race([completed, failed]);
     for (const subscription of subscriptions) subscription.unsubscribe();
-
-    await this.#outputs.drain();
-    // A failed job does not wait for records that will never finish: it stops at once, and
-    // commits only what was done (a restart reads the rest again).
-    if (this.#failure === undefined) await this.#awaitDrained();
-    await this.#outputs.flush();
-    if (this.#checkpoints !== undefined) {
-      await this.#checkpoints.stop();
-      // A last checkpoint of the drained job, so a restart does not replay what was finished.
-      if (this.#failure === undefined) await this.#checkpoints.checkpoint();
-    }
-    for (const source of Object.values(this.#options.sources)) await source.close?.();
-    await this.#checkpoints?.close();
-    await this.#outputs.close();
+    await this.#shutDown();
     if (this.#failure !== undefined) throw this.#failure;
     return this.#stats();
+  }
+
+  /** The stop, in named steps: a stop that hangs says which one it waits in (`stopStep`). */
+  async #shutDown(): Promise<void> {
+    const ok = () => this.#failure === undefined;
+    const steps: Array<readonly [string, () => Promise<unknown> | undefined]> = [
+      ['writing what the outputs hold', () => this.#outputs.drain()],
+      // A failed job does not wait for records that will never finish: it stops at once, and
+      // commits only what was done (a restart reads the rest again).
+      ['waiting for the records in flight', () => (ok() ? this.#awaitDrained() : undefined)],
+      ['flushing the outputs', () => this.#outputs.flush()],
+      ['finishing the checkpoint under way', () => this.#checkpoints?.stop()],
+      // A last checkpoint of the drained job, so a restart does not replay what was finished.
+      ['taking the last checkpoint', () => (ok() ? this.#checkpoints?.checkpoint() : undefined)],
+      ...Object.entries(this.#options.sources).map(([name, source]) => [`closing input ${name} (${source.name})`, () => source.close?.()] as const),
+      ['closing the checkpoint store', () => this.#checkpoints?.close()],
+      ['closing the outputs and the dead-letter sink', () => this.#outputs.close()],
+    ];
+    for (const [step, run] of steps) {
+      this.#stopStep = step;
+      await run();
+    }
+    this.#stopStep = undefined;
   }
 
   /** Builds the operator graph with the job's context lent to its operators, and subscribes every output. */
   #subscribe(started: Promise<void>, subscriptions: Subscription[]): Promise<void> {
     const inputs: Record<string, Stream<unknown>> = {};
-    for (const [name, source] of Object.entries(this.#options.sources)) inputs[name] = this.#input(name, source, started);
+    for (const [name, source] of Object.entries(this.#options.sources)) inputs[name] = this.#admission.input(name, source, started);
     let remaining = 0;
     return new Promise<void>((resolve) => {
       withOperatorContext(this.#context(), () => {
@@ -204,25 +214,6 @@ class Engine {
           );
         }
       });
-    });
-  }
-
-  /** One input's stream: its source starts when the job is ready, and only once. */
-  #input(name: string, source: Source<unknown>, started: Promise<void>): Stream<unknown> {
-    let subscribed = false;
-    return new Observable<Envelope<unknown>>((subscriber) => {
-      if (subscribed) {
-        subscriber.error(new SluiceError(`input "${name}" is used by two branches of the pipeline; read it once, and feed two branches with split() from sluice/operators`));
-        return;
-      }
-      subscribed = true;
-      const door = this.#admission.door<unknown>((record) => subscriber.next(record));
-      started.then(() =>
-        source.run(door).then(
-          () => subscriber.complete(),
-          (error: unknown) => subscriber.error(error instanceof SluiceError ? error : new SluiceError(`input ${name} (${source.name}) failed: ${describeError(error)}`, { cause: error })),
-        ),
-      );
     });
   }
 

@@ -79,6 +79,8 @@ export interface RunningJob {
   fail(error: unknown): void;
   /** Resolves with the error as soon as the job fails, before its stop has ended (`done` rejects then); never rejects. */
   readonly failed: Promise<unknown>;
+  /** The step a stop in progress waits in ("closing input transactions (kafka:…)"), undefined otherwise. */
+  stopStep(): string | undefined;
   stats(): JobStats;
   /** The stages of the operator graph, in the order they subscribed (sink first). */
   stages(): string[];

@@ -47,7 +47,7 @@ describe('a failed run that does not stop', () => {
     eos.fail(new SluiceError('could not commit the transaction of in[0] exactly once (Connection error: read ECONNRESET)'));
     await new Promise((resolve) => setTimeout(resolve, 400));
     assert.deepEqual(exits, [1], 'the process exits 1 once the stop has hung past the bound');
-    assert.deepEqual(lines, ['could not commit the transaction of in[0] exactly once (Connection error: read ECONNRESET) — the job did not stop within 0.2 s of it; exiting without a clean stop']);
+    assert.deepEqual(lines, ['could not commit the transaction of in[0] exactly once (Connection error: read ECONNRESET) — the job did not stop within 0.2 s of it (stuck closing input numbers (numbers)); exiting without a clean stop']);
     running.done.catch(() => {});
   });
 
@@ -73,7 +73,24 @@ describe('a failed run that does not stop', () => {
     await new Promise((resolve) => setTimeout(resolve, 400));
     assert.deepEqual(exits, [1]);
     assert.equal(lines.length, 1);
-    assert.match(lines[0]!, /bad record.* — the job did not stop within 0\.2 s of it; exiting without a clean stop$/);
+    assert.match(lines[0]!, /bad record.* — the job did not stop within 0\.2 s of it \(stuck closing input numbers \(numbers\)\); exiting without a clean stop$/);
+    running.done.catch(() => {});
+  });
+
+  it('names the step it was stuck in: here a write that never returns, as a send to a broker that went away', async (t) => {
+    const exits: Array<number | undefined> = [];
+    t.mock.method(process, 'exit', (code?: number) => void exits.push(code));
+    const lines: string[] = [];
+    let writes = 0;
+    const hanging = { name: 'hanging', write: () => (++writes > 3 ? new Promise<void>(() => {}) : Promise.resolve()) };
+    const { running } = startTestJob(job, { sources: { numbers: generatorSource({ name: 'numbers', count: Infinity, make: (i) => i }) }, sinks: { out: hanging }, maxInFlight: 100 });
+    await running.started;
+    boundFailedStop(running, (line) => lines.push(line), 200);
+    while (writes <= 3) await new Promise((resolve) => setTimeout(resolve, 5));
+    running.fail(new SluiceError('could not commit'));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.deepEqual(exits, [1]);
+    assert.deepEqual(lines, ['could not commit — the job did not stop within 0.2 s of it (stuck writing what the outputs hold); exiting without a clean stop']);
     running.done.catch(() => {});
   });
 
