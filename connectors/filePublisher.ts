@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { syncDirectory } from '../core/checkpoint/fileCheckpointStore.ts';
 
 /**
  * What CommittedFiles asks of the one writer of its named files. Plain data, so that a stream
@@ -136,7 +137,7 @@ export class FilePublisher implements Publisher {
     if (size === undefined) return;
     const start = (await sizeOf(path)) ?? 0;
     const entry: Entry = { writer: writer ?? null, epoch, start, end: start + size };
-    await appendDurably(this.#log(path), `${JSON.stringify(entry)}\n`);
+    await writeDurably(this.#log(path), `${JSON.stringify(entry)}\n`, 'a');
     const target = await open(path, 'a');
     try {
       const source = await open(pending, 'r');
@@ -251,18 +252,9 @@ async function copyRange(source: FileHandle, target: FileHandle, from: number, t
   }
 }
 
-async function appendDurably(path: string, text: string): Promise<void> {
-  const handle = await open(path, 'a');
-  try {
-    await handle.write(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function writeDurably(path: string, text: string): Promise<void> {
-  const handle = await open(path, 'w');
+/** Writes (`w`) or appends (`a`) `text` and fsyncs it. */
+async function writeDurably(path: string, text: string, flags: 'w' | 'a' = 'w'): Promise<void> {
+  const handle = await open(path, flags);
   try {
     await handle.write(text);
     await handle.sync();
@@ -275,15 +267,6 @@ async function writeAtomically(path: string, entries: readonly Entry[]): Promise
   await writeDurably(`${path}.tmp`, entriesText(entries));
   await rename(`${path}.tmp`, path);
   await syncDirectory(dirname(path));
-}
-
-async function syncDirectory(directory: string): Promise<void> {
-  const handle = await open(directory, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 async function sizeOf(path: string): Promise<number | undefined> {

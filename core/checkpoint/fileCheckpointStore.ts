@@ -132,8 +132,14 @@ export function checkpointName(id: number): string {
   return `checkpoint-${String(id).padStart(12, '0')}.ckpt`;
 }
 
-/** Makes a rename in the directory durable (POSIX needs the directory itself fsynced). */
-async function syncDirectory(directory: string): Promise<void> {
+/**
+ * Makes a rename in the directory durable (POSIX needs the directory itself fsynced).
+ *
+ * @example
+ * await rename(temp, path);
+ * await syncDirectory(dirname(path));
+ */
+export async function syncDirectory(directory: string): Promise<void> {
   const handle = await open(directory, 'r');
   try {
     await handle.sync();
