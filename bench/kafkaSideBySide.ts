@@ -87,7 +87,7 @@ const sluice = (parallelism: number | undefined, upstream: boolean): Implementat
   '--dead-letter-topic', dead, '--group', group, '--no-checkpoints', '--no-progress', '--no-typecheck', '--workers', '1',
   ...(parallelism === undefined ? [] : ['--parallelism', String(parallelism)]),
 ];
-const handWritten = (role: 'score' | 'floor' | 'relay'): Implementation['command'] => (brokers, input, output, _dead, group) => [
+const handWritten = (role: 'score' | 'score-tuned' | 'floor' | 'relay'): Implementation['command'] => (brokers, input, output, _dead, group) => [
   '--import', tsx, 'bench/sideBySide/handWritten.ts', role, '--brokers', brokers, '--input', input, '--output', output, '--group', group,
 ];
 
@@ -96,6 +96,7 @@ const IMPLEMENTATIONS: Implementation[] = [
   { id: 'floor', label: 'transport floor: kafkajs consume only', command: handWritten('floor'), floor: true },
   { id: 'relay', label: 'two-hop floor: kafkajs consume → produce, no work', command: handWritten('relay') },
   { id: 'hand-written', label: 'hand-written kafkajs eachBatch + onnxruntime-node', command: handWritten('score') },
+  { id: 'hand-written-tuned', label: 'the same, offsets committed every 5 s (autoCommit off)', command: handWritten('score-tuned') },
   { id: 'sluice-p1-upstream', label: 'Sluice --parallelism 1, kafkajs as published (before the patch)', command: sluice(hasParallelism ? 1 : undefined, true) },
   { id: 'sluice-p1', label: 'Sluice --parallelism 1', command: sluice(hasParallelism ? 1 : undefined, false) },
   ...(hasParallelism ? [{ id: 'sluice-p2', label: 'Sluice --parallelism 2', command: sluice(2, false) }] : []),

@@ -5,6 +5,9 @@
  *   the batch, one model call for it on this thread, one produce of every score, commit (kafkajs'
  *   default: an offset commit after every partition's batch, awaited before the next fetch). No
  *   backpressure, dead letters, ordering across batches or traces: the lower bound of the work.
+ * - `score-tuned`: the same loop as a user who read kafkajs' runner writes it: `autoCommit` off
+ *   (with it on, kafkajs commits after every batch, whatever `autoCommitInterval` says) and the
+ *   resolved offsets committed at most every 5 s through `commitOffsetsIfNecessary`.
  * - `floor`: the transport floor: consume and count, nothing else, no commits.
  * - `relay`: the two-hop floor: consume, produce each message unchanged (acks -1, not awaited), no
  *   commits (kafkajs' per-batch commit would hold every next fetch for a round trip per partition,
@@ -39,12 +42,13 @@ const role = positionals[0];
 const MAX_PER_SEND = 1000;
 const kafka = new Kafka({ clientId: `side-by-side-${role}`, brokers: values.brokers!.split(','), logLevel: logLevel.NOTHING });
 
-if (role === 'score' || role === 'floor' || role === 'relay') await consume(role);
+if (role === 'score' || role === 'score-tuned' || role === 'floor' || role === 'relay') await consume(role);
 else if (role === 'produce') await produce(Number(values.first), Number(values.count), Number(values.rate));
-else throw new Error(`unknown role ${role}: score, floor, relay or produce`);
+else throw new Error(`unknown role ${role}: score, score-tuned, floor, relay or produce`);
 
-async function consume(mode: 'score' | 'floor' | 'relay'): Promise<void> {
-  const session = mode === 'score' ? await ort.InferenceSession.create(fileURLToPath(new URL('../../models/fraud-v1.onnx', import.meta.url)), { intraOpNumThreads: 1, interOpNumThreads: 1 }) : undefined;
+async function consume(mode: 'score' | 'score-tuned' | 'floor' | 'relay'): Promise<void> {
+  const tuned = mode === 'score-tuned';
+  const session = mode === 'score' || tuned ? await ort.InferenceSession.create(fileURLToPath(new URL('../../models/fraud-v1.onnx', import.meta.url)), { intraOpNumThreads: 1, interOpNumThreads: 1 }) : undefined;
   const producer = kafka.producer();
   if (mode !== 'floor') await producer.connect();
   const consumer = kafka.consumer({ groupId: values.group!, maxWaitTimeInMs: 100 });
@@ -58,7 +62,8 @@ async function consume(mode: 'score' | 'floor' | 'relay'): Promise<void> {
   const reporter = setInterval(() => process.stdout.write(`${JSON.stringify({ consumed, firstAt, at: Date.now() })}\n`), 250);
   await consumer.run({
     autoCommit: mode === 'score',
-    eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+    ...(tuned ? { autoCommitInterval: 5000 } : {}),
+    eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
       firstAt ??= Date.now();
       const messages = batch.messages;
       if (messages.length === 0) return;
@@ -85,6 +90,7 @@ async function consume(mode: 'score' | 'floor' | 'relay'): Promise<void> {
       }
       consumed += messages.length;
       resolveOffset(messages.at(-1)!.offset);
+      if (tuned) await commitOffsetsIfNecessary();
       await heartbeat();
     },
   });
