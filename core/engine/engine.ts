@@ -103,6 +103,7 @@ class Engine {
       failed: this.#failed,
       stopStep: () => this.#stopStep,
       stats: () => this.#stats(),
+      latency: this.#outputs.latency,
       stages: () => [...this.#stageNames],
       instrumentation: this.#instrumentation,
       state: this.#state,

@@ -4,7 +4,7 @@ import type { Clock } from '../clock.ts';
 import type { InferenceService } from '../inference.ts';
 import type { Instrumentation } from '../instrumentation.ts';
 import type { DeadLetter, Sink, Source } from '../job.ts';
-import type { LatencySummary } from '../latency.ts';
+import type { LatencyHistogram, LatencySummary } from '../latency.ts';
 import type { StateBackend } from '../state/backend.ts';
 import type { KeyedStateStore } from '../state/keyedState.ts';
 
@@ -82,6 +82,8 @@ export interface RunningJob {
   /** The step a stop in progress waits in ("closing input transactions (kafka:…)"), undefined otherwise. */
   stopStep(): string | undefined;
   stats(): JobStats;
+  /** Admission → written, every record so far: the histogram behind `stats().latency` (stream threads send it to the main thread, which adds them up). */
+  readonly latency: LatencyHistogram;
   /** The stages of the operator graph, in the order they subscribed (sink first). */
   stages(): string[];
   readonly instrumentation: Instrumentation;

@@ -4,7 +4,6 @@
 import { join } from 'node:path';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { runJob, type RunningJob } from '../../core/engine/engine.ts';
-import { LatencyHistogram } from '../../core/latency.ts';
 import type { Source } from '../../core/job.ts';
 import { resolveSettings } from '../../core/settings.ts';
 import { bindIO } from '../bindIO.ts';
@@ -34,7 +33,6 @@ const publisher = new PublishThroughMain(post);
 let running: RunningJob | undefined;
 let stopAsked: { drain: boolean } | undefined;
 let telemetry: Telemetry | undefined;
-const latency = new LatencyHistogram();
 const eventTime = new EventTimeLatency();
 let lag: PartitionLag | undefined;
 let firstInAt: number | undefined;
@@ -60,7 +58,7 @@ port.on('message', (message: ToThread) => {
 
 function report(): ThreadReport | undefined {
   if (running === undefined) return undefined;
-  return { stats: running.stats(), latency: latency.encode(), firstInAt, eventTime: eventTime.encode(), lag: [...(lag?.values() ?? [])], at: Date.now() };
+  return { stats: running.stats(), latency: running.latency.encode(), firstInAt, eventTime: eventTime.encode(), lag: [...(lag?.values() ?? [])], at: Date.now() };
 }
 
 /** Checkpoints of this thread: a folder of its own under --checkpoint-dir (one writer per folder). */
@@ -99,8 +97,7 @@ async function main(): Promise<void> {
       pool: inference,
       warn: (line) => output.err(`sluice: ${line}\n`),
     });
-    telemetry.instrumentation.on('sink.written', ({ records, endedAt }) => {
-      for (const record of records) latency.record(endedAt - record.receivedAt);
+    telemetry.instrumentation.on('sink.written', ({ records }) => {
       // The wall clock, as in trackEventTimeLatency: producers stamp events with it.
       eventTime.observe(records, Date.now());
     });

@@ -93,6 +93,9 @@ describe('the fraud job (generator source) at --parallelism 2 and 1', () => {
     assert.match(twoThreads.stderr, /20,000 in, 20,000 out/);
     assert.match(twoThreads.stderr, /threads +2 stream threads, 0 restarted/);
     assert.equal(twoThreads.stderr.match(/job fraud-detection finished/g)?.length, 1);
+    // The engine's own histograms, added up by the main thread.
+    const p99 = Number(/latency +p50 [\d.]+ ms, p95 [\d.]+ ms, p99 ([\d.]+) ms/.exec(twoThreads.stderr)?.[1]);
+    assert.ok(p99 > 0, `no latency in the summary: ${twoThreads.stderr}`);
   });
 });
 
