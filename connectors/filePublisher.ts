@@ -31,7 +31,12 @@ export interface Publisher {
  * pendingPath('out/decisions.jsonl', undefined, 7) // "out/decisions.jsonl.pending-7"
  */
 export function pendingPath(path: string, writer: number | undefined, epoch: number): string {
-  return `${path}.pending-${writer === undefined ? '' : `t${writer}-`}${epoch}`;
+  return `${pendingPrefix(path, writer)}${epoch}`;
+}
+
+/** A writer's pending files are this followed by their epoch. */
+function pendingPrefix(path: string, writer: number | undefined): string {
+  return `${path}.pending-${writer === undefined ? '' : `t${writer}-`}`;
 }
 
 /** One publish, as the log keeps it: where one writer's epoch landed in the named file. */
@@ -160,7 +165,7 @@ export class FilePublisher implements Publisher {
     const mine = writer ?? null;
     const later = entries.filter((entry) => entry.writer === mine && (epoch === undefined || entry.epoch > epoch));
     const kept = later.length === 0 ? entries : await this.#takeBack(path, entries, new Set(later));
-    const prefix = `${basename(path)}.pending-${writer === undefined ? '' : `t${writer}-`}`;
+    const prefix = basename(pendingPrefix(path, writer));
     const epochs = (await readdir(dirname(path)).catch(() => []))
       .filter((name) => name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length)))
       .map((name) => Number(name.slice(prefix.length)))
@@ -222,7 +227,8 @@ export class FilePublisher implements Publisher {
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, '');
     await rm(this.#log(path), { force: true });
-    const prefix = `${basename(path)}.pending-`;
+    // Every writer's: `pending-7` and `pending-t1-7` alike.
+    const prefix = basename(pendingPrefix(path, undefined));
     for (const name of await readdir(dirname(path))) if (name.startsWith(prefix)) await rm(join(dirname(path), name), { force: true });
     return [];
   }
