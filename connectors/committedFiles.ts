@@ -85,13 +85,15 @@ export class CommittedFiles {
     // The cut, before any await: writes from now on belong to the next epoch.
     const epoch = this.#epoch;
     this.#epoch += 1;
+    // Only files the epoch wrote to have something to publish (with threads, each is a message to the main thread).
+    const written: File[] = [];
     for (const file of this.#files.values()) {
       await file.chain;
-      await syncIfPresent(pendingPath(file.path, this.#writer, epoch));
+      if (await syncIfPresent(pendingPath(file.path, this.#writer, epoch))) written.push(file);
     }
     const manifest: Manifest = { epoch };
     const checkpoint = await inner.save({ ...input, operators: { ...input.operators, [MANIFEST]: manifest } });
-    for (const file of this.#files.values()) await this.#publisher.run({ op: 'publish', path: file.path, writer: this.#writer, epoch });
+    for (const file of written) await this.#publisher.run({ op: 'publish', path: file.path, writer: this.#writer, epoch });
     return withoutManifest(checkpoint);
   }
 
@@ -107,16 +109,17 @@ export class CommittedFiles {
   }
 }
 
-/** Makes an epoch's pending file durable before its checkpoint names it (none: the epoch wrote nothing). */
-async function syncIfPresent(path: string): Promise<void> {
+/** Makes an epoch's pending file durable before its checkpoint names it; false when there is none (the epoch wrote nothing). */
+async function syncIfPresent(path: string): Promise<boolean> {
   let handle;
   try {
     handle = await open(path, 'r+');
   } catch {
-    return;
+    return false;
   }
   try {
     await handle.sync();
+    return true;
   } finally {
     await handle.close();
   }

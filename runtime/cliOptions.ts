@@ -2,6 +2,7 @@ import { Option } from 'commander';
 import { availableParallelism } from 'node:os';
 import { kafkaSecurity } from '../connectors/kafka/security.ts';
 import { InvalidOptionError } from '../core/errors.ts';
+import { EXACTLY_ONCE_NEEDS_A_COMMIT } from './exactlyOnce.ts';
 import { kafkaSecurityOptions, securityFlags } from './kafkaSecurityFlags.ts';
 import { collectPair, httpUrl, portNumber, positiveInteger, sampleRatio, splitBrokers } from './cliParsers.ts';
 import type { RunOptions } from './runCommand.ts';
@@ -117,7 +118,7 @@ export function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
   if (!onKafka && flags.untilCaughtUp) throw new InvalidOptionError('--until-caught-up applies only with --brokers (Kafka): an embedded input ends at its own end');
   if (flags.checkpointDir !== undefined && flags.changelogTopic !== undefined) throw new InvalidOptionError('--checkpoint-dir and --changelog-topic are two places for the same checkpoints: choose one');
   if (flags.guarantee === 'exactly-once') {
-    if (!onKafka && flags.checkpointDir === undefined) throw new InvalidOptionError('--guarantee exactly-once commits at checkpoints: add --brokers (Kafka transactions) or --checkpoint-dir (output files published at each checkpoint)');
+    if (!onKafka && flags.checkpointDir === undefined) throw new InvalidOptionError(EXACTLY_ONCE_NEEDS_A_COMMIT);
     if (onKafka && (!flags.checkpoints || flags.checkpointDir !== undefined)) throw new InvalidOptionError('--guarantee exactly-once keeps state in the changelog topic, inside the transactions: drop --no-checkpoints / --checkpoint-dir');
   }
   return {

@@ -6,6 +6,9 @@ import { InvalidOptionError } from '../core/errors.ts';
 import type { KafkaSettings } from '../core/job.ts';
 import type { RunOptions } from './runCommand.ts';
 
+/** Exactly once without Kafka and without a checkpoint directory: nothing to commit outputs with. */
+export const EXACTLY_ONCE_NEEDS_A_COMMIT = '--guarantee exactly-once commits at checkpoints: add --brokers (Kafka transactions) or --checkpoint-dir (output files published at each checkpoint)';
+
 /** What an exactly-once run commits at checkpoints, and the failure that ended it, if one did. */
 export interface ExactlyOnceRun {
   /** On Kafka: per-partition transactions shared by outputs, dead letters and the changelog. */
@@ -33,7 +36,7 @@ export interface ExactlyOnceRun {
  */
 export function exactlyOnceRun(guarantee: 'at-least-once' | 'exactly-once' | undefined, kafka: KafkaSettings | undefined, files?: CommittedFilesOptions): ExactlyOnceRun | undefined {
   if (guarantee !== 'exactly-once') return undefined;
-  if (kafka === undefined && files === undefined) throw new InvalidOptionError('--guarantee exactly-once commits at checkpoints: add --brokers (Kafka transactions) or --checkpoint-dir (output files published at each checkpoint)');
+  if (kafka === undefined && files === undefined) throw new InvalidOptionError(EXACTLY_ONCE_NEEDS_A_COMMIT);
   const transactions = kafka === undefined ? undefined : new PartitionTransactions({ settings: kafka, tuning: kafkaTuning(process.env) });
   const committed = kafka === undefined && files !== undefined ? new CommittedFiles(files) : undefined;
   let failure: unknown;
