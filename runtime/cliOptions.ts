@@ -61,7 +61,7 @@ export function runOptions(): Option[] {
     new Option('-o, --output <name=file>', 'write an output to a JSONL file, `-` for stdout or `none` (repeatable; default out/<topic>.jsonl; without --brokers)').argParser(collectPair('--output')).default({}),
     new Option('--append', 'append to output and dead-letter files instead of starting them afresh').default(false),
     new Option('-w, --workers <n>', 'inference worker threads (started only when the job has a model)').default(2).env('SLUICE_WORKERS').argParser(positiveInteger),
-    new Option('--parallelism <n>', 'stream threads: copies of the pipeline in worker threads of this process, each with its own share of the partitions (or keys), Kafka consumer, producer and state; 1 runs the pipeline on the main thread').default(undefined, 'the core count (1 with --ui)').env('SLUICE_PARALLELISM').argParser(positiveInteger),
+    new Option('--parallelism <n>', 'stream threads: copies of the pipeline in worker threads of this process, each with its own share of the partitions (or keys), Kafka consumer, producer and state; 1 runs the pipeline on the main thread').default(undefined, 'the core count').env('SLUICE_PARALLELISM').argParser(positiveInteger),
     new Option('--max-in-flight <n>', 'records inside the job at once; the source pauses when full').default(20_000).env('SLUICE_MAX_IN_FLIGHT').argParser(positiveInteger),
     new Option('-b, --brokers <list>', 'Kafka bootstrap brokers (host:port,...): inputs and outputs become Kafka topics').env('KAFKA_BROKERS'),
     ...kafkaSecurityOptions(),
@@ -100,9 +100,8 @@ export function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
   const onKafka = brokers.length > 0;
   const jobName = jobPath.replace(/^.*\//, '').replace(/\.[cm]?[tj]s$/, '');
   const group = flags.group ?? `sluice-${jobName}`;
-  // Not given: one stream thread per core, unless --ui is on (it follows one thread's pipeline;
-  // given explicitly above 1, it is refused below with what to do).
-  const parallelism = flags.parallelism ?? (flags.ui !== undefined ? 1 : availableParallelism());
+  // Not given: one stream thread per core.
+  const parallelism = flags.parallelism ?? availableParallelism();
   const kafkaOnly = (
     [
       ['--changelog-topic', flags.changelogTopic],
@@ -114,7 +113,6 @@ export function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
   if (!onKafka && kafkaOnly.length > 0) throw new InvalidOptionError(`${kafkaOnly.map(([flag]) => flag).join(', ')} applies only with --brokers (Kafka)`);
   if (!onKafka && !flags.checkpoints) throw new InvalidOptionError('--no-checkpoints applies only with --brokers (Kafka); embedded runs checkpoint only with --checkpoint-dir');
   if (flags.ui === undefined && (flags.uiRedact === true || flags.jaegerUrl !== undefined)) throw new InvalidOptionError(`${flags.uiRedact === true ? '--ui-redact' : '--jaeger-url'} applies only with --ui (the dashboard)`);
-  if (flags.ui !== undefined && parallelism > 1) throw new InvalidOptionError('--ui follows the pipeline of one stream thread for now: add --parallelism 1 (start more processes to scale out)');
   if (!onKafka && flags.untilCaughtUp) throw new InvalidOptionError('--until-caught-up applies only with --brokers (Kafka): an embedded input ends at its own end');
   if (flags.checkpointDir !== undefined && flags.changelogTopic !== undefined) throw new InvalidOptionError('--checkpoint-dir and --changelog-topic are two places for the same checkpoints: choose one');
   if (flags.guarantee === 'exactly-once') {

@@ -160,7 +160,14 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   };
 }
 
-function tracingWanted(options: TelemetryOptions, env: NodeJS.ProcessEnv): boolean {
+/**
+ * Whether records will be traced: `--trace-sample`, or an OTEL_* variable naming an endpoint,
+ * exporter or sampler, unless OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none turn it off.
+ *
+ * @example
+ * tracingWanted({ traceSample: 0.01 }, process.env) // true
+ */
+export function tracingWanted(options: Pick<TelemetryOptions, 'traceSample'>, env: NodeJS.ProcessEnv): boolean {
   if (/^\s*true\s*$/i.test(env.OTEL_SDK_DISABLED ?? '')) return false;
   const exporters = env.OTEL_TRACES_EXPORTER?.trim();
   if (exporters === 'none') return false;

@@ -3,6 +3,8 @@ import type { PublishRequest } from '../../connectors/filePublisher.ts';
 import type { JobStats } from '../../core/engine/engine.ts';
 import type { EncodedEventTime } from '../eventLatency.ts';
 import type { RunOptions } from '../runCommand.ts';
+import type { MetricsView } from '../ui/api.ts';
+import type { ThreadUi } from './threadDashboard.ts';
 import type { ThreadLimits } from './threadLimits.ts';
 
 // The messages between the main thread (the supervisor) and its stream threads. Everything in
@@ -20,6 +22,8 @@ export interface ThreadData {
   readonly collectMetrics: boolean;
   /** `--max-records` / `--until-caught-up`, shared by the threads. */
   readonly limits?: ThreadLimits | undefined;
+  /** `--ui`: send a view of this thread's pipeline every tick. */
+  readonly ui?: ThreadUi | undefined;
 }
 
 /** A thread's counters at one moment. */
@@ -57,6 +61,8 @@ export type FromThread =
   | { readonly type: 'failed'; readonly message: string; readonly report: ThreadReport | undefined }
   /** Exactly-once output files: the main thread is their one writer (see FilePublisher). */
   | { readonly type: 'publish'; readonly id: number; readonly request: PublishRequest }
+  /** `--ui`: what the dashboard shows of this thread's pipeline over the last tick. */
+  | { readonly type: 'view'; readonly view: MetricsView }
   | LimitMessage;
 
 /** A thread reached a run limit: it took the run's last record, or read a partition to its backlog end. */

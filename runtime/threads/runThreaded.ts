@@ -16,6 +16,11 @@ import { threadFolder } from './protocol.ts';
 import { Supervisor } from './supervisor.ts';
 import { BacklogWatch, threadLimits } from './threadLimits.ts';
 import { startThreadMetrics, type ThreadMetricsServer } from './threadMetrics.ts';
+import { tracingWanted } from '../telemetry/telemetry.ts';
+import { startDashboard, type Dashboard } from '../ui/dashboard.ts';
+import { EMPTY_STATS } from '../ui/jobCollector.ts';
+import { runGraph } from '../ui/runDashboard.ts';
+import { ThreadViews } from '../ui/threadViews.ts';
 
 /**
  * `sluice run --parallelism N` (N > 1): the job's pipeline runs in N stream threads of this
@@ -30,6 +35,8 @@ export async function runThreaded(options: RunOptions, output: RunOutput): Promi
   const count = options.parallelism ?? 1;
   let threads: Supervisor | undefined;
   let metrics: ThreadMetricsServer | undefined;
+  let dashboard: Dashboard | undefined;
+  let views: ThreadViews | undefined;
   const signals = new SignalHandler(() => threads?.stop(options.drain), output);
   const hangUp = () => threads?.hangup();
   process.on('SIGHUP', hangUp);
@@ -56,11 +63,27 @@ export async function runThreaded(options: RunOptions, output: RunOutput): Promi
     if (options.checkpoints?.kind === 'directory') claimCheckpointDirectory(options.checkpoints.directory, count);
     if (options.outputMode === 'overwrite') await startFilesAfresh(binding, options, publisher, count);
     if (options.metricsPort !== undefined) metrics = await startThreadMetrics({ jobName: job.name, port: options.metricsPort, host: options.metricsHost, threads: () => threads?.metrics() ?? Promise.resolve([]) });
+    // The pool's workers are shared out: each thread gets its own pool, the total stays near --workers.
+    const workers = Math.max(1, Math.round(options.workers / count));
+    if (options.ui !== undefined) {
+      // Each thread collects its own pipeline's view; this thread merges them and serves the page.
+      views = new ThreadViews({ stats: () => threads?.stats() ?? EMPTY_STATS });
+      dashboard = await startDashboard({
+        ...options.ui,
+        job: { name: job.name, description: job.description },
+        graph: runGraph(binding),
+        io: binding.describe,
+        budget: options.maxInFlight * count,
+        workers: workers * count,
+        feed: { threads: views },
+        tracing: tracingWanted(options, process.env),
+        registry: metrics?.registry,
+      });
+    }
     threads = new Supervisor({
       options,
       count,
-      // The pool's workers are shared out: each thread gets its own pool, the total stays near --workers.
-      workers: Math.max(1, Math.round(options.workers / count)),
+      workers,
       collectMetrics: metrics !== undefined,
       restartable: options.kafka !== undefined || options.checkpoints !== undefined,
       log: (text) => output.err(text),
@@ -68,17 +91,20 @@ export async function runThreaded(options: RunOptions, output: RunOutput): Promi
       // A thread took the run's last record, or every partition was read to its backlog end: drain and stop.
       onLimit: (message) => (message.type === 'limit' ? threads?.stop(options.drain) : caughtUp?.reached(message.partition)),
       publisher,
+      ui: options.ui === undefined ? undefined : { redact: options.ui.redact, intervalMs: 1000 },
+      onView: (thread, view) => views?.offer(thread, view),
     });
     threads.start();
+    dashboard?.follow(threads);
     if (backlog !== undefined) caughtUp = new BacklogWatch(backlog, () => threads?.stop(options.drain));
     if (signals.requested) threads.stop(options.drain);
-    const describe = [...binding.describe, `stream threads: ${count}, each with ${Math.max(1, Math.round(options.workers / count))} inference worker(s) of its own when the job has a model`];
+    const describe = [...binding.describe, `stream threads: ${count}, each with ${workers} inference worker(s) of its own when the job has a model`];
     if (options.kafka === undefined) {
       for (const [name, spec] of Object.entries(job.inputs)) {
         if (spec.key === undefined) describe.push(`input ${name} declares no key: the first stream thread reads all of it (give input() a key to share it among the threads)`);
       }
     }
-    threads.started.then((lines) => [...describe, ...lines, ...(metrics === undefined ? [] : [`metrics: ${metrics.url}`])].forEach((line) => output.err(`${line}\n`)));
+    threads.started.then((lines) => [...describe, ...lines, ...(metrics === undefined ? [] : [`metrics: ${metrics.url}`]), ...(dashboard === undefined ? [] : [dashboard.describe()])].forEach((line) => output.err(`${line}\n`)));
     const supervisor = threads;
     const progress = startProgress({ stats: () => supervisor.stats() }, job.countAs?.label, options.progress, output, () => supervisor.lag());
     let result;
@@ -98,6 +124,7 @@ export async function runThreaded(options: RunOptions, output: RunOutput): Promi
   } finally {
     signals.dispose();
     process.off('SIGHUP', hangUp);
+    await dashboard?.close();
     await metrics?.close();
   }
 }

@@ -9,6 +9,8 @@ import { mergeEventTime, mergeLag, mergeStats } from './mergeStats.ts';
 import { answerPublish } from './publishThroughMain.ts';
 import type { FromThread, LimitMessage, ThreadData, ThreadMetrics, ThreadReport, ToThread } from './protocol.ts';
 import type { ThreadLimits } from './threadLimits.ts';
+import type { MetricsView } from '../ui/api.ts';
+import type { ThreadUi } from './threadDashboard.ts';
 
 /** What the supervisor needs to start and watch the threads. */
 export interface SupervisorOptions {
@@ -32,6 +34,9 @@ export interface SupervisorOptions {
   readonly onLimit?: (message: LimitMessage) => void;
   /** Embedded exactly-once: the one writer of the output files the threads share. */
   readonly publisher?: Publisher | undefined;
+  /** `--ui`: threads send views of their pipelines, handed to `onView` (undefined: that thread ended). */
+  readonly ui?: ThreadUi | undefined;
+  readonly onView?: (thread: number, view: MetricsView | undefined) => void;
 }
 
 /** What a run of stream threads did, merged. */
@@ -170,7 +175,7 @@ export class Supervisor {
   }
 
   #spawn(slot: Slot): void {
-    const data: ThreadData = { options: this.#config.options, index: slot.index, count: this.#config.count, workers: this.#config.workers, collectMetrics: this.#config.collectMetrics, limits: this.#config.limits };
+    const data: ThreadData = { options: this.#config.options, index: slot.index, count: this.#config.count, workers: this.#config.workers, collectMetrics: this.#config.collectMetrics, limits: this.#config.limits, ui: this.#config.ui };
     // The entry is a one-line script that loads the TypeScript module through tsx's API: on
     // Node 20 the `--import tsx` a worker inherits does not reach the worker's own imports.
     const entry = `import(${JSON.stringify(TSX_API)}).then((tsx) => tsx.tsImport(${JSON.stringify(THREAD_MAIN)}, ${JSON.stringify(import.meta.url)}))`;
@@ -183,6 +188,7 @@ export class Supervisor {
       if (over) return;
       over = true;
       if (report !== undefined) slot.report = report;
+      this.#config.onView?.(slot.index, undefined);
       // A worker that does not leave by itself (a library's stray timer) is ended.
       const grace = setTimeout(() => void worker.terminate(), failure === undefined ? EXIT_GRACE_MS : 0);
       grace.unref();
@@ -215,6 +221,9 @@ export class Supervisor {
         case 'limit':
         case 'caughtUp':
           this.#config.onLimit?.(message);
+          break;
+        case 'view':
+          if (!over) this.#config.onView?.(slot.index, message.view);
           break;
         case 'publish':
           answerPublish(this.#config.publisher, message, (answer) => worker.postMessage(answer));

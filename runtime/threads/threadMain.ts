@@ -19,6 +19,7 @@ import { threadFolder, type FromThread, type ThreadData, type ThreadReport, type
 import { limitThreadSources } from './threadLimits.ts';
 import { PublishThroughMain } from './publishThroughMain.ts';
 import { threadShare, watchFirst } from './threadShare.ts';
+import { sendThreadViews } from './threadDashboard.ts';
 
 /** How often a thread reports its counters (progress line, merged summary of a failed thread). */
 const REPORT_EVERY_MS = 500;
@@ -102,6 +103,7 @@ async function main(): Promise<void> {
       eventTime.observe(records, Date.now());
     });
     lag = trackLag(telemetry.instrumentation);
+    const ui = data.ui === undefined ? undefined : sendThreadViews(data.ui, { binding, telemetry, budget: options.maxInFlight, workers: data.workers, poolQueue: () => inference.queueSize, send: (view) => post({ type: 'view', view }) });
     // Run limits count this thread's share against one count of all threads; the main thread ends the run.
     const limited = limitThreadSources(sources, data.limits, post);
     running = runJob(job, {
@@ -112,9 +114,10 @@ async function main(): Promise<void> {
       maxInFlight: options.maxInFlight,
       inference,
       instrumentation: telemetry.instrumentation,
-      ...(checkpoints === undefined ? {} : { checkpoints }),
+      ...(checkpoints === undefined ? {} : { checkpoints: ui?.watchCheckpoints(checkpoints) ?? checkpoints }),
     });
     telemetry.attach(running);
+    ui?.attach(running);
     if (stopAsked !== undefined) running.stop(stopAsked);
     // A transaction that could not commit lost its outputs: this thread stops and fails at once
     // (no drain, no final checkpoint), and the supervisor restarts it from the last commit (or
@@ -128,6 +131,8 @@ async function main(): Promise<void> {
     }, REPORT_EVERY_MS);
     await running.done;
     clearInterval(timer);
+    // Before 'done': the main thread keeps this last view of the thread's work.
+    ui?.finish();
     if (eos?.failure !== undefined) throw eos.failure;
     const final = report()!;
     // Flush this thread's spans before saying done: the supervisor ends the run on 'done', and

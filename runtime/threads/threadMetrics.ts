@@ -2,7 +2,8 @@ import { AggregatorRegistry, collectDefaultMetrics, Registry } from 'prom-client
 import { startMetricsServer, type MetricsServer } from '../telemetry/metricsServer.ts';
 import type { ThreadMetrics } from './protocol.ts';
 
-export type ThreadMetricsServer = MetricsServer;
+/** The merged `/metrics` server, and the merged registry (the dashboard serves it too). */
+export type ThreadMetricsServer = MetricsServer & { readonly registry: Pick<Registry, 'metrics' | 'contentType'> };
 
 /**
  * One `/metrics` for all stream threads: at each scrape every thread sends its registry as JSON
@@ -24,5 +25,5 @@ export async function startThreadMetrics(options: { jobName: string; port: numbe
       return AggregatorRegistry.aggregate([await own.getMetricsAsJSON(), ...parts]).metrics();
     },
   };
-  return startMetricsServer(merged, { port: options.port, host: options.host });
+  return { ...(await startMetricsServer(merged, { port: options.port, host: options.host })), registry: merged };
 }

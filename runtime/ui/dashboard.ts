@@ -5,7 +5,8 @@ import { redactUrl } from '../../core/redact.ts';
 import type { Registry } from 'prom-client';
 import type { JobGraph, JobView, MetricsView } from './api.ts';
 import { CheckpointWatch } from './checkpointWatch.ts';
-import { JobCollector } from './jobCollector.ts';
+import { JobCollector, type ViewSource } from './jobCollector.ts';
+import type { ThreadViews } from './threadViews.ts';
 import { startUiServer, type UiServer } from './uiServer.ts';
 
 /** What `sluice run --ui` knows when it starts the dashboard. */
@@ -25,13 +26,15 @@ export interface DashboardOptions {
   readonly io: readonly string[];
   readonly budget: number;
   readonly workers: number;
-  /** The job's bus (the telemetry's), already handed to the engine or about to be. */
-  readonly instrumentation: Instrumentation;
+  /**
+   * What it shows: the job's bus (the telemetry's, already handed to the engine or about to be)
+   * and its pool's queue; or, with stream threads, the views the threads send, merged.
+   */
+  readonly feed: { readonly instrumentation: Instrumentation; readonly poolQueue?: () => number } | { readonly threads: ThreadViews };
   /** Records are sampled for tracing. */
   readonly tracing: boolean;
-  /** `--metrics-port`'s registry, served at `/metrics` on the dashboard port too. */
-  readonly registry?: Registry | undefined;
-  readonly poolQueue?: () => number;
+  /** `--metrics-port`'s registry (or the threads' merged one), served at `/metrics` on the dashboard port too. */
+  readonly registry?: Pick<Registry, 'metrics' | 'contentType'> | undefined;
   /** Between two updates; 1000 unless a test wants it faster. */
   readonly intervalMs?: number;
 }
@@ -44,6 +47,8 @@ export interface Dashboard {
   watchCheckpoints(options: CheckpointOptions | undefined): CheckpointOptions | undefined;
   /** Reads the running job's stats and stages, and follows its start and end. */
   attach(running: RunningJob): void;
+  /** Follows the start and end of a run whose views come from stream threads. */
+  follow(run: { readonly started: Promise<unknown>; readonly done: Promise<unknown> }): void;
   /** One line for the start-up banner. */
   describe(): string;
   close(): Promise<void>;
@@ -55,7 +60,7 @@ export interface Dashboard {
  * to open pages as a server-sent event.
  *
  * @example
- * const ui = await startDashboard({ port: 8081, redact: false, job, graph, io, budget: 20_000, workers: 2, instrumentation, tracing: false });
+ * const ui = await startDashboard({ port: 8081, redact: false, job, graph, io, budget: 20_000, workers: 2, feed: { instrumentation }, tracing: false });
  * const running = runJob(job, { ...engineOptions, checkpoints: ui.watchCheckpoints(checkpoints) });
  * ui.attach(running);
  * await running.done;
@@ -63,16 +68,25 @@ export interface Dashboard {
  */
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const checkpoints = new CheckpointWatch();
-  const collector = new JobCollector({
-    graph: options.graph,
-    budget: options.budget,
-    workers: options.workers,
-    redact: options.redact,
-    tracing: options.tracing,
-    checkpoints,
-    ...(options.poolQueue === undefined ? {} : { poolQueue: options.poolQueue }),
-  });
-  const unsubscribe = collector.subscribe(options.instrumentation);
+  const feed = options.feed;
+  let collector: JobCollector | undefined;
+  let unsubscribe: (() => void) | undefined;
+  let views: ViewSource;
+  if ('threads' in feed) {
+    views = feed.threads;
+  } else {
+    collector = new JobCollector({
+      graph: options.graph,
+      budget: options.budget,
+      workers: options.workers,
+      redact: options.redact,
+      tracing: options.tracing,
+      checkpoints,
+      ...(feed.poolQueue === undefined ? {} : { poolQueue: feed.poolQueue }),
+    });
+    unsubscribe = collector.subscribe(feed.instrumentation);
+    views = collector;
+  }
   const listeners = new Set<(event: string, data: unknown) => void>();
   const startedAt = Date.now();
   const jaegerUrl = options.jaegerUrl === undefined ? undefined : options.jaegerUrl.replace(/\/+$/, '');
@@ -84,15 +98,16 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     startedAt,
     state,
     io: options.io,
-    graph: { ...options.graph, stages: collector.stages() },
+    graph: { ...options.graph, stages: views.stages() },
     budget: options.budget,
     workers: options.workers,
     redacted: options.redact,
     jaegerUrl,
     tracing: options.tracing,
-    checkpoints: checkpoints.view().enabled,
+    // The threads' stores are watched in the threads: their views say whether they checkpoint.
+    checkpoints: collector === undefined ? views.latest()?.checkpoints.enabled === true : checkpoints.view().enabled,
   });
-  const metrics = (): MetricsView => ({ ...(collector.latest() ?? collector.tick()), history: collector.history() });
+  const metrics = (): MetricsView => ({ ...(views.latest() ?? views.tick()), history: views.history() });
 
   const server = await startUiServer(
     {
@@ -110,8 +125,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
 
   let stagesSeen = 0;
   const timer = setInterval(() => {
-    const view = collector.tick();
-    const stages = collector.stages().length;
+    const view = views.tick();
+    const stages = views.stages().length;
     const jobChanged = stages !== stagesSeen;
     stagesSeen = stages;
     for (const send of listeners) {
@@ -126,20 +141,24 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     const view = job();
     for (const send of listeners) send('job', view);
   };
+  const follow = (run: { readonly started: Promise<unknown>; readonly done: Promise<unknown> }) => {
+    run.started.then(() => announce('running'), () => announce('failed'));
+    run.done.then(() => announce('finished'), () => announce('failed'));
+  };
 
   return {
     url: server.url,
     server,
     watchCheckpoints: (given) => checkpoints.wrap(given),
     attach: (running) => {
-      collector.attach(running);
-      running.started.then(() => announce('running'), () => announce('failed'));
-      running.done.then(() => announce('finished'), () => announce('failed'));
+      collector?.attach(running);
+      follow(running);
     },
+    follow,
     describe: () => `dashboard: ${server.url}${options.redact ? ' (dead letters redacted)' : ''}${jaegerUrl === undefined ? '' : ` — traces at ${redactUrl(jaegerUrl)}`}`,
     close: async () => {
       clearInterval(timer);
-      unsubscribe();
+      unsubscribe?.();
       await server.close();
     },
   };

@@ -31,6 +31,18 @@ export interface CollectorOptions {
   readonly poolQueue?: () => number;
   /** Dead letters kept for the list. */
   readonly keepDeadLetters?: number;
+  /** A stream thread's collector: time windows keep their buckets, so the main thread merges them exactly. */
+  readonly mergeable?: boolean;
+}
+
+/** Where the dashboard gets its views: one job's collector, or the stream threads' views merged. */
+export interface ViewSource {
+  /** Closes the current window: the view of the last second, also kept as `latest()`. */
+  tick(): MetricsView;
+  latest(): MetricsView | undefined;
+  history(): HistoryPoint[];
+  /** Stage names in the order records meet them. */
+  stages(): string[];
 }
 
 /**
@@ -46,13 +58,13 @@ export interface CollectorOptions {
  * collector.attach(running);
  * setInterval(() => push(collector.tick()), 1000);
  */
-export class JobCollector {
+export class JobCollector implements ViewSource {
   readonly #options: CollectorOptions;
   readonly #stages = new Map<string, { meter: WindowMeter; per: StageView['per'] }>();
   readonly #sinks = new Map<string, WindowMeter>();
   readonly #latency = new LogHistogram();
   readonly #sources: SourcePanel;
-  readonly #model = new ModelPanel();
+  readonly #model: ModelPanel;
   readonly #deadLetters: DeadLetterLog;
   readonly #slow = new SlowTraces();
   readonly #history: HistoryPoint[] = [];
@@ -63,6 +75,7 @@ export class JobCollector {
 
   constructor(options: CollectorOptions) {
     this.#options = options;
+    this.#model = new ModelPanel({ mergeable: options.mergeable === true });
     this.#sources = new SourcePanel(options.graph.sources.map((s) => s.name));
     this.#deadLetters = new DeadLetterLog({ keep: options.keepDeadLetters ?? 50, redact: options.redact });
   }
@@ -113,7 +126,7 @@ export class JobCollector {
     this.#previous = { at: now, in: stats.in, out: stats.out, deadLettered: stats.deadLettered };
     const model = this.#model.take(seconds, this.#options.workers);
     const { sources, partitions, paused } = this.#sources.take(seconds, { records: stats.in, rate: rates.in });
-    const window = this.#latency.percentiles();
+    const window = this.#latency.percentiles(this.#options.mergeable);
     this.#latency.reset();
     const view: MetricsView = {
       at: Date.now(),
@@ -142,8 +155,7 @@ export class JobCollector {
       deadLetters: this.#deadLetters.take(seconds),
       slowTraces: this.#slow.list(),
     };
-    this.#history.push({ at: view.at, in: rates.in, out: rates.out, deadLettered: rates.deadLettered, p50: window.p50, p95: window.p95, p99: window.p99, inFlight: stats.inFlight });
-    if (this.#history.length > HISTORY) this.#history.shift();
+    keepHistory(this.#history, view);
     this.#latest = view;
     return view;
   }
@@ -173,13 +185,13 @@ export class JobCollector {
 
   #stage(stage: string, per: StageView['per']): WindowMeter {
     let entry = this.#stages.get(stage);
-    if (entry === undefined) this.#stages.set(stage, (entry = { meter: new WindowMeter(), per }));
+    if (entry === undefined) this.#stages.set(stage, (entry = { meter: new WindowMeter({ mergeable: this.#options.mergeable === true }), per }));
     return entry.meter;
   }
 
   #written({ sink, records, startedAt, endedAt }: InstrumentationEvents['sink.written']): void {
     let meter = this.#sinks.get(sink);
-    if (meter === undefined) this.#sinks.set(sink, (meter = new WindowMeter()));
+    if (meter === undefined) this.#sinks.set(sink, (meter = new WindowMeter({ mergeable: this.#options.mergeable === true })));
     meter.observe(records.length, endedAt - startedAt);
     const latency = this.#latency;
     for (const record of records) latency.record(endedAt - record.receivedAt);
@@ -187,7 +199,14 @@ export class JobCollector {
   }
 }
 
-const EMPTY_STATS: JobStats = {
+/** Adds the view's point to the charts' history, keeping the last ten minutes. */
+export function keepHistory(history: HistoryPoint[], view: MetricsView): void {
+  const { rates, latency } = view;
+  history.push({ at: view.at, in: rates.in, out: rates.out, deadLettered: rates.deadLettered, p50: latency.window.p50, p95: latency.window.p95, p99: latency.window.p99, inFlight: view.backpressure.inFlight });
+  if (history.length > HISTORY) history.shift();
+}
+
+export const EMPTY_STATS: JobStats = {
   in: 0,
   out: 0,
   deadLettered: 0,

@@ -42,6 +42,12 @@ export class ModelPanel {
   #accuracy: ModelView['accuracy'];
   /** Worker-thread ms spent on batches in the current window. */
   #busyMs = 0;
+  readonly #mergeable: boolean;
+
+  /** `mergeable`: time windows keep their buckets, for a stream thread's view (see WindowMeter). */
+  constructor(options: { mergeable?: boolean } = {}) {
+    this.#mergeable = options.mergeable === true;
+  }
 
   subscribe(instrumentation: Instrumentation): () => void {
     const offs = [
@@ -54,7 +60,7 @@ export class ModelPanel {
       instrumentation.on('model.refused', (e) => this.#change({ at: Date.now(), stage: e.stage, model: e.model, version: e.version, from: undefined, refused: e.reasons })),
       instrumentation.on('enrich.done', (e) => {
         let s = this.#enrich.get(e.stage);
-        if (s === undefined) this.#enrich.set(e.stage, (s = { stage: e.stage, calls: 0, fallbacks: 0, errors: 0, meter: new WindowMeter() }));
+        if (s === undefined) this.#enrich.set(e.stage, (s = { stage: e.stage, calls: 0, fallbacks: 0, errors: 0, meter: new WindowMeter({ mergeable: this.#mergeable }) }));
         s.calls += 1;
         s.fallbacks += e.fallbacks;
         if (e.error !== undefined) s.errors += 1;
@@ -130,7 +136,7 @@ export class ModelPanel {
   #stage(stage: string, model: string): InferStage {
     let s = this.#infer.get(stage);
     if (s === undefined) {
-      s = { stage, model: modelName(model), version: undefined, batches: 0, records: 0, errors: 0, fallbacks: 0, meter: new WindowMeter() };
+      s = { stage, model: modelName(model), version: undefined, batches: 0, records: 0, errors: 0, fallbacks: 0, meter: new WindowMeter({ mergeable: this.#mergeable }) };
       this.#infer.set(stage, s);
     }
     return s;

@@ -1,6 +1,7 @@
 import type { Job } from '../../core/defineJob.ts';
 import type { Binding } from '../bindIO.ts';
 import type { Telemetry } from '../telemetry/telemetry.ts';
+import type { JobGraph } from './api.ts';
 import { startDashboard, type Dashboard } from './dashboard.ts';
 
 /** Where the dashboard listens unless `--ui <port>` says otherwise. */
@@ -29,17 +30,27 @@ export async function startRunDashboard(
   return startDashboard({
     ...ui,
     job: { name: job.name, description: job.description },
-    graph: {
-      sources: Object.entries(binding.sources).map(([input, source]) => ({ input, name: source.name })),
-      sinks: Object.entries(binding.sinks).map(([output, sink]) => ({ output, name: sink.name })),
-      deadLetters: binding.deadLetterSink.name,
-    },
+    graph: runGraph(binding),
     io: [...binding.describe, ...telemetry.describe()],
     budget: run.maxInFlight,
     workers: run.workers,
-    instrumentation: telemetry.instrumentation,
+    feed: { instrumentation: telemetry.instrumentation, ...(run.poolQueue === undefined ? {} : { poolQueue: run.poolQueue }) },
     tracing: telemetry.sampling !== undefined,
     registry: telemetry.metrics?.registry,
-    ...(run.poolQueue === undefined ? {} : { poolQueue: run.poolQueue }),
   });
+}
+
+/**
+ * The graph's ends as bound for this run: each input's source, each output's sink, the
+ * dead-letter sink (the stages come from the running job).
+ *
+ * @example
+ * runGraph(binding).sources[0] // { input: 'transactions', name: 'kafka:transactions' }
+ */
+export function runGraph(binding: Binding): Omit<JobGraph, 'stages'> {
+  return {
+    sources: Object.entries(binding.sources).map(([input, source]) => ({ input, name: source.name })),
+    sinks: Object.entries(binding.sinks).map(([output, sink]) => ({ output, name: sink.name })),
+    deadLetters: binding.deadLetterSink.name,
+  };
 }

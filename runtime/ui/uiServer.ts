@@ -19,7 +19,7 @@ export interface UiRoutes {
   /** Registers a server-sent-events listener; returns its removal. */
   listen(send: (event: string, data: unknown) => void): () => void;
   /** The Prometheus registry of `--metrics-port`, served at `/metrics` too; undefined: metrics are off. */
-  readonly registry: Registry | undefined;
+  readonly registry: Pick<Registry, 'metrics' | 'contentType'> | undefined;
 }
 
 export interface UiServer {

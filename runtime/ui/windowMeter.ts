@@ -1,5 +1,14 @@
 import type { Percentiles } from './api.ts';
 
+/**
+ * Percentiles with the histogram behind them (bucket index, count, index, count, …): a stream
+ * thread sends these so the main thread can merge the threads' windows exactly. The served
+ * JSON never carries them.
+ */
+export interface MergeablePercentiles extends Percentiles {
+  readonly buckets: readonly number[];
+}
+
 /** No observations: what the page shows as a dash. */
 export const NO_PERCENTILES: Percentiles = { count: 0, p50: undefined, p95: undefined, p99: undefined, max: undefined };
 
@@ -17,6 +26,12 @@ export class WindowMeter {
   #records = 0;
   #windowRecords = 0;
   readonly #times = new LogHistogram();
+  readonly #mergeable: boolean;
+
+  /** `mergeable`: each window's time keeps its buckets (see {@link MergeablePercentiles}). */
+  constructor(options: { mergeable?: boolean } = {}) {
+    this.#mergeable = options.mergeable === true;
+  }
 
   /** Adds `records` records; `ms` is the time they (or their batch) took, if known. */
   observe(records: number, ms?: number): void {
@@ -37,12 +52,14 @@ export class WindowMeter {
   /** The window since the last take, over `seconds`; starts a new window. */
   take(seconds: number): { records: number; rate: number; time: Percentiles } {
     const rate = seconds > 0 ? this.#windowRecords / seconds : 0;
-    const time = this.#times.percentiles();
+    const time = this.#times.percentiles(this.#mergeable);
     this.#windowRecords = 0;
     this.#times.reset();
     return { records: this.#records, rate, time };
   }
 }
+
+const NO_BUCKETS: MergeablePercentiles = { ...NO_PERCENTILES, buckets: [] };
 
 /** Buckets per doubling: neighbouring bounds differ by 2^(1/8), about 9 %. */
 const PER_DOUBLING = 8;
@@ -77,9 +94,31 @@ export class LogHistogram {
     return this.#count;
   }
 
-  percentiles(): Percentiles {
-    if (this.#count === 0) return NO_PERCENTILES;
-    return { count: this.#count, p50: this.#at(0.5), p95: this.#at(0.95), p99: this.#at(0.99), max: this.#max };
+  /** `withBuckets`: the result is {@link MergeablePercentiles}, for {@link add} elsewhere. */
+  percentiles(withBuckets = false): Percentiles {
+    if (this.#count === 0) return withBuckets ? NO_BUCKETS : NO_PERCENTILES;
+    const percentiles = { count: this.#count, p50: this.#at(0.5), p95: this.#at(0.95), p99: this.#at(0.99), max: this.#max };
+    if (!withBuckets) return percentiles;
+    const buckets: number[] = [];
+    for (let i = 0; i < BUCKETS; i += 1) if (this.#counts[i]! > 0) buckets.push(i, this.#counts[i]!);
+    const mergeable: MergeablePercentiles = { ...percentiles, buckets };
+    return mergeable;
+  }
+
+  /**
+   * Adds another histogram's window, as `percentiles(true)` gave it: the threads' windows
+   * merge into the percentiles of all their records. Without buckets there is nothing to add
+   * exactly, so it returns false and adds nothing.
+   */
+  add(window: Percentiles): boolean {
+    if (!('buckets' in window) || !Array.isArray(window.buckets)) return window.count === 0;
+    const buckets: readonly number[] = window.buckets;
+    for (let i = 0; i + 1 < buckets.length; i += 2) {
+      this.#counts[buckets[i]!]! += buckets[i + 1]!;
+      this.#count += buckets[i + 1]!;
+    }
+    if (window.max !== undefined && window.max > this.#max) this.#max = window.max;
+    return true;
   }
 
   reset(): void {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
 import { Command } from 'commander';
 import { runOptions, toRunOptions, type RunFlags } from '../../../runtime/cliOptions.ts';
@@ -40,7 +41,8 @@ describe('the --ui flags of sluice run', () => {
     assert.throws(() => parse(['--parallelism', '1', '--ui', '70000']), /must be a port number/);
   });
 
-  it('says to add --parallelism 1: the dashboard follows one stream thread', () => {
-    assert.throws(() => parse(['--parallelism', '2', '--ui']), /--ui follows the pipeline of one stream thread for now: add --parallelism 1/);
+  it('serves the dashboard of every stream thread: --ui keeps the default of one thread per core', () => {
+    assert.equal(parse(['--parallelism', '2', '--ui', '0']).parallelism, 2);
+    assert.equal(parse(['--ui', '0']).parallelism, availableParallelism());
   });
 });

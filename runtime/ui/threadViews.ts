@@ -1,0 +1,65 @@
+import type { JobStats } from '../../core/engine/engine.ts';
+import type { HistoryPoint, MetricsView } from './api.ts';
+import { keepHistory, type ViewSource } from './jobCollector.ts';
+import { mergeViews, stilled } from './mergeViews.ts';
+
+/**
+ * The dashboard's views with `--parallelism N`: each stream thread collects its own pipeline's
+ * view once a second (with mergeable time windows) and sends it; this keeps each thread's
+ * newest and merges them at every tick, with the supervisor's counters for the totals.
+ *
+ * @example
+ * const views = new ThreadViews({ stats: () => supervisor.stats() });
+ * // on each thread's message: views.offer(thread, view); when a thread ends: views.offer(thread, undefined)
+ * const dashboard = await startDashboard({ ...options, feed: { threads: views } });
+ */
+export class ThreadViews implements ViewSource {
+  readonly #views = new Map<number, MetricsView>();
+  readonly #history: HistoryPoint[] = [];
+  readonly #stats: () => JobStats;
+  readonly #keepDeadLetters: number;
+  #previous = { at: performance.now(), in: 0, out: 0, deadLettered: 0 };
+  #latest: MetricsView | undefined;
+
+  constructor(options: { stats: () => JobStats; keepDeadLetters?: number }) {
+    this.#stats = options.stats;
+    this.#keepDeadLetters = options.keepDeadLetters ?? 50;
+  }
+
+  /** Thread `thread`'s newest view; undefined when it ended: what it counted stays, its rates stop. */
+  offer(thread: number, view: MetricsView | undefined): void {
+    if (view !== undefined) {
+      this.#views.set(thread, view);
+      return;
+    }
+    const last = this.#views.get(thread);
+    if (last !== undefined) this.#views.set(thread, stilled(last));
+  }
+
+  tick(): MetricsView {
+    const now = performance.now();
+    const seconds = Math.max(0.001, (now - this.#previous.at) / 1000);
+    const stats = this.#stats();
+    const rate = (total: number, before: number) => Math.max(0, total - before) / seconds;
+    const rates = { in: rate(stats.in, this.#previous.in), out: rate(stats.out, this.#previous.out), deadLettered: rate(stats.deadLettered, this.#previous.deadLettered) };
+    this.#previous = { at: now, in: stats.in, out: stats.out, deadLettered: stats.deadLettered };
+    const view = mergeViews([...this.#views.values()], { stats, rates, keepDeadLetters: this.#keepDeadLetters });
+    keepHistory(this.#history, view);
+    this.#latest = view;
+    return view;
+  }
+
+  latest(): MetricsView | undefined {
+    return this.#latest;
+  }
+
+  history(): HistoryPoint[] {
+    return [...this.#history];
+  }
+
+  /** Every thread runs the same pipeline: the stages of any one of them. */
+  stages(): string[] {
+    for (const view of this.#views.values()) if (view.stages.length > 0) return view.stages.map((stage) => stage.name);
+    return [];
+  }
+}

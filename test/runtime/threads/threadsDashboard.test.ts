@@ -1,0 +1,107 @@
+/**
+ * `sluice run --parallelism 2 --ui` on a real broker: each stream thread collects its own
+ * pipeline's view, the main thread merges them. The page must show the whole job, not one
+ * thread's half: every partition, every thread's dead letters, and stage counts that add up to
+ * the run's totals exactly once the input is read. Run under `flock /tmp/heavy.lock`.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createTopics, produceMessages, sharedKafka, uniqueTopic, type KafkaCluster } from '../../kit/kafka.ts';
+import { KAFKA_TEST_ENV, killAllSluice, spawnSluice, type SluiceProcess } from '../../kit/sluiceProcess.ts';
+import { startTransactionFeed } from '../../kit/transactionFeed.ts';
+import type { JobView, MetricsView } from '../../../runtime/ui/api.ts';
+
+const PARTITIONS = 4;
+const TRANSACTIONS = 9000;
+const BUDGET = 500;
+
+async function api<T>(base: string, path: string): Promise<T> {
+  const response = await fetch(new URL(path, base));
+  assert.equal(response.status, 200, path);
+  return (await response.json()) as T;
+}
+
+describe('the dashboard of a job on two stream threads', () => {
+  let kafka: KafkaCluster;
+  let job: SluiceProcess | undefined;
+  let url: string;
+  /** The largest latency window any poll saw, and the last view once the input was read. */
+  let busiestWindow = 0;
+  let settled: MetricsView;
+  const topics = { input: uniqueTopic('ui2-in'), output: uniqueTopic('ui2-out'), dead: uniqueTopic('ui2-dead') };
+
+  before(async () => {
+    kafka = await sharedKafka();
+    await createTopics(kafka.brokers, [
+      { name: topics.input, partitions: PARTITIONS },
+      { name: topics.output, partitions: PARTITIONS },
+      { name: topics.dead, partitions: 1 },
+    ]);
+    // One malformed record on every partition: each thread dead-letters the ones of its partitions.
+    await produceMessages(kafka.brokers, topics.input, Array.from({ length: PARTITIONS }, (_, partition) => ({ key: `bad-${partition}`, value: '{"id":', partition })));
+    job = spawnSluice(
+      [
+        'run', 'jobs/fraud-detection.ts', '--brokers', kafka.brokers.join(','), '--group', uniqueTopic('ui2-group'),
+        '--input-topic', topics.input, '--output-topic', topics.output, '--dead-letter-topic', topics.dead,
+        '--parallelism', '2', '--workers', '2', '--max-in-flight', String(BUDGET), '--no-checkpoints', '--no-progress', '--no-typecheck', '--ui', '0',
+      ],
+      { env: KAFKA_TEST_ENV },
+    );
+    [, url] = (await job.waitForStderr(/dashboard: (http:\/\/\S+)/, 90_000)) as [string, string];
+    const feed = startTransactionFeed(kafka.brokers, topics.input, { count: TRANSACTIONS, perSecond: 3000, batchSize: 300 });
+    await feed.done;
+    // Poll until everything was read and the counts stopped moving (two polls alike).
+    const deadline = Date.now() + 90_000;
+    let previous = -1;
+    for (;;) {
+      const view = await api<MetricsView>(url, '/api/metrics');
+      busiestWindow = Math.max(busiestWindow, view.latency.window.count);
+      const infer = view.model.stages[0]?.records ?? 0;
+      if (view.totals.in === TRANSACTIONS + PARTITIONS && infer === previous && view.deadLetters.total === PARTITIONS) {
+        settled = view;
+        break;
+      }
+      previous = infer;
+      assert.ok(Date.now() < deadline, `the dashboard did not settle: in ${view.totals.in}, scored ${infer}, dead letters ${view.deadLetters.total}\n${job.stderr()}`);
+      await new Promise((resolve) => setTimeout(resolve, 700));
+    }
+  });
+
+  after(async () => {
+    job?.kill('SIGTERM');
+    await job?.exited;
+    await killAllSluice();
+  });
+
+  it('says the job runs on both threads, with their budgets and worker threads added up', async () => {
+    const view = await api<JobView>(url, '/api/job');
+    assert.equal(view.state, 'running');
+    assert.equal(view.budget, 2 * BUDGET);
+    assert.equal(view.workers, 2);
+    for (const stage of ['features', 'infer', 'decision']) assert.ok(view.graph.stages.includes(stage), view.graph.stages.join(', '));
+  });
+
+  it('counts every record once: the stages of both threads add up to the run\'s totals', () => {
+    assert.equal(settled.model.stages[0]!.records, TRANSACTIONS, 'records scored, both threads');
+    const features = settled.stages.find((s) => s.name === 'features')!;
+    assert.equal(features.records, TRANSACTIONS);
+    assert.equal(settled.totals.out, TRANSACTIONS);
+    assert.ok(busiestWindow > 0, 'a second\'s latency window had records');
+    assert.ok(settled.latency.total.count >= TRANSACTIONS, `whole-run latency over ${settled.latency.total.count} records`);
+  });
+
+  it('lists every partition and every thread\'s dead letters', () => {
+    assert.deepEqual(settled.partitions.map((p) => p.partition), [0, 1, 2, 3]);
+    assert.deepEqual(settled.partitions.map((p) => p.lag), [0, 0, 0, 0]);
+    assert.deepEqual(settled.deadLetters.recent.map((d) => d.partition).sort(), [0, 1, 2, 3]);
+    for (const letter of settled.deadLetters.recent) assert.match(letter.reason, /malformed JSON/);
+  });
+
+  it('ends cleanly on SIGTERM, with the dashboard line among the start-up lines', async () => {
+    job!.kill('SIGTERM');
+    const { code } = await job!.exited;
+    assert.equal(code, 0, job!.stderr());
+    assert.match(job!.stderr(), /stream threads: 2/);
+    assert.match(job!.stderr(), /2 stream threads, 0 restarted/);
+  });
+});
