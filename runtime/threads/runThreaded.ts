@@ -65,6 +65,13 @@ export async function runThreaded(options: RunOptions, output: RunOutput): Promi
     if (options.metricsPort !== undefined) metrics = await startThreadMetrics({ jobName: job.name, port: options.metricsPort, host: options.metricsHost, threads: () => threads?.metrics() ?? Promise.resolve([]) });
     // The pool's workers are shared out: each thread gets its own pool, the total stays near --workers.
     const workers = Math.max(1, Math.round(options.workers / count));
+    const describe = [...binding.describe, `stream threads: ${count}, each with ${workers} inference worker(s) of its own when the job has a model`];
+    if (options.kafka === undefined) {
+      for (const [name, spec] of Object.entries(job.inputs)) {
+        if (spec.key === undefined) describe.push(`input ${name} declares no key: the first stream thread reads all of it (give input() a key to share it among the threads)`);
+      }
+    }
+    const io = [...describe];
     if (options.ui !== undefined) {
       // Each thread collects its own pipeline's view; this thread merges them and serves the page.
       views = new ThreadViews({ stats: () => threads?.stats() ?? EMPTY_STATS });
@@ -72,7 +79,8 @@ export async function runThreaded(options: RunOptions, output: RunOutput): Promi
         ...options.ui,
         job: { name: job.name, description: job.description },
         graph: runGraph(binding),
-        io: binding.describe,
+        // The threads' telemetry lines are added once they started (the page reads this list anew each time).
+        io,
         budget: options.maxInFlight * count,
         workers: workers * count,
         feed: { threads: views },
@@ -98,13 +106,10 @@ export async function runThreaded(options: RunOptions, output: RunOutput): Promi
     dashboard?.follow(threads);
     if (backlog !== undefined) caughtUp = new BacklogWatch(backlog, () => threads?.stop(options.drain));
     if (signals.requested) threads.stop(options.drain);
-    const describe = [...binding.describe, `stream threads: ${count}, each with ${workers} inference worker(s) of its own when the job has a model`];
-    if (options.kafka === undefined) {
-      for (const [name, spec] of Object.entries(job.inputs)) {
-        if (spec.key === undefined) describe.push(`input ${name} declares no key: the first stream thread reads all of it (give input() a key to share it among the threads)`);
-      }
-    }
-    threads.started.then((lines) => [...describe, ...lines, ...(metrics === undefined ? [] : [`metrics: ${metrics.url}`]), ...(dashboard === undefined ? [] : [dashboard.describe()])].forEach((line) => output.err(`${line}\n`)));
+    threads.started.then((lines) => {
+      io.push(...lines);
+      [...describe, ...lines, ...(metrics === undefined ? [] : [`metrics: ${metrics.url}`]), ...(dashboard === undefined ? [] : [dashboard.describe()])].forEach((line) => output.err(`${line}\n`));
+    });
     const supervisor = threads;
     const progress = startProgress({ stats: () => supervisor.stats() }, job.countAs?.label, options.progress, output, () => supervisor.lag());
     let result;

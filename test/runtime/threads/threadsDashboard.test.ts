@@ -43,7 +43,7 @@ describe('the dashboard of a job on two stream threads', () => {
       [
         'run', 'jobs/fraud-detection.ts', '--brokers', kafka.brokers.join(','), '--group', uniqueTopic('ui2-group'),
         '--input-topic', topics.input, '--output-topic', topics.output, '--dead-letter-topic', topics.dead,
-        '--parallelism', '2', '--workers', '2', '--max-in-flight', String(BUDGET), '--no-checkpoints', '--no-progress', '--no-typecheck', '--ui', '0',
+        '--parallelism', '2', '--workers', '2', '--max-in-flight', String(BUDGET), '--no-checkpoints', '--no-progress', '--no-typecheck', '--ui', '0', '--metrics-port', '0',
       ],
       { env: KAFKA_TEST_ENV },
     );
@@ -79,6 +79,15 @@ describe('the dashboard of a job on two stream threads', () => {
     assert.equal(view.budget, 2 * BUDGET);
     assert.equal(view.workers, 2);
     for (const stage of ['features', 'infer', 'decision']) assert.ok(view.graph.stages.includes(stage), view.graph.stages.join(', '));
+    assert.ok(view.io.some((line) => /^stream threads: 2/.test(line)), view.io.join('\n'));
+  });
+
+  it('serves the threads\' merged Prometheus metrics at /metrics on its own port too', async () => {
+    const text = await (await fetch(new URL('/metrics', url))).text();
+    const recordsIn = text.split('\n').filter((line) => line.startsWith('sluice_records_in_total'));
+    assert.equal(recordsIn.length, 1, text);
+    // Both threads' counters added up: all the input, which one thread alone never read.
+    assert.equal(Number(recordsIn[0]!.split(' ').at(-1)), TRANSACTIONS + PARTITIONS);
   });
 
   it('counts every record once: the stages of both threads add up to the run\'s totals', () => {
