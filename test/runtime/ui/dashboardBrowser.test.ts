@@ -2,7 +2,8 @@
  * The dashboard of a real `sluice run --ui` on a real Kafka broker, in Debian's Chromium driven
  * by playwright-core: the graph shows the fraud job's stages, the rates move, a malformed input
  * record shows up as a dead letter, the small in-flight budget pauses the source for real and
- * the page shows it, and --ui-redact keeps the record out of the page and the API. The test
+ * the page shows it, and --ui-redact (on two stream threads, each redacting its own dead
+ * letters) keeps the record out of the page and the API. The test
  * saves a screenshot to out/dashboard.png. Run under `flock /tmp/heavy.lock`.
  */
 import assert from 'node:assert/strict';
@@ -37,13 +38,13 @@ async function api<T>(base: string, path: string): Promise<T> {
 }
 
 /** Starts the fraud job on `topics` with the dashboard on a free port; resolves with the job and its URL. */
-async function startJob(kafka: KafkaCluster, topics: { input: string; output: string; dead: string }, extra: string[], env: Record<string, string> = {}): Promise<{ job: SluiceProcess; url: string }> {
+async function startJob(kafka: KafkaCluster, topics: { input: string; output: string; dead: string }, extra: string[], env: Record<string, string> = {}, threads = 1): Promise<{ job: SluiceProcess; url: string }> {
   const job = spawnSluice(
     [
       'run', 'jobs/fraud-detection.ts', '--brokers', kafka.brokers.join(','), '--group', uniqueTopic('ui-group'),
       '--input-topic', topics.input, '--output-topic', topics.output, '--dead-letter-topic', topics.dead,
-      // One stream thread; a budget of 64 records fills at once, so the source pauses for real.
-      '--parallelism', '1', '--max-in-flight', '64', '--workers', '1', '--no-checkpoints', '--no-progress', '--no-typecheck',
+      // A budget of 64 records (per stream thread) fills at once, so the source pauses for real.
+      '--parallelism', String(threads), '--max-in-flight', '64', '--workers', '1', '--no-checkpoints', '--no-progress', '--no-typecheck',
       '--ui', '0', ...extra,
     ],
     { env: { ...KAFKA_TEST_ENV, ...env } },
@@ -175,14 +176,15 @@ describe('the dashboard of a running Kafka job, in Chromium', () => {
     }
   });
 
-  describe('with --ui-redact', () => {
+  // On two stream threads: each thread redacts its own dead letters before they reach the main thread.
+  describe('with --ui-redact, on two stream threads', () => {
     let redacted: SluiceProcess | undefined;
     let redactedUrl: string;
 
     before(async () => {
       await stop(job);
       job = undefined;
-      ({ job: redacted, url: redactedUrl } = await startJob(kafka, topics, ['--ui-redact']));
+      ({ job: redacted, url: redactedUrl } = await startJob(kafka, topics, ['--ui-redact'], {}, 2));
     });
 
     after(() => stop(redacted));
@@ -202,6 +204,7 @@ describe('the dashboard of a running Kafka job, in Chromium', () => {
       assert.deepEqual([entry.key, entry.original, entry.value], [undefined, undefined, undefined]);
       const everything = JSON.stringify(await api(redactedUrl, '/api/metrics')) + JSON.stringify(await api(redactedUrl, '/api/job'));
       assert.ok(!everything.includes(SECRET), 'nothing of the record anywhere in the API');
+      assert.equal((await api<{ budget: number }>(redactedUrl, '/api/job')).budget, 128, 'both threads\' budgets');
 
       const redactedPage = await browser.newPage();
       await redactedPage.goto(redactedUrl);
