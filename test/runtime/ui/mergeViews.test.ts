@@ -79,7 +79,7 @@ describe('merging the stream threads\' dashboard views', () => {
     assert.deepEqual(merged.latency.window, expected.latency.window);
     assert.equal(merged.latency.window.count, 500);
     // The served view carries no buckets: only what the page reads.
-    assert.equal('buckets' in merged.latency.window, false);
+    assert.doesNotMatch(JSON.stringify(merged), /buckets/);
     assert.deepEqual(merged.latency.total, whole.latency);
     assert.deepEqual(merged.totals, { in: 800, out: 770, deadLettered: 0, dropped: 0, skipped: 0, counted: 0 });
     assert.deepEqual(merged.partitions.map((p) => [p.partition, p.lag, p.committed]), [[0, 0, 100], [1, 10, 101]]);
