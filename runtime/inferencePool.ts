@@ -19,9 +19,9 @@ export interface InferencePoolOptions {
   /** How registry models notice new versions and pins (poll periods, where swap lines go). */
   models?: LiveModelSettings;
   /**
-   * Batches of at most this many rows are scored on the calling thread (blocking it): no hop to
-   * a worker and back, milliseconds at p99 on a busy machine (bench/poolHop.ts). Default
-   * SLUICE_INLINE_ROWS, else 0 (every batch to a worker).
+   * Batches of at most this many rows are scored on the calling thread (blocking it) when no
+   * batch is in a worker: no hop to a worker and back, milliseconds at p99 on a busy machine
+   * (bench/poolHop.ts). Default SLUICE_INLINE_ROWS, else 0 (every batch to a worker).
    */
   inlineRows?: number;
 }
@@ -219,10 +219,10 @@ export class InferencePool implements InferenceService {
     // A late answer is dropped, not aborted: stopping a worker while onnxruntime computes
     // makes the process abort when the native call returns into the dead thread.
     this.#busy.begin();
-    const scoring: Promise<ScoreResult> =
-      request.rows <= this.#inlineRows
-        ? (this.#here ??= import('./inferenceWorker.ts')).then((worker) => worker.default(task))
-        : this.#pool.run(task, { transferList: transfer });
+    // Here only while no batch is in a worker: then the hop is pure wait, while behind a busy
+    // pool the batch would hold this thread up as well as wait (bench/poolHop.ts, docs/performance.md).
+    const here = request.rows <= this.#inlineRows && this.#running.size === 0;
+    const scoring: Promise<ScoreResult> = here ? (this.#here ??= import('./inferenceWorker.ts')).then((worker) => worker.default(task)) : this.#pool.run(task, { transferList: transfer });
     const running = this.#running;
     running.add(scoring);
     // A timed-out batch keeps its worker busy until it really ends: count it until then.

@@ -4,7 +4,7 @@ import { threadId } from 'node:worker_threads';
 import { InferencePool } from '../../runtime/inferencePool.ts';
 
 // inlineRows: batches of at most that many rows are scored on the calling thread (no hop to a
-// worker), larger ones on a worker, with the same scores either way.
+// worker) while no batch is in a worker, others on a worker, with the same scores either way.
 const MODEL = 'models/fraud-v1.onnx';
 const features = (rows: number) => Float32Array.from({ length: rows * 10 }, (_, i) => ((i * 7) % 13) / 13);
 
@@ -23,6 +23,18 @@ describe('InferencePool inlineRows', () => {
     const large = await model.run({ features: features(8), rows: 8, columns: 10, timeoutMs: 5000 });
     assert.equal(small.worker?.threadId, threadId);
     assert.notEqual(large.worker?.threadId, threadId);
+  });
+
+  it('sends a small batch to a worker too while another batch is in one: it would wait there and hold this thread', async () => {
+    const model = inline.model(MODEL);
+    await inline.ready();
+    const large = model.run({ features: features(8), rows: 8, columns: 10, timeoutMs: 5000 });
+    const small = model.run({ features: features(3), rows: 3, columns: 10, timeoutMs: 5000 });
+    const [big, little] = await Promise.all([large, small]);
+    assert.notEqual(big.worker?.threadId, threadId);
+    assert.notEqual(little.worker?.threadId, threadId, 'scored on the calling thread while the pool was busy');
+    // Once the pool is idle again, small batches are scored here again.
+    assert.equal((await model.run({ features: features(3), rows: 3, columns: 10, timeoutMs: 5000 })).worker?.threadId, threadId);
   });
 
   it('gives the scores a worker gives', async () => {
