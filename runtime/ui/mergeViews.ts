@@ -10,13 +10,19 @@ export interface RunTotals {
   readonly rates: MetricsView['rates'];
   /** Dead letters kept for the list. */
   readonly keepDeadLetters: number;
+  /**
+   * The last views of threads that failed and were replaced by a restart (stilled): what they
+   * counted goes on counting, their budgets and pools are the new threads'.
+   */
+  readonly retired?: readonly MetricsView[];
 }
 
 /**
  * One view of the job from its stream threads' views of the same second: counts and rates add
  * up, time windows merge exactly from their buckets (each thread's collector keeps them), the
  * threads' partitions, dead letters and slow traces are listed together, and the totals and
- * whole-run latency are the supervisor's (they include threads that failed and were restarted).
+ * whole-run latency are the supervisor's (they include threads that failed and were restarted),
+ * and the counts of a thread that was replaced by a restart stay in (`retired`).
  *
  * @example
  * const view = mergeViews([threadOne, threadTwo], { stats: supervisor.stats(), rates, keepDeadLetters: 50 });
@@ -24,6 +30,9 @@ export interface RunTotals {
  */
 export function mergeViews(views: readonly MetricsView[], totals: RunTotals): MetricsView {
   const { stats } = totals;
+  // Counts since the start include replaced threads; what is true now (budgets, pools, the last
+  // second's times) is the current threads'. Current first: a partition's newer entry wins ties.
+  const all = totals.retired === undefined ? views : [...views, ...totals.retired];
   const budget = sum(views, (v) => v.backpressure.budget);
   const inFlight = sum(views, (v) => v.backpressure.inFlight);
   return {
@@ -32,9 +41,9 @@ export function mergeViews(views: readonly MetricsView[], totals: RunTotals): Me
     totals: { in: stats.in, out: stats.out, deadLettered: stats.deadLettered, dropped: stats.dropped, skipped: stats.skipped, counted: stats.counted },
     rates: totals.rates,
     latency: { window: mergeTimes(views.map((v) => v.latency.window)), total: stats.latency.count === 0 ? NO_PERCENTILES : { ...stats.latency } },
-    sources: byName(views, (v) => v.sources, (v) => v.name, mergeSources),
-    stages: byName(views, (v) => v.stages, (s) => s.name, mergeStages),
-    sinks: byName(views, (v) => v.sinks, (s) => s.name, mergeStages),
+    sources: byName(all, (v) => v.sources, (v) => v.name, mergeSources),
+    stages: byName(all, (v) => v.stages, (s) => s.name, mergeStages),
+    sinks: byName(all, (v) => v.sinks, (s) => s.name, mergeStages),
     backpressure: {
       inFlight,
       budget,
@@ -45,16 +54,16 @@ export function mergeViews(views: readonly MetricsView[], totals: RunTotals): Me
       // Each thread has a pool of its own, of the same size: the mean is the share of all of them.
       poolBusy: views.length === 0 ? 0 : sum(views, (v) => v.backpressure.poolBusy) / views.length,
     },
-    partitions: mergePartitions(views.flatMap((v) => v.partitions)),
-    checkpoints: mergeCheckpoints(views.map((v) => v.checkpoints)),
-    model: mergeModels(views.map((v) => v.model)),
+    partitions: mergePartitions(all.flatMap((v) => v.partitions)),
+    checkpoints: mergeCheckpoints(all.map((v) => v.checkpoints)),
+    model: mergeModels(all.map((v) => v.model)),
     deadLetters: {
-      total: sum(views, (v) => v.deadLetters.total),
+      total: sum(all, (v) => v.deadLetters.total),
       rate: sum(views, (v) => v.deadLetters.rate),
-      byStage: addRecords(views.map((v) => v.deadLetters.byStage)),
-      recent: newestFirst(views.flatMap((v) => v.deadLetters.recent)).slice(0, totals.keepDeadLetters),
+      byStage: addRecords(all.map((v) => v.deadLetters.byStage)),
+      recent: newestFirst(all.flatMap((v) => v.deadLetters.recent)).slice(0, totals.keepDeadLetters),
     },
-    slowTraces: views
+    slowTraces: all
       .flatMap((v) => v.slowTraces)
       .sort((a, b) => b.latencyMs - a.latencyMs)
       .slice(0, 10),

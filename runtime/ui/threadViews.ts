@@ -15,6 +15,9 @@ import { mergeViews, stilled } from './mergeViews.ts';
  */
 export class ThreadViews implements ViewSource {
   readonly #views = new Map<number, MetricsView>();
+  /** Threads whose last view is stilled (they ended); a restart's first view retires it. */
+  readonly #ended = new Set<number>();
+  readonly #retired: MetricsView[] = [];
   readonly #history: HistoryPoint[] = [];
   readonly #stats: () => JobStats;
   readonly #keepDeadLetters: number;
@@ -26,14 +29,19 @@ export class ThreadViews implements ViewSource {
     this.#keepDeadLetters = options.keepDeadLetters ?? 50;
   }
 
-  /** Thread `thread`'s newest view; undefined when it ended: what it counted stays, its rates stop. */
+  /**
+   * Thread `thread`'s newest view; undefined when it ended: what it counted stays, its rates
+   * stop. The first view of a thread restarted in its place keeps the ended one's counts too.
+   */
   offer(thread: number, view: MetricsView | undefined): void {
-    if (view !== undefined) {
-      this.#views.set(thread, view);
+    const last = this.#views.get(thread);
+    if (view === undefined) {
+      if (last !== undefined) this.#views.set(thread, stilled(last));
+      this.#ended.add(thread);
       return;
     }
-    const last = this.#views.get(thread);
-    if (last !== undefined) this.#views.set(thread, stilled(last));
+    if (this.#ended.delete(thread) && last !== undefined) this.#retired.push(last);
+    this.#views.set(thread, view);
   }
 
   tick(): MetricsView {
@@ -43,7 +51,7 @@ export class ThreadViews implements ViewSource {
     const rate = (total: number, before: number) => Math.max(0, total - before) / seconds;
     const rates = { in: rate(stats.in, this.#previous.in), out: rate(stats.out, this.#previous.out), deadLettered: rate(stats.deadLettered, this.#previous.deadLettered) };
     this.#previous = { at: now, in: stats.in, out: stats.out, deadLettered: stats.deadLettered };
-    const view = mergeViews([...this.#views.values()], { stats, rates, keepDeadLetters: this.#keepDeadLetters });
+    const view = mergeViews([...this.#views.values()], { stats, rates, keepDeadLetters: this.#keepDeadLetters, retired: this.#retired });
     keepHistory(this.#history, view);
     this.#latest = view;
     return view;

@@ -120,6 +120,23 @@ describe('merging the stream threads\' dashboard views', () => {
     assert.equal(views.history().length, 2);
   });
 
+  it('keeps counting what a failed thread counted after a restart replaces it, with only the new thread\'s budget', () => {
+    const views = new ThreadViews({ stats: () => stats({ in: 130 }) });
+    const failed = collector(true, () => stats({ in: 100 }));
+    feed(failed.bus, spread(100, 2), spread(10, 3), 0);
+    views.offer(0, failed.c.tick());
+    views.offer(0, undefined);
+    const restarted = collector(true, () => stats({ in: 30 }));
+    feed(restarted.bus, spread(30, 2), spread(5, 3), 0);
+    views.offer(0, restarted.c.tick());
+    const merged = views.tick();
+    assert.equal(merged.stages.find((s) => s.name === 'features')!.records, 130);
+    assert.equal(merged.deadLetters.total, 2);
+    assert.equal(merged.backpressure.budget, 100, 'one thread\'s budget: the failed one\'s is gone');
+    assert.equal(merged.latency.window.count, 5, 'the last second is the new thread\'s');
+    assert.deepEqual(merged.partitions.map((p) => p.partition), [0]);
+  });
+
   it('without buckets, takes the largest percentile: an upper bound, never an understatement', () => {
     const a = new LogHistogram();
     const b = new LogHistogram();
