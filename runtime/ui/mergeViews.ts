@@ -1,5 +1,6 @@
 import type { JobStats } from '../../core/engine/engine.ts';
 import type { CheckpointView, DeadLetterEntry, InferenceStageView, MetricsView, ModelView, PartitionView, Percentiles, SourceView, StageView } from './api.ts';
+import { KEEP_MS as SLOW_TRACE_KEEP_MS } from './slowTraces.ts';
 import { LogHistogram, NO_PERCENTILES } from './windowMeter.ts';
 
 /** What the main thread knows of the whole run, beside the threads' views. */
@@ -21,8 +22,8 @@ export interface RunTotals {
  * One view of the job from its stream threads' views of the same second: counts and rates add
  * up, time windows merge exactly from their buckets (each thread's collector keeps them), the
  * threads' partitions, dead letters and slow traces are listed together, and the totals and
- * whole-run latency are the supervisor's (they include threads that failed and were restarted),
- * and the counts of a thread that was replaced by a restart stay in (`retired`).
+ * whole-run latency are the supervisor's (they include threads that failed and were restarted).
+ * The counts of a thread that a restart replaced stay in (`retired`).
  *
  * @example
  * const view = mergeViews([threadOne, threadTwo], { stats: supervisor.stats(), rates, keepDeadLetters: 50 });
@@ -65,6 +66,8 @@ export function mergeViews(views: readonly MetricsView[], totals: RunTotals): Me
     },
     slowTraces: all
       .flatMap((v) => v.slowTraces)
+      // A retired thread's list is no longer trimmed to the last minute by its thread.
+      .filter((trace) => Date.now() - trace.at <= SLOW_TRACE_KEEP_MS)
       .sort((a, b) => b.latencyMs - a.latencyMs)
       .slice(0, 10),
   };

@@ -4,7 +4,7 @@ import type { SlowTrace } from './api.ts';
 /** Slow traced records shown at once. */
 const SHOW = 10;
 /** How long a slow record stays on the list. */
-const KEEP_MS = 60_000;
+export const KEEP_MS = 60_000;
 
 /**
  * The slowest traced records of the last minute, so the page can link each to its trace. Per
