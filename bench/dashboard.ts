@@ -22,7 +22,7 @@ import { runJob } from '../core/engine/engine.ts';
 import type { DeadLetter, Sink } from '../core/job.ts';
 import { resolveSettings } from '../core/settings.ts';
 import { bindIO } from '../runtime/bindIO.ts';
-import { InferencePool } from '../runtime/inferencePool.ts';
+import { LazyInference } from '../runtime/lazyInference.ts';
 import { loadJob } from '../runtime/loadJob.ts';
 import { startTelemetry } from '../runtime/telemetry/telemetry.ts';
 import { startRunDashboard } from '../runtime/ui/runDashboard.ts';
@@ -34,8 +34,8 @@ const parallelism = Number(values.parallelism);
 for (const name of Object.keys(process.env)) if (name.startsWith('OTEL_')) delete process.env[name];
 
 const job = await loadJob('jobs/fraud-detection.ts');
-// The in-process runs' pool; a threaded run's process makes its own.
-const pool = new InferencePool({ workers });
+// The in-process runs' pool, started at their first model (a threaded run's process makes its own).
+const pool = new LazyInference({ workers });
 const discard: Sink<DeadLetter> = { name: 'discard', write: async () => {} };
 
 /** utime + stime in ms (10 ms ticks) from a /proc stat file: a thread's or a whole process's. */

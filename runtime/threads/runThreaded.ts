@@ -71,7 +71,6 @@ export async function runThreaded(options: RunOptions, output: RunOutput): Promi
         if (spec.key === undefined) describe.push(`input ${name} declares no key: the first stream thread reads all of it (give input() a key to share it among the threads)`);
       }
     }
-    const io = [...describe];
     if (options.ui !== undefined) {
       // Each thread collects its own pipeline's view; this thread merges them and serves the page.
       views = new ThreadViews({ stats: () => threads?.stats() ?? EMPTY_STATS });
@@ -79,8 +78,8 @@ export async function runThreaded(options: RunOptions, output: RunOutput): Promi
         ...options.ui,
         job: { name: job.name, description: job.description },
         graph: runGraph(binding),
-        // The threads' telemetry lines are added once they started (the page reads this list anew each time).
-        io,
+        // The threads' telemetry lines join it once they started (the page reads this list anew each time).
+        io: describe,
         budget: options.maxInFlight * count,
         workers: workers * count,
         feed: { threads: views },
@@ -107,8 +106,8 @@ export async function runThreaded(options: RunOptions, output: RunOutput): Promi
     if (backlog !== undefined) caughtUp = new BacklogWatch(backlog, () => threads?.stop(options.drain));
     if (signals.requested) threads.stop(options.drain);
     threads.started.then((lines) => {
-      io.push(...lines);
-      [...describe, ...lines, ...(metrics === undefined ? [] : [`metrics: ${metrics.url}`]), ...(dashboard === undefined ? [] : [dashboard.describe()])].forEach((line) => output.err(`${line}\n`));
+      describe.push(...lines);
+      [...describe, ...(metrics === undefined ? [] : [`metrics: ${metrics.url}`]), ...(dashboard === undefined ? [] : [dashboard.describe()])].forEach((line) => output.err(`${line}\n`));
     });
     const supervisor = threads;
     const progress = startProgress({ stats: () => supervisor.stats() }, job.countAs?.label, options.progress, output, () => supervisor.lag());

@@ -70,7 +70,7 @@ export class JobCollector implements ViewSource {
   readonly #history: HistoryPoint[] = [];
   #lastStage: { stage: string; meter: WindowMeter } | undefined;
   #probe: JobProbe | undefined;
-  #previous = { at: performance.now(), in: 0, out: 0, deadLettered: 0 };
+  readonly #rates = new CounterRates();
   #latest: MetricsView | undefined;
 
   constructor(options: CollectorOptions) {
@@ -115,15 +115,8 @@ export class JobCollector implements ViewSource {
 
   /** Closes the current window: the view of the last second, also kept as {@link latest}. */
   tick(): MetricsView {
-    const now = performance.now();
-    const seconds = Math.max(0.001, (now - this.#previous.at) / 1000);
     const stats = this.#probe?.stats() ?? EMPTY_STATS;
-    const rates = {
-      in: Math.max(0, stats.in - this.#previous.in) / seconds,
-      out: Math.max(0, stats.out - this.#previous.out) / seconds,
-      deadLettered: Math.max(0, stats.deadLettered - this.#previous.deadLettered) / seconds,
-    };
-    this.#previous = { at: now, in: stats.in, out: stats.out, deadLettered: stats.deadLettered };
+    const { seconds, rates } = this.#rates.take(stats);
     const model = this.#model.take(seconds, this.#options.workers);
     const { sources, partitions, paused } = this.#sources.take(seconds, { records: stats.in, rate: rates.in });
     const window = this.#latency.percentiles(this.#options.mergeable);
@@ -196,6 +189,28 @@ export class JobCollector implements ViewSource {
     const latency = this.#latency;
     for (const record of records) latency.record(endedAt - record.receivedAt);
     if (this.#options.tracing) this.#slow.written(sink, records, endedAt);
+  }
+}
+
+/**
+ * Records per second in, out and dead-lettered, from a job's counters read once per tick: the
+ * one-thread collector reads the engine's, the threads' dashboard the supervisor's merged ones.
+ *
+ * @example
+ * const rates = new CounterRates();
+ * const { seconds, rates: perSecond } = rates.take(running.stats()); // perSecond.in: records in per second since the last take
+ */
+export class CounterRates {
+  #previous = { at: performance.now(), in: 0, out: 0, deadLettered: 0 };
+
+  /** The rates since the last take (or since this was made), and over how many seconds. */
+  take(stats: Pick<JobStats, 'in' | 'out' | 'deadLettered'>): { seconds: number; rates: MetricsView['rates'] } {
+    const now = performance.now();
+    const seconds = Math.max(0.001, (now - this.#previous.at) / 1000);
+    const rate = (total: number, before: number) => Math.max(0, total - before) / seconds;
+    const rates = { in: rate(stats.in, this.#previous.in), out: rate(stats.out, this.#previous.out), deadLettered: rate(stats.deadLettered, this.#previous.deadLettered) };
+    this.#previous = { at: now, in: stats.in, out: stats.out, deadLettered: stats.deadLettered };
+    return { seconds, rates };
   }
 }
 

@@ -1,6 +1,6 @@
 import type { JobStats } from '../../core/engine/engine.ts';
 import type { HistoryPoint, MetricsView } from './api.ts';
-import { keepHistory, type ViewSource } from './jobCollector.ts';
+import { CounterRates, keepHistory, type ViewSource } from './jobCollector.ts';
 import { mergeViews, stilled } from './mergeViews.ts';
 
 /**
@@ -21,7 +21,7 @@ export class ThreadViews implements ViewSource {
   readonly #history: HistoryPoint[] = [];
   readonly #stats: () => JobStats;
   readonly #keepDeadLetters: number;
-  #previous = { at: performance.now(), in: 0, out: 0, deadLettered: 0 };
+  readonly #rates = new CounterRates();
   #latest: MetricsView | undefined;
 
   constructor(options: { stats: () => JobStats; keepDeadLetters?: number }) {
@@ -45,12 +45,8 @@ export class ThreadViews implements ViewSource {
   }
 
   tick(): MetricsView {
-    const now = performance.now();
-    const seconds = Math.max(0.001, (now - this.#previous.at) / 1000);
     const stats = this.#stats();
-    const rate = (total: number, before: number) => Math.max(0, total - before) / seconds;
-    const rates = { in: rate(stats.in, this.#previous.in), out: rate(stats.out, this.#previous.out), deadLettered: rate(stats.deadLettered, this.#previous.deadLettered) };
-    this.#previous = { at: now, in: stats.in, out: stats.out, deadLettered: stats.deadLettered };
+    const { rates } = this.#rates.take(stats);
     const view = mergeViews([...this.#views.values()], { stats, rates, keepDeadLetters: this.#keepDeadLetters, retired: this.#retired });
     keepHistory(this.#history, view);
     this.#latest = view;
