@@ -4,6 +4,7 @@
  * the aggregations in `aggregations.ts`) and features computed from the event and that state.
  */
 import type { Aggregation } from './aggregations.ts';
+import { compileView } from './compileView.ts';
 import { durationMs, type Duration } from './duration.ts';
 import { FeatureStoreError } from './errors.ts';
 import { registerView } from './registry.ts';
@@ -101,6 +102,15 @@ const CHECK: Record<FeatureType, (v: FeatureValue) => boolean> = {
   string: (v) => typeof v === 'string',
 };
 
+/** How each feature type stores a value. */
+const COERCE: Record<FeatureType, (value: FeatureValue) => FeatureValue> = {
+  float32: (value) => Math.fround(Number(value)),
+  float64: (value) => Number(value),
+  int: (value) => Math.trunc(Number(value)),
+  bool: (value) => value === true || value === 1 || value === '1' || value === 'true',
+  string: (value) => String(value),
+};
+
 /**
  * A value as its feature type stores it, so streaming, offline and Redis hold the same bits.
  *
@@ -108,18 +118,7 @@ const CHECK: Record<FeatureType, (v: FeatureValue) => boolean> = {
  * coerceFeature('float32', 0.1); // 0.10000000149011612
  */
 export function coerceFeature(type: FeatureType, value: FeatureValue): FeatureValue {
-  switch (type) {
-    case 'float32':
-      return Math.fround(Number(value));
-    case 'float64':
-      return Number(value);
-    case 'int':
-      return Math.trunc(Number(value));
-    case 'bool':
-      return value === true || value === 1 || value === '1' || value === 'true';
-    case 'string':
-      return String(value);
-  }
+  return COERCE[type](value);
 }
 
 /**
@@ -154,14 +153,13 @@ export function featureView<E, A extends Record<string, Aggregation<E, unknown>>
     return Object.freeze({ name: featureName, type: spec.type, ttlMs: durationMs(spec.ttl, `ttl of ${name}.${featureName}`), default: coerceFeature(spec.type, spec.default) });
   });
   const partNames = Object.keys(state) as (keyof A & string)[];
-  const compute = specs.map(([featureName, spec]) => [featureName, spec.type, spec.value] as const);
-  const rowOf = (current: ViewState<StatesOf<A>>, event: E): FeatureRow => {
-    const time = eventTime(event);
-    const ctx: FeatureContext<E, StatesOf<A>> = { event, time, state: current.parts, count: current.count };
-    const values: Record<string, FeatureValue> = {};
-    for (const [featureName, type, value] of compute) values[featureName] = coerceFeature(type, value(ctx));
-    return { view: name, entity: entity.key(event), eventTime: time, values };
-  };
+  const { rowOf, update } = compileView<E, StatesOf<A>>({
+    view: name,
+    entityKey: entity.key,
+    eventTime,
+    features: specs.map(([featureName, spec]) => ({ name: featureName, value: spec.value, coerce: COERCE[spec.type] })),
+    parts: partNames.map((part) => ({ name: part, aggregation: state[part]! })),
+  });
 
   const view: FeatureView<E, StatesOf<A>> = Object.freeze({
     name,
@@ -176,14 +174,7 @@ export function featureView<E, A extends Record<string, Aggregation<E, unknown>>
       return { count: 0, parts: parts as StatesOf<A> };
     },
     rowOf,
-    update(current: ViewState<StatesOf<A>>, event: E) {
-      // Features first: they see only the entity's past, like a model scoring this event.
-      const row = rowOf(current, event);
-      const parts = current.parts as Record<string, unknown>;
-      for (const part of partNames) parts[part] = state[part]!.add(parts[part], event, row.eventTime);
-      current.count++;
-      return { state: current, row };
-    },
+    update,
   });
   registerView(view);
   return view;
