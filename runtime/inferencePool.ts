@@ -9,6 +9,7 @@ import { LiveModel, type LiveModelSettings } from './models/liveModel.ts';
 import { modelFitProblems } from './models/fit.ts';
 import type { Signature } from './models/signature.ts';
 import { BusyMeter } from './telemetry/busyMeter.ts';
+import { InlinePlacement } from './inlinePlacement.ts';
 
 /** Options of the worker pool. */
 export interface InferencePoolOptions {
@@ -19,11 +20,14 @@ export interface InferencePoolOptions {
   /** How registry models notice new versions and pins (poll periods, where swap lines go). */
   models?: LiveModelSettings;
   /**
-   * Batches of at most this many rows are scored on the calling thread (blocking it) when no
-   * batch is in a worker: no hop to a worker and back, milliseconds at p99 on a busy machine
-   * (bench/poolHop.ts). Default SLUICE_INLINE_ROWS, else 0 (every batch to a worker).
+   * A batch is scored on the calling thread (blocking it) when no batch is in a worker and the
+   * model's batches of its size took at most this many ms lately (runtime/inlinePlacement.ts):
+   * no hop to a worker and back, which costs milliseconds at p99 on a busy machine
+   * (bench/poolHop.ts). A batch scored here is not cut short by its timeout. 0: every batch to
+   * a worker. Default SLUICE_INLINE_MS, else 0: end to end it measured within the noise here
+   * (docs/performance.md), and a large model that is fast would be loaded twice.
    */
-  inlineRows?: number;
+  inlineMs?: number;
 }
 
 /**
@@ -50,15 +54,17 @@ export class InferencePool implements InferenceService {
   readonly #busy: BusyMeter;
   readonly #liveSettings: LiveModelSettings;
   readonly #onHangUp = (): void => void this.reload(true);
-  readonly #inlineRows: number;
-  /** The worker's module, loaded on this thread for small batches. */
+  readonly #placement: InlinePlacement;
+  /** The worker's module, loaded on this thread once a batch could be scored here. */
   #here: Promise<typeof import('./inferenceWorker.ts')> | undefined;
+  /** Model files loaded on this thread, or on the way; a file that failed to load here stays on the workers. */
+  readonly #loadedHere = new Map<string, 'loading' | 'ready' | 'failed'>();
 
   constructor(options: InferencePoolOptions) {
     this.workers = requirePositiveInteger('workers', options.workers);
     this.#busy = new BusyMeter(this.workers, options.clock);
     this.#liveSettings = options.models ?? {};
-    this.#inlineRows = inlineRowsOf(options.inlineRows ?? process.env.SLUICE_INLINE_ROWS ?? 0);
+    this.#placement = new InlinePlacement(inlineMsOf(options.inlineMs ?? process.env.SLUICE_INLINE_MS ?? 0));
     this.#pool = new Piscina({
       filename: new URL('./inferenceWorker.ts', import.meta.url).href,
       minThreads: this.workers,
@@ -107,8 +113,6 @@ export class InferencePool implements InferenceService {
       for (const result of results) seen.add(result.threadId);
       first ??= results[0];
     }
-    // Small batches are scored on this thread: load it here too.
-    if (this.#inlineRows > 0) await (this.#here ??= import('./inferenceWorker.ts')).then((worker) => worker.warmUp({ modelPath, version }));
     return first!;
   }
 
@@ -194,6 +198,24 @@ export class InferencePool implements InferenceService {
     await this.#pool.close({ force: true });
   }
 
+  /**
+   * Whether `modelPath` is loaded on this thread; starts loading it the first time it is asked
+   * (that batch and those until the load ends go to a worker), so a model never scored here is
+   * never loaded here.
+   */
+  #readyHere(modelPath: string): boolean {
+    const state = this.#loadedHere.get(modelPath);
+    if (state !== undefined) return state === 'ready';
+    this.#loadedHere.set(modelPath, 'loading');
+    (this.#here ??= import('./inferenceWorker.ts'))
+      .then((worker) => worker.warmUp({ modelPath }))
+      .then(
+        () => this.#loadedHere.set(modelPath, 'ready'),
+        () => this.#loadedHere.set(modelPath, 'failed'),
+      );
+    return false;
+  }
+
   #fileHandle(modelPath: string, options: ModelOptions): ModelHandle {
     return { path: modelPath, run: (request) => this.#score(modelPath, undefined, request, options) };
   }
@@ -221,8 +243,8 @@ export class InferencePool implements InferenceService {
     this.#busy.begin();
     // Here only while no batch is in a worker: then the hop is pure wait, while behind a busy
     // pool the batch would hold this thread up as well as wait (bench/poolHop.ts, docs/performance.md).
-    const here = request.rows <= this.#inlineRows && this.#running.size === 0;
-    const scoring: Promise<ScoreResult> = here ? (this.#here ??= import('./inferenceWorker.ts')).then((worker) => worker.default(task)) : this.#pool.run(task, { transferList: transfer });
+    const here = this.#running.size === 0 && this.#placement.fits(modelPath, request.rows) && this.#readyHere(modelPath);
+    const scoring: Promise<ScoreResult> = here ? this.#here!.then((worker) => worker.default(task)) : this.#pool.run(task, { transferList: transfer });
     const running = this.#running;
     running.add(scoring);
     // A timed-out batch keeps its worker busy until it really ends: count it until then.
@@ -242,6 +264,7 @@ export class InferencePool implements InferenceService {
         scoring.catch(() => {});
         throw new InferenceTimeoutError(request.timeoutMs);
       }
+      this.#placement.observe(modelPath, request.rows, result.endedAt - result.startedAt);
       return {
         scores: result.scores,
         modelVersion: result.modelVersion,
@@ -256,8 +279,8 @@ export class InferencePool implements InferenceService {
   }
 }
 
-function inlineRowsOf(value: number | string): number {
-  const rows = Number(value);
-  if (!Number.isInteger(rows) || rows < 0) throw new InvalidOptionError(`inlineRows (SLUICE_INLINE_ROWS) must be a whole number, 0 or more (got ${String(value)})`);
-  return rows;
+function inlineMsOf(value: number | string): number {
+  const ms = Number(value);
+  if (!Number.isFinite(ms) || ms < 0 || value === '') throw new InvalidOptionError(`inlineMs (SLUICE_INLINE_MS) must be a number of ms, 0 or more (got ${JSON.stringify(value)})`);
+  return ms;
 }

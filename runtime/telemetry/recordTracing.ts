@@ -1,4 +1,5 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, createTraceState, type Attributes, type Context, type Link, type Span, type Tracer } from '@opentelemetry/api';
+import { threadId } from 'node:worker_threads';
 import { parseTraceParent } from '@opentelemetry/core';
 import type { Instrumentation, InstrumentationEvents } from '../../core/instrumentation.ts';
 import type { Source, SourceContext } from '../../core/job.ts';
@@ -215,13 +216,14 @@ export class RecordTracing {
       'sluice.batch.size': event.records.length,
       'sluice.batch.sampled': sampled.length,
     };
-    // The span covers the model run on the worker thread, with that thread's own clock
-    // readings (epoch ms) brought onto this thread's performance clock.
+    // The span covers the model run on the worker thread (or on this one, for a batch the pool
+    // scored here), with that thread's own clock readings (epoch ms) brought onto this thread's
+    // performance clock.
     let startTime = event.startedAt;
     let endTime = endedAt;
     if (worker !== undefined) {
       attributes['thread.id'] = worker.threadId;
-      attributes['thread.name'] = `inference-worker-${worker.threadId}`;
+      attributes['thread.name'] = worker.threadId === threadId ? 'job' : `inference-worker-${worker.threadId}`;
       startTime = fromEpoch(worker.startedAt);
       endTime = fromEpoch(worker.endedAt);
       attributes['sluice.inference.queued_ms'] = Math.max(0, startTime - event.startedAt);

@@ -2,52 +2,99 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { threadId } from 'node:worker_threads';
 import { InferencePool } from '../../runtime/inferencePool.ts';
+import { InlinePlacement } from '../../runtime/inlinePlacement.ts';
 
-// inlineRows: batches of at most that many rows are scored on the calling thread (no hop to a
-// worker) while no batch is in a worker, others on a worker, with the same scores either way.
+// inlineMs: a batch is scored on the calling thread (no hop to a worker) while no batch is in a
+// worker and the model's batches of its size took at most that long lately; others on a worker,
+// with the same scores either way.
 const MODEL = 'models/fraud-v1.onnx';
 const features = (rows: number) => Float32Array.from({ length: rows * 10 }, (_, i) => ((i * 7) % 13) / 13);
+const run = (pool: InferencePool, rows: number) => pool.model(MODEL).run({ features: features(rows), rows, columns: 10, timeoutMs: 5000 });
 
-describe('InferencePool inlineRows', () => {
-  const inline = new InferencePool({ workers: 1, inlineRows: 4 });
-  const pooled = new InferencePool({ workers: 1 });
+/** Scores batches of `rows` until one is scored on this thread (the first ones time the model and load it here). */
+async function untilHere(pool: InferencePool, rows: number): Promise<number> {
+  for (let i = 1; i <= 50; i += 1) {
+    if ((await run(pool, rows)).worker.threadId === threadId) return i;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`no batch of ${rows} rows was scored on this thread in 50 tries`);
+}
+
+describe('InferencePool inlineMs', () => {
+  const inline = new InferencePool({ workers: 1, inlineMs: 1000 });
+  const pooled = new InferencePool({ workers: 1, inlineMs: 0 });
   after(async () => {
     await inline.close();
     await pooled.close();
   });
 
-  it('scores a batch of up to inlineRows rows on the calling thread, a larger one on a worker', async () => {
-    const model = inline.model(MODEL);
+  it('scores the first batch of a size on a worker, which times it; then batches of that size here', async () => {
+    inline.model(MODEL);
     await inline.ready();
-    const small = await model.run({ features: features(3), rows: 3, columns: 10, timeoutMs: 5000 });
-    const large = await model.run({ features: features(8), rows: 8, columns: 10, timeoutMs: 5000 });
-    assert.equal(small.worker?.threadId, threadId);
-    assert.notEqual(large.worker?.threadId, threadId);
+    const first = await run(inline, 8);
+    assert.notEqual(first.worker.threadId, threadId, 'scored here before any batch of the model was timed');
+    await untilHere(inline, 8);
+    // A smaller batch is bounded by the larger one's time; a larger one was never timed.
+    assert.equal((await run(inline, 3)).worker.threadId, threadId);
+    assert.notEqual((await run(inline, 64)).worker.threadId, threadId);
   });
 
-  it('sends a small batch to a worker too while another batch is in one: it would wait there and hold this thread', async () => {
-    const model = inline.model(MODEL);
-    await inline.ready();
-    const large = model.run({ features: features(8), rows: 8, columns: 10, timeoutMs: 5000 });
-    const small = model.run({ features: features(3), rows: 3, columns: 10, timeoutMs: 5000 });
-    const [big, little] = await Promise.all([large, small]);
-    assert.notEqual(big.worker?.threadId, threadId);
-    assert.notEqual(little.worker?.threadId, threadId, 'scored on the calling thread while the pool was busy');
-    // Once the pool is idle again, small batches are scored here again.
-    assert.equal((await model.run({ features: features(3), rows: 3, columns: 10, timeoutMs: 5000 })).worker?.threadId, threadId);
+  it('sends a batch to a worker while another batch is running: behind it, it would hold this thread up as well as wait', async () => {
+    await untilHere(inline, 8);
+    const [first, second] = await Promise.all([run(inline, 8), run(inline, 3)]);
+    assert.equal(first.worker.threadId, threadId, 'the first, with nothing running, is scored here');
+    assert.notEqual(second.worker.threadId, threadId, 'scored on the calling thread while another batch was running');
+    // 256 rows were never timed: a worker; the 3 rows behind it too.
+    const [large, small] = await Promise.all([run(inline, 256), run(inline, 3)]);
+    assert.notEqual(large.worker.threadId, threadId);
+    assert.notEqual(small.worker.threadId, threadId, 'scored on the calling thread while the pool was busy');
+    // Once nothing runs, small batches are scored here again.
+    assert.equal((await run(inline, 3)).worker.threadId, threadId);
+  });
+
+  it('keeps every batch on the workers when the model takes longer than the limit, and with 0', async () => {
+    const strict = new InferencePool({ workers: 1, inlineMs: 1e-6 });
+    try {
+      strict.model(MODEL);
+      await strict.ready();
+      for (let i = 0; i < 5; i += 1) assert.notEqual((await run(strict, 1)).worker.threadId, threadId);
+    } finally {
+      await strict.close();
+    }
+    pooled.model(MODEL);
+    await pooled.ready();
+    for (let i = 0; i < 5; i += 1) assert.notEqual((await run(pooled, 1)).worker.threadId, threadId);
   });
 
   it('gives the scores a worker gives', async () => {
-    const here = await inline.model(MODEL).run({ features: features(4), rows: 4, columns: 10, timeoutMs: 5000 });
-    const there = pooled.model(MODEL);
-    await pooled.ready();
-    const fromWorker = await there.run({ features: features(4), rows: 4, columns: 10, timeoutMs: 5000 });
-    assert.notEqual(fromWorker.worker?.threadId, threadId);
-    assert.deepEqual([...here.scores], [...fromWorker.scores]);
-    assert.equal(here.modelVersion, fromWorker.modelVersion);
+    await untilHere(inline, 4);
+    const here = await run(inline, 4);
+    const there = await run(pooled, 4);
+    assert.equal(here.worker.threadId, threadId);
+    assert.notEqual(there.worker.threadId, threadId);
+    assert.deepEqual([...here.scores], [...there.scores]);
+    assert.equal(here.modelVersion, there.modelVersion);
   });
 
-  it('refuses a row limit that is not a whole number of 0 or more, in one line', () => {
-    assert.throws(() => new InferencePool({ workers: 1, inlineRows: -1 }), /^InvalidOptionError: inlineRows \(SLUICE_INLINE_ROWS\) must be a whole number, 0 or more \(got -1\)$/m);
+  it('refuses a limit that is not a number of 0 or more, in one line', () => {
+    assert.throws(() => new InferencePool({ workers: 1, inlineMs: -1 }), /^InvalidOptionError: inlineMs \(SLUICE_INLINE_MS\) must be a number of ms, 0 or more \(got -1\)$/m);
+  });
+});
+
+describe('InlinePlacement', () => {
+  it('fits a batch once its size or a larger one was timed under the limit, and moves it back after a slow call', () => {
+    const placement = new InlinePlacement(1);
+    assert.equal(placement.fits('m', 100), false, 'nothing timed yet');
+    placement.observe('m', 512, 0.4);
+    assert.equal(placement.fits('m', 100), true);
+    assert.equal(placement.fits('m', 512), true);
+    assert.equal(placement.fits('m', 513), false, 'larger than anything timed');
+    assert.equal(placement.fits('other', 1), false, 'per model');
+    placement.observe('m', 128, 30); // one slow call of its class: 30 ms against a 1 ms limit
+    assert.equal(placement.fits('m', 100), false);
+    assert.equal(placement.fits('m', 300), true, 'the 512 class was not slow');
+    for (let i = 0; i < 30; i += 1) placement.observe('m', 128, 0.1);
+    assert.equal(placement.fits('m', 100), true, 'fast calls bring it back');
+    assert.equal(new InlinePlacement(0).fits('m', 1), false, '0 turns it off');
   });
 });
