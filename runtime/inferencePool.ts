@@ -48,6 +48,8 @@ export class InferencePool implements InferenceService {
   readonly #models = new Map<string, ModelHandle>();
   /** Batches inside a worker, timed-out ones included. */
   readonly #running = new Set<Promise<ScoreResult>>();
+  /** Of those, the ones in a worker (not scored on this thread). */
+  #inWorkers = 0;
   /** Loads not yet seen by ready(), with the handle each belongs to. */
   #warmUps: Array<{ key: string; loading: Promise<void> }> = [];
   readonly #live: LiveModel[] = [];
@@ -243,14 +245,17 @@ export class InferencePool implements InferenceService {
     this.#busy.begin();
     // Here only while no batch is in a worker: then the hop is pure wait, while behind a busy
     // pool the batch would hold this thread up as well as wait (bench/poolHop.ts, docs/performance.md).
-    const here = this.#running.size === 0 && this.#placement.fits(modelPath, request.rows) && this.#readyHere(modelPath);
+    // Batches scored here take their turns on this thread, each within the limit.
+    const here = this.#inWorkers === 0 && this.#placement.fits(modelPath, request.rows) && this.#readyHere(modelPath);
     const scoring: Promise<ScoreResult> = here ? this.#here!.then((worker) => worker.default(task)) : this.#pool.run(task, { transferList: transfer });
     const running = this.#running;
     running.add(scoring);
+    if (!here) this.#inWorkers += 1;
     // A timed-out batch keeps its worker busy until it really ends: count it until then.
     void scoring
       .finally(() => {
         running.delete(scoring);
+        if (!here) this.#inWorkers -= 1;
         this.#busy.end();
       })
       .catch(() => {});

@@ -39,16 +39,16 @@ describe('InferencePool inlineMs', () => {
     assert.notEqual((await run(inline, 64)).worker.threadId, threadId);
   });
 
-  it('sends a batch to a worker while another batch is running: behind it, it would hold this thread up as well as wait', async () => {
+  it('sends a batch to a worker while another batch is in one: behind it, it would hold this thread up as well as wait', async () => {
     await untilHere(inline, 8);
     const [first, second] = await Promise.all([run(inline, 8), run(inline, 3)]);
-    assert.equal(first.worker.threadId, threadId, 'the first, with nothing running, is scored here');
-    assert.notEqual(second.worker.threadId, threadId, 'scored on the calling thread while another batch was running');
+    assert.equal(first.worker.threadId, threadId, 'the first, with no batch in a worker, is scored here');
+    assert.equal(second.worker.threadId, threadId, 'the second waits its turn here behind the first, which is within the limit');
     // 256 rows were never timed: a worker; the 3 rows behind it too.
     const [large, small] = await Promise.all([run(inline, 256), run(inline, 3)]);
     assert.notEqual(large.worker.threadId, threadId);
-    assert.notEqual(small.worker.threadId, threadId, 'scored on the calling thread while the pool was busy');
-    // Once nothing runs, small batches are scored here again.
+    assert.notEqual(small.worker.threadId, threadId, 'scored on the calling thread while a batch was in a worker');
+    // Once no batch is in a worker, small batches are scored here again.
     assert.equal((await run(inline, 3)).worker.threadId, threadId);
   });
 
