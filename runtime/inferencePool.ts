@@ -46,9 +46,9 @@ export class InferencePool implements InferenceService {
   readonly workers: number;
   readonly #pool: Piscina;
   readonly #models = new Map<string, ModelHandle>();
-  /** Batches inside a worker, timed-out ones included. */
+  /** Batches being scored, in a worker or on this thread, timed-out ones included. */
   readonly #running = new Set<Promise<ScoreResult>>();
-  /** Of those, the ones in a worker (not scored on this thread). */
+  /** Of those, the ones in a worker. */
   #inWorkers = 0;
   /** Loads not yet seen by ready(), with the handle each belongs to. */
   #warmUps: Array<{ key: string; loading: Promise<void> }> = [];
@@ -66,7 +66,7 @@ export class InferencePool implements InferenceService {
     this.workers = requirePositiveInteger('workers', options.workers);
     this.#busy = new BusyMeter(this.workers, options.clock);
     this.#liveSettings = options.models ?? {};
-    this.#placement = new InlinePlacement(inlineMsOf(options.inlineMs ?? process.env.SLUICE_INLINE_MS ?? 0));
+    this.#placement = new InlinePlacement(inlineMsOf(options.inlineMs ?? (process.env.SLUICE_INLINE_MS || undefined) ?? 0));
     this.#pool = new Piscina({
       filename: new URL('./inferenceWorker.ts', import.meta.url).href,
       minThreads: this.workers,
@@ -286,6 +286,6 @@ export class InferencePool implements InferenceService {
 
 function inlineMsOf(value: number | string): number {
   const ms = Number(value);
-  if (!Number.isFinite(ms) || ms < 0 || value === '') throw new InvalidOptionError(`inlineMs (SLUICE_INLINE_MS) must be a number of ms, 0 or more (got ${JSON.stringify(value)})`);
+  if (!Number.isFinite(ms) || ms < 0) throw new InvalidOptionError(`inlineMs (SLUICE_INLINE_MS) must be a number of ms, 0 or more (got ${JSON.stringify(value)})`);
   return ms;
 }

@@ -45,6 +45,7 @@ export class InlinePlacement {
 
   /** Records how long a call of `rows` rows took, wherever it ran. */
   observe(model: string, rows: number, ms: number): void {
+    if (this.limitMs <= 0) return;
     let took = this.#took.get(model);
     if (took === undefined) this.#took.set(model, (took = new Float64Array(CLASSES).fill(Number.NaN)));
     const size = classOf(rows);
