@@ -21,13 +21,13 @@
  * 1,000 events of the job, the broker, the outside consumer and the paced producer, the job's
  * busiest threads, and how many of the machine's cores were busy (other work included).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, type Message } from 'kafkajs';
 import { createTopics, startKafka, type KafkaCluster } from '../test/kit/kafka.ts';
-import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { baseCopy } from './baseCopy.ts';
 import { CpuSampler, formatCpu, type CpuWindow } from './sideBySide/cpu.ts';
 import { makeEvent } from './sideBySide/events.ts';
 import { phaseFigures, ratio, type PhaseFigures } from './sideBySide/figures.ts';
@@ -109,7 +109,7 @@ const variants = values.variant!.map((spec): Implementation => {
   const env = Object.fromEntries(match[3]!.split(',').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
   return { ...of, id: `${of.id}+${match[2]}`, label: `${of.label} + ${match[3]}`, env };
 });
-const baseRows = values.base === undefined ? [] : picked.filter((i) => i.id.startsWith('sluice')).map((i): Implementation => ({ ...i, id: `${i.id}@base`, label: `${i.label} @ ${values.base}`, cwd: baseCopy(values.base!) }));
+const baseRows = values.base === undefined ? [] : picked.filter((i) => i.id.startsWith('sluice')).map((i): Implementation => ({ ...i, id: `${i.id}@base`, label: `${i.label} @ ${values.base}`, cwd: baseCopy(repo, values.base!) }));
 const oneRound = [...picked, ...baseRows, ...variants];
 const REPEAT = Number(values.repeat);
 const chosen = Array.from({ length: REPEAT }, () => oneRound).flat();
@@ -444,18 +444,6 @@ function overRelay(results: Result[]): void {
     });
     console.log(`  ${implementation.id.padEnd(24)} p99 − the relay's p99 (two-hop floor${REPEAT > 1 ? ', medians' : ''}): ${parts.join(', ')}`);
   }
-}
-
-/** A copy of `commit`'s tree (git archive) beside this checkout, sharing its node_modules. */
-function baseCopy(commit: string): string {
-  const sha = execFileSync('git', ['rev-parse', '--short', commit], { cwd: repo, encoding: 'utf8' }).trim();
-  const dir = `/tmp/sbs-base-${sha}`;
-  if (!existsSync(dir)) {
-    mkdirSync(dir, { recursive: true });
-    execFileSync('sh', ['-c', `git archive ${sha} | tar -x -C ${dir}`], { cwd: repo });
-    symlinkSync(`${repo}node_modules`, `${dir}/node_modules`);
-  }
-  return dir;
 }
 
 interface Stamped {
