@@ -1,3 +1,4 @@
+import './onnxTelemetry.ts';
 import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { describeSettings } from '../core/settings.ts';

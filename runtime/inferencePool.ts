@@ -1,3 +1,4 @@
+import './onnxTelemetry.ts';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Piscina } from 'piscina';

@@ -1,9 +1,11 @@
 /**
  * Runs inside each Piscina worker thread: loads a model once per thread (on first use) and
- * scores batches with onnxruntime-node. Kept free of Sluice imports so a worker starts fast.
+ * scores batches with onnxruntime-node. Kept free of Sluice imports (but the telemetry switch,
+ * which has none) so a worker starts fast.
  * Several versions of a model live side by side here (keyed by file), so a hot swap only moves
  * the pool's pointer: the next batch names the new file, which this thread loaded ahead.
  */
+import './onnxTelemetry.ts';
 import { readFile } from 'node:fs/promises';
 import { threadId } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';

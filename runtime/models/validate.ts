@@ -1,3 +1,4 @@
+import '../onnxTelemetry.ts';
 import * as ort from 'onnxruntime-node';
 import { rocAuc } from '../../core/accuracy/auc.ts';
 import { describeError, InvalidOptionError } from '../../core/errors.ts';
