@@ -7,6 +7,7 @@
  *   npx tsx bench/drift.ts [--count 300000] [--window 20000]
  */
 import { parseArgs } from 'node:util';
+import '../runtime/onnxTelemetry.ts';
 import * as ort from 'onnxruntime-node';
 import { psi, type ReferenceHistogram } from '../core/drift/index.ts';
 import { backfill, generate } from '../jobs/fraud/backfill.ts';

@@ -176,7 +176,9 @@ async function measure(implementation: Implementation, brokers: string[], produc
   const profile = values.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values.profile}/${implementation.id}`];
   const child = spawn(process.execPath, [...profile, ...implementation.command(brokers.join(','), input, output, dead, `sbs-${run}`)], {
     cwd: implementation.cwd ?? repo,
-    env: { ...process.env, ...(values.stages && implementation.id.startsWith('sluice') ? { SBS_STAGES: '1' } : {}), ...implementation.env },
+    // onnxruntime's telemetry off for every row, as Sluice has it (runtime/onnxTelemetry.ts): the
+    // hand-written loop would otherwise pay for it alone.
+    env: { ...process.env, ORT_DISABLE_TELEMETRY: '1', ...(values.stages && implementation.id.startsWith('sluice') ? { SBS_STAGES: '1' } : {}), ...implementation.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);

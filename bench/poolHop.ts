@@ -7,6 +7,7 @@
  *   npx tsx bench/poolHop.ts
  */
 import { fileURLToPath } from 'node:url';
+import '../runtime/onnxTelemetry.ts';
 import * as ort from 'onnxruntime-node';
 import { InferencePool } from '../runtime/inferencePool.ts';
 
