@@ -1,15 +1,15 @@
 import type { Source, SourceContext } from '../../../core/job.ts';
 import type { SourceRecord } from '../../../core/record.ts';
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { threadId } from 'node:worker_threads';
 import { collectSink } from '../../../connectors/collectSink.ts';
 import { InferencePool } from '../../../runtime/inferencePool.ts';
 import { startTelemetry } from '../../../runtime/telemetry/telemetry.ts';
 import { startJob, transactions, type Decision, type Tx } from './kit.ts';
-import { startOtlpReceiver, type OtlpReceiver } from './otlpReceiver.ts';
+import { receiveTracesInThisFile } from './otlpReceiver.ts';
 
-let receiver: OtlpReceiver;
+const otlp = receiveTracesInThisFile();
 
 /** Emits a few records at a time with pauses between, as a quiet topic does: the pool is often idle. */
 function pacedSource(records: SourceRecord<Tx>[]): Source<Tx> {
@@ -25,16 +25,6 @@ function pacedSource(records: SourceRecord<Tx>[]): Source<Tx> {
   };
 }
 
-before(async () => {
-  for (const name of Object.keys(process.env)) if (name.startsWith('OTEL_')) delete process.env[name];
-  receiver = await startOtlpReceiver();
-  Object.assign(process.env, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json', OTEL_BSP_MAX_QUEUE_SIZE: '100000' });
-});
-
-after(async () => {
-  await receiver.close();
-});
-
 describe('inference spans of batches scored on the job thread', () => {
   it('name the thread that scored each batch: the job thread, or an inference worker', async () => {
     const pool = new InferencePool({ workers: 1, inlineMs: 1000 });
@@ -48,7 +38,7 @@ describe('inference spans of batches scored on the job thread', () => {
       await telemetry.stop();
       await pool.close();
     }
-    const inference = receiver.spans.filter((span) => span.name === 'inference fraud-v1.onnx');
+    const inference = otlp.receiver.spans.filter((span) => span.name === 'inference fraud-v1.onnx');
     const here = inference.filter((span) => span.attributes['thread.id'] === threadId);
     const workers = inference.filter((span) => span.attributes['thread.id'] !== threadId);
     assert.ok(here.length > 0, 'no batch was scored on the job thread');

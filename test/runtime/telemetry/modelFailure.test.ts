@@ -1,12 +1,12 @@
 import type { Source } from '../../../core/job.ts';
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ModelError } from '../../../core/errors.ts';
 import type { InferenceService } from '../../../core/inference.ts';
 import { collectSink } from '../../../connectors/collectSink.ts';
 import { startTelemetry } from '../../../runtime/telemetry/telemetry.ts';
 import { listSource, startJob, transactions, type Decision } from './kit.ts';
-import { startOtlpReceiver, type OtlpReceiver } from './otlpReceiver.ts';
+import { receiveTracesInThisFile } from './otlpReceiver.ts';
 import { parsePrometheusText } from './prometheusText.ts';
 
 /** A model service whose every batch fails, as a broken or timed-out model does. */
@@ -18,17 +18,7 @@ const failing: InferenceService = {
   }),
 };
 
-let receiver: OtlpReceiver;
-
-before(async () => {
-  for (const name of Object.keys(process.env)) if (name.startsWith('OTEL_')) delete process.env[name];
-  receiver = await startOtlpReceiver();
-  Object.assign(process.env, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json', OTEL_BSP_MAX_QUEUE_SIZE: '100000' });
-});
-
-after(async () => {
-  await receiver.close();
-});
+const otlp = receiveTracesInThisFile();
 
 describe('a failing model, seen in traces and metrics', () => {
   const COUNT = 100;
@@ -53,7 +43,7 @@ describe('a failing model, seen in traces and metrics', () => {
     assert.equal(metrics.value('sluice_dead_letters_total', { stage: 'infer' }), COUNT);
     assert.equal(metrics.find('sluice_model_score_count').reduce((sum, s) => sum + s.value, 0), 0, 'fallback scores are not model scores');
 
-    const inference = receiver.spans.filter((span) => span.name === 'inference fraud-v1.onnx');
+    const inference = otlp.receiver.spans.filter((span) => span.name === 'inference fraud-v1.onnx');
     assert.equal(inference.length, batches);
     for (const span of inference) {
       assert.equal(span.status.code, 2 /* ERROR */);
@@ -61,10 +51,10 @@ describe('a failing model, seen in traces and metrics', () => {
       assert.equal(span.attributes['thread.id'], undefined, 'no worker reported, so no thread is claimed');
       assert.equal(span.attributes['sluice.model.version'], 'unknown');
     }
-    const deadLetters = receiver.spans.filter((span) => span.name === 'dead-letter');
+    const deadLetters = otlp.receiver.spans.filter((span) => span.name === 'dead-letter');
     assert.equal(deadLetters.length, COUNT);
     assert.ok(deadLetters.every((span) => span.attributes['sluice.stage'] === 'infer'));
     // The record went on with the fallback: its trace has a decision and a produce span too.
-    assert.equal(receiver.spans.filter((span) => span.name === 'produce collect').length, COUNT);
+    assert.equal(otlp.receiver.spans.filter((span) => span.name === 'produce collect').length, COUNT);
   });
 });

@@ -11,6 +11,7 @@
  * await receiver.close();
  */
 import { createServer } from 'node:http';
+import { after, before } from 'node:test';
 import type { AddressInfo } from 'node:net';
 
 export interface ReceivedSpan {
@@ -129,4 +130,31 @@ function attributes(list: OtlpAttribute[] | undefined): Record<string, string | 
     else if (value.boolValue !== undefined) out[key] = value.boolValue;
   }
   return out;
+}
+
+/**
+ * For a test file: starts a receiver before its tests and points this process's OTLP trace
+ * export at it (the OTEL_* variables cleared first, spans as JSON, a queue that drops nothing),
+ * and closes it after them.
+ *
+ * @example
+ * const otlp = receiveTracesInThisFile();
+ * it('...', async () => { ...; otlp.receiver.spans.filter((s) => s.name === 'features') });
+ */
+export function receiveTracesInThisFile(): { readonly receiver: OtlpReceiver } {
+  const state: { receiver?: OtlpReceiver } = {};
+  before(async () => {
+    for (const name of Object.keys(process.env)) if (name.startsWith('OTEL_')) delete process.env[name];
+    state.receiver = await startOtlpReceiver();
+    Object.assign(process.env, { OTEL_EXPORTER_OTLP_ENDPOINT: state.receiver.endpoint, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json', OTEL_BSP_MAX_QUEUE_SIZE: '100000' });
+  });
+  after(async () => {
+    await state.receiver?.close();
+  });
+  return {
+    get receiver(): OtlpReceiver {
+      if (state.receiver === undefined) throw new Error('the OTLP receiver starts before the tests: read it inside one');
+      return state.receiver;
+    },
+  };
 }
