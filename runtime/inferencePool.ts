@@ -62,6 +62,12 @@ export class InferencePool implements InferenceService {
   #here: Promise<typeof import('./inferenceWorker.ts')> | undefined;
   /** Model files loaded on this thread, or on the way; a file that failed to load here stays on the workers. */
   readonly #loadedHere = new Map<string, 'loading' | 'ready' | 'failed'>();
+  /** How many registry handles serve each model file. */
+  readonly #held = new Map<string, number>();
+  /** Batches of each model file being scored. */
+  readonly #scoring = new Map<string, number>();
+  /** Files no handle serves any more, to unload once their last batch is done. */
+  readonly #released = new Set<string>();
 
   constructor(options: InferencePoolOptions) {
     this.workers = requirePositiveInteger('workers', options.workers);
@@ -166,6 +172,8 @@ export class InferencePool implements InferenceService {
       const live = new LiveModel(spec, options, {
         warmUp: (modelPath, version) => this.#warmUpAll(modelPath, version),
         score: (modelPath, version, request, modelOptions) => this.#score(modelPath, version, request, modelOptions),
+        hold: (modelPath) => this.#hold(modelPath),
+        release: (modelPath) => this.#release(modelPath),
       }, this.#liveSettings);
       if (this.#live.length === 0) process.on('SIGHUP', this.#onHangUp);
       this.#live.push(live);
@@ -199,6 +207,66 @@ export class InferencePool implements InferenceService {
     for (const live of this.#live) live.close();
     if (this.#live.length > 0) process.off('SIGHUP', this.#onHangUp);
     await this.#pool.close({ force: true });
+  }
+
+  /**
+   * The model files each worker thread has loaded, by thread id (and this thread's, for batches
+   * scored here): what a long-running job with hot swaps keeps in memory.
+   */
+  async loadedModels(): Promise<Map<number, string[]>> {
+    const found = new Map<number, string[]>();
+    for (let round = 0; round < 4 && found.size < this.workers; round += 1) {
+      const results = await Promise.all(
+        Array.from({ length: this.workers - found.size }, () => this.#pool.run({}, { name: 'loadedModels' }) as Promise<{ threadId: number; modelPaths: string[] }>),
+      );
+      for (const result of results) found.set(result.threadId, result.modelPaths);
+    }
+    if (this.#here !== undefined) {
+      const here = (await this.#here).loadedModels();
+      found.set(here.threadId, here.modelPaths);
+    }
+    return found;
+  }
+
+  #hold(modelPath: string): void {
+    this.#held.set(modelPath, (this.#held.get(modelPath) ?? 0) + 1);
+    this.#released.delete(modelPath);
+  }
+
+  #release(modelPath: string): void {
+    const held = Math.max(0, (this.#held.get(modelPath) ?? 0) - 1);
+    if (held > 0) {
+      this.#held.set(modelPath, held);
+      return;
+    }
+    this.#held.delete(modelPath);
+    this.#released.add(modelPath);
+    this.#unloadWhenIdle(modelPath);
+  }
+
+  /**
+   * Unloads a released file from every worker (and this thread) once no batch of it runs: one
+   * unload per thread at once, and again for threads a busy round missed, as loads go out. A
+   * thread missed four times keeps the file; a batch that still names it loads it again.
+   */
+  #unloadWhenIdle(modelPath: string): void {
+    if (!this.#released.has(modelPath) || (this.#scoring.get(modelPath) ?? 0) > 0) return;
+    this.#released.delete(modelPath);
+    void (async () => {
+      const seen = new Set<number>();
+      for (let round = 0; round < 4 && seen.size < this.workers; round += 1) {
+        const results = await Promise.all(
+          Array.from({ length: this.workers - seen.size }, () => this.#pool.run({ modelPath }, { name: 'unload' }) as Promise<{ threadId: number }>),
+        );
+        for (const result of results) seen.add(result.threadId);
+      }
+      if (this.#loadedHere.get(modelPath) === 'ready') {
+        this.#loadedHere.delete(modelPath);
+        await (await this.#here!).unload({ modelPath });
+      }
+    })().catch(() => {
+      // A pool closing meanwhile: nothing left to unload from.
+    });
   }
 
   /**
@@ -252,11 +320,18 @@ export class InferencePool implements InferenceService {
     const running = this.#running;
     running.add(scoring);
     if (!here) this.#inWorkers += 1;
+    this.#scoring.set(modelPath, (this.#scoring.get(modelPath) ?? 0) + 1);
     // A timed-out batch keeps its worker busy until it really ends: count it until then.
     void scoring
       .finally(() => {
         running.delete(scoring);
         if (!here) this.#inWorkers -= 1;
+        const left = this.#scoring.get(modelPath)! - 1;
+        if (left > 0) this.#scoring.set(modelPath, left);
+        else {
+          this.#scoring.delete(modelPath);
+          this.#unloadWhenIdle(modelPath);
+        }
         this.#busy.end();
       })
       .catch(() => {});

@@ -81,11 +81,17 @@ export async function warmUp(task: { modelPath: string; version?: string }): Pro
   return { threadId, version: task.version ?? model.version, inputs: specs(model.session.inputMetadata), outputs: specs(model.session.outputMetadata) };
 }
 
-/** Drops a version this thread no longer needs (after a swap moved past it). */
-export async function unload(task: { modelPath: string }): Promise<void> {
+/** Drops a version this thread no longer needs (after a swap moved past it); says which thread did. */
+export async function unload(task: { modelPath: string }): Promise<{ threadId: number }> {
   const model = models.get(task.modelPath);
   models.delete(task.modelPath);
   await (await model?.catch(() => undefined))?.session.release();
+  return { threadId };
+}
+
+/** The model files this thread has loaded (or is loading), and which thread it is. */
+export function loadedModels(): { threadId: number; modelPaths: string[] } {
+  return { threadId, modelPaths: [...models.keys()] };
 }
 
 /** Scores one batch; the model behind `modelPath` is loaded on this thread's first call. */

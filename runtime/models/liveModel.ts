@@ -16,6 +16,13 @@ export interface PoolAccess {
   warmUp(modelPath: string, version: string | undefined): Promise<WarmUpResult>;
   /** Scores a batch with one model file, named `version` in the result. */
   score(modelPath: string, version: string | undefined, request: InferenceRequest, options: ModelOptions): Promise<InferenceResult>;
+  /** This handle serves `modelPath` from now on. */
+  hold(modelPath: string): void;
+  /**
+   * This handle no longer needs `modelPath` (it swapped away from it, or refused it after loading
+   * it): the pool unloads it once no handle holds it and no batch of it is running.
+   */
+  release(modelPath: string): void;
 }
 
 /** How registry models notice new versions and pins. */
@@ -218,9 +225,12 @@ export class LiveModel implements ModelHandle {
         reasons.push(describeError(error));
       }
     }
-    if (reasons.length === 0) reasons.push(...(await this.#load(candidate)));
+    const loaded = reasons.length === 0;
+    if (loaded) reasons.push(...(await this.#load(candidate)));
     if (this.#closed) return;
     if (reasons.length > 0) {
+      // Loaded on every worker to be checked: a refused version must not stay there.
+      if (loaded) this.#pool.release(candidate.modelPath);
       this.#refuse(candidate.id, reasons, candidate.name);
       return;
     }
@@ -246,8 +256,12 @@ export class LiveModel implements ModelHandle {
   }
 
   #switch(model: ResolvedModel): void {
-    const from = this.#serving?.model.id;
+    const before = this.#serving?.model;
+    const from = before?.id;
+    this.#pool.hold(model.modelPath);
     this.#serving = { model };
+    // Batches already sent to the old version finish with it; the pool waits for them.
+    if (before !== undefined && before.modelPath !== model.modelPath) this.#pool.release(before.modelPath);
     this.#emit({ kind: 'swapped', model: model.name, version: model.id, from });
   }
 
