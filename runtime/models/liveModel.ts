@@ -258,10 +258,12 @@ export class LiveModel implements ModelHandle {
   #switch(model: ResolvedModel): void {
     const before = this.#serving?.model;
     const from = before?.id;
-    this.#pool.hold(model.modelPath);
     this.#serving = { model };
-    // Batches already sent to the old version finish with it; the pool waits for them.
-    if (before !== undefined && before.modelPath !== model.modelPath) this.#pool.release(before.modelPath);
+    if (before?.modelPath !== model.modelPath) {
+      this.#pool.hold(model.modelPath);
+      // Batches already sent to the old version finish with it; the pool waits for them.
+      if (before !== undefined) this.#pool.release(before.modelPath);
+    }
     this.#emit({ kind: 'swapped', model: model.name, version: model.id, from });
   }
 
