@@ -6,6 +6,7 @@ import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatorSource } from '../../../connectors/generatorSource.ts';
 import { defineJob, input, output } from '../../../core/index.ts';
+import type { ModelHandle, ModelLifecycleEvent } from '../../../core/inference.ts';
 import { Instrumentation, type InstrumentationEvents } from '../../../core/instrumentation.ts';
 import type { Source } from '../../../core/job.ts';
 import { infer, type InferOptions, type Prediction } from '../../../operators/infer.ts';
@@ -112,4 +113,17 @@ export function recording<E extends keyof InstrumentationEvents>(...events: E[])
     instrumentation.on(event, (payload) => list.push(payload));
   }
   return { instrumentation, seen };
+}
+
+/** Resolves with `handle`'s next lifecycle event (not the one it replays to a new listener). */
+export function nextEvent(handle: ModelHandle): Promise<ModelLifecycleEvent> {
+  return new Promise((resolve) => {
+    let initial = true;
+    const off = handle.onLifecycle!((event) => {
+      if (initial) return;
+      off();
+      resolve(event);
+    });
+    initial = false;
+  });
 }

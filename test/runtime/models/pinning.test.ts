@@ -2,24 +2,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { ModelHandle, ModelLifecycleEvent } from '../../../core/inference.ts';
 import { InferencePool } from '../../../runtime/inferencePool.ts';
 import { modelUseCommand } from '../../../runtime/modelCommand.ts';
 import { readPin } from '../../../runtime/models/pin.ts';
-import { registryWithV1, writeVersion } from './liveKit.ts';
-
-/** Resolves with the next lifecycle event of `handle` after now. */
-function nextEvent(handle: ModelHandle): Promise<ModelLifecycleEvent> {
-  return new Promise((resolve) => {
-    let initial = true;
-    const off = handle.onLifecycle!((event) => {
-      if (initial) return;
-      off();
-      resolve(event);
-    });
-    initial = false;
-  });
-}
+import { nextEvent, registryWithV1, writeVersion } from './liveKit.ts';
 
 const batch = () => ({ features: new Float32Array(10).fill(0.3), rows: 1, columns: 10, timeoutMs: 10_000 });
 

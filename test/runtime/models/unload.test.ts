@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { ModelHandle, ModelLifecycleEvent } from '../../../core/inference.ts';
 import { InferencePool } from '../../../runtime/inferencePool.ts';
-import { registryWithV1, writeVersion } from './liveKit.ts';
+import { nextEvent, registryWithV1, writeVersion } from './liveKit.ts';
 import { FIXTURE_MODELS, FRAUD_REGISTRY } from './registryKit.ts';
 
 // A long-running job swaps models many times: a version no handle serves any more must leave
@@ -16,19 +15,6 @@ const batch = () => ({ features: new Float32Array(20).fill(0.3), rows: 2, column
 function writeServable(registry: string, version: number): void {
   const directory = writeVersion(registry, version);
   for (const file of ['fixtures.json', 'holdout.csv']) copyFileSync(join(FRAUD_REGISTRY, '1', file), join(directory, file));
-}
-
-/** Resolves with `handle`'s next lifecycle event. */
-function nextEvent(handle: ModelHandle): Promise<ModelLifecycleEvent> {
-  return new Promise((resolve) => {
-    let initial = true;
-    const off = handle.onLifecycle!((event) => {
-      if (initial) return;
-      off();
-      resolve(event);
-    });
-    initial = false;
-  });
 }
 
 /** Polls the workers until `check` holds for what they have loaded (unloads go out after the last batch ends). */
