@@ -108,21 +108,23 @@ export class InferencePool implements InferenceService {
   }
 
   /**
-   * Loads a model file on every worker thread: loads go out one per thread at once (an idle
-   * thread takes one each), and again for threads a busy round missed, so a swap finds the new
-   * version loaded wherever the next batch lands.
+   * Runs the worker module's export `name` once on every worker thread: one task per thread at
+   * once (an idle thread takes one each), and again for threads a busy round missed; a thread
+   * missed four rounds is left out. Resolves with one answer per thread reached.
    */
-  async #warmUpAll(modelPath: string, version: string | undefined): Promise<WarmUpResult> {
-    const seen = new Set<number>();
-    let first: WarmUpResult | undefined;
-    for (let round = 0; round < 4 && seen.size < this.workers; round += 1) {
-      const results: WarmUpResult[] = await Promise.all(
-        Array.from({ length: this.workers - seen.size }, () => this.#pool.run({ modelPath, version }, { name: 'warmUp' }) as Promise<WarmUpResult>),
-      );
-      for (const result of results) seen.add(result.threadId);
-      first ??= results[0];
+  async #onEveryWorker<R extends { threadId: number }>(name: string, task: object): Promise<Map<number, R>> {
+    const answers = new Map<number, R>();
+    for (let round = 0; round < 4 && answers.size < this.workers; round += 1) {
+      const results = await Promise.all(Array.from({ length: this.workers - answers.size }, () => this.#pool.run(task, { name }) as Promise<R>));
+      for (const result of results) if (!answers.has(result.threadId)) answers.set(result.threadId, result);
     }
-    return first!;
+    return answers;
+  }
+
+  /** Loads a model file on every worker thread, so a swap finds the new version loaded wherever the next batch lands. */
+  async #warmUpAll(modelPath: string, version: string | undefined): Promise<WarmUpResult> {
+    const loaded = await this.#onEveryWorker<WarmUpResult>('warmUp', { modelPath, version });
+    return loaded.values().next().value!;
   }
 
   /** Loads a bare .onnx file at start and checks that it fits the caller. */
@@ -214,13 +216,8 @@ export class InferencePool implements InferenceService {
    * scored here): what a long-running job with hot swaps keeps in memory.
    */
   async loadedModels(): Promise<Map<number, string[]>> {
-    const found = new Map<number, string[]>();
-    for (let round = 0; round < 4 && found.size < this.workers; round += 1) {
-      const results = await Promise.all(
-        Array.from({ length: this.workers - found.size }, () => this.#pool.run({}, { name: 'loadedModels' }) as Promise<{ threadId: number; modelPaths: string[] }>),
-      );
-      for (const result of results) found.set(result.threadId, result.modelPaths);
-    }
+    const answers = await this.#onEveryWorker<{ threadId: number; modelPaths: string[] }>('loadedModels', {});
+    const found = new Map([...answers].map(([thread, answer]) => [thread, answer.modelPaths]));
     if (this.#here !== undefined) {
       const here = (await this.#here).loadedModels();
       found.set(here.threadId, here.modelPaths);
@@ -245,21 +242,15 @@ export class InferencePool implements InferenceService {
   }
 
   /**
-   * Unloads a released file from every worker (and this thread) once no batch of it runs: one
-   * unload per thread at once, and again for threads a busy round missed, as loads go out. A
-   * thread missed four times keeps the file; a batch that still names it loads it again.
+   * Unloads a released file from every worker (and this thread) once no batch of it runs, as
+   * loads go out. A thread the rounds missed keeps the file; a batch that still names it loads
+   * it again.
    */
   #unloadWhenIdle(modelPath: string): void {
     if (!this.#released.has(modelPath) || (this.#scoring.get(modelPath) ?? 0) > 0) return;
     this.#released.delete(modelPath);
     void (async () => {
-      const seen = new Set<number>();
-      for (let round = 0; round < 4 && seen.size < this.workers; round += 1) {
-        const results = await Promise.all(
-          Array.from({ length: this.workers - seen.size }, () => this.#pool.run({ modelPath }, { name: 'unload' }) as Promise<{ threadId: number }>),
-        );
-        for (const result of results) seen.add(result.threadId);
-      }
+      await this.#onEveryWorker('unload', { modelPath });
       if (this.#loadedHere.get(modelPath) === 'ready') {
         this.#loadedHere.delete(modelPath);
         await (await this.#here!).unload({ modelPath });
