@@ -3,6 +3,8 @@ import type { HistoryPoint, MetricsView } from './api.ts';
 import { CounterRates, keepHistory, type ViewSource } from './jobCollector.ts';
 import { mergeViews, stilled } from './mergeViews.ts';
 
+const NO_RATES: MetricsView['rates'] = { in: 0, out: 0, deadLettered: 0 };
+
 /**
  * The dashboard's views with `--parallelism N`: each stream thread collects its own pipeline's
  * view once a second (with mergeable time windows) and sends it; this keeps each thread's
@@ -17,7 +19,11 @@ export class ThreadViews implements ViewSource {
   readonly #views = new Map<number, MetricsView>();
   /** Threads whose last view is stilled (they ended); a restart's first view retires it. */
   readonly #ended = new Set<number>();
-  readonly #retired: MetricsView[] = [];
+  /**
+   * What the threads replaced by restarts had counted, folded into one stilled view: one view per
+   * restart would pile up over a long run and be merged again every second.
+   */
+  #retired: MetricsView | undefined;
   readonly #history: HistoryPoint[] = [];
   readonly #stats: () => JobStats;
   readonly #keepDeadLetters: number;
@@ -40,14 +46,21 @@ export class ThreadViews implements ViewSource {
       this.#ended.add(thread);
       return;
     }
-    if (this.#ended.delete(thread) && last !== undefined) this.#retired.push(last);
+    if (this.#ended.delete(thread) && last !== undefined) this.#retire(last);
     this.#views.set(thread, view);
+  }
+
+  /** Adds an ended thread's last (stilled) view to what the replaced threads counted. */
+  #retire(last: MetricsView): void {
+    const before = this.#retired;
+    // Only the counted parts of a retired view are read (mergeViews' `retired`); its totals and rates are not.
+    this.#retired = before === undefined ? last : stilled(mergeViews([], { stats: this.#stats(), rates: NO_RATES, keepDeadLetters: this.#keepDeadLetters, retired: [before, last] }));
   }
 
   tick(): MetricsView {
     const stats = this.#stats();
     const { rates } = this.#rates.take(stats);
-    const view = mergeViews([...this.#views.values()], { stats, rates, keepDeadLetters: this.#keepDeadLetters, retired: this.#retired });
+    const view = mergeViews([...this.#views.values()], { stats, rates, keepDeadLetters: this.#keepDeadLetters, retired: this.#retired === undefined ? undefined : [this.#retired] });
     keepHistory(this.#history, view);
     this.#latest = view;
     return view;

@@ -135,6 +135,18 @@ describe('merging the stream threads\' dashboard views', () => {
     assert.equal(merged.backpressure.budget, 100, 'one thread\'s budget: the failed one\'s is gone');
     assert.equal(merged.latency.window.count, 5, 'the last second is the new thread\'s');
     assert.deepEqual(merged.partitions.map((p) => p.partition), [0]);
+
+    // It fails again and is replaced again: every replaced thread's counts stay (folded into one).
+    views.offer(0, undefined);
+    const again = collector(true, () => stats({ in: 20 }));
+    feed(again.bus, spread(20, 2), spread(4, 3), 0);
+    views.offer(0, again.c.tick());
+    const later = views.tick();
+    assert.equal(later.stages.find((s) => s.name === 'features')!.records, 150);
+    assert.equal(later.deadLetters.total, 3);
+    assert.equal(later.backpressure.budget, 100);
+    assert.equal(later.latency.window.count, 4);
+    assert.deepEqual(later.partitions.map((p) => p.partition), [0]);
   });
 
   it('without buckets, takes the largest percentile: an upper bound, never an understatement', () => {
