@@ -123,6 +123,8 @@ export class InferencePool implements InferenceService {
 
   /** Loads a model file on every worker thread, so a swap finds the new version loaded wherever the next batch lands. */
   async #warmUpAll(modelPath: string, version: string | undefined): Promise<WarmUpResult> {
+    // Loaded again (a rollback to a version released a moment ago): its pending unload is off.
+    this.#released.delete(modelPath);
     const loaded = await this.#onEveryWorker<WarmUpResult>('warmUp', { modelPath, version });
     return loaded.values().next().value!;
   }
