@@ -66,6 +66,16 @@ describe('InferencePool inlineMs', () => {
     for (let i = 0; i < 5; i += 1) assert.notEqual((await run(pooled, 1)).worker.threadId, threadId);
   });
 
+  it('fails a batch the model cannot take here as on a worker, with one ModelError line, and goes on', async () => {
+    await untilHere(inline, 8);
+    // 8 rows of 12 features: onnxruntime refuses the shape. infer dead-letters such a batch.
+    await assert.rejects(
+      inline.model(MODEL).run({ features: new Float32Array(8 * 12), rows: 8, columns: 12, timeoutMs: 5000 }),
+      (error: Error) => error.name === 'ModelError' && /^model .*fraud-v1\.onnx failed: /.test(error.message),
+    );
+    assert.equal((await run(inline, 8)).worker.threadId, threadId, 'the next batch is scored here again');
+  });
+
   it('gives the scores a worker gives', async () => {
     await untilHere(inline, 4);
     const here = await run(inline, 4);
