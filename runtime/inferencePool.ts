@@ -253,10 +253,10 @@ export class InferencePool implements InferenceService {
     this.#released.delete(modelPath);
     void (async () => {
       await this.#onEveryWorker('unload', { modelPath });
-      if (this.#loadedHere.get(modelPath) === 'ready') {
-        this.#loadedHere.delete(modelPath);
-        await (await this.#here!).unload({ modelPath });
-      }
+      // Loaded here, or on the way (the unload waits for the load to end).
+      const here = this.#loadedHere.get(modelPath);
+      this.#loadedHere.delete(modelPath);
+      if (here === 'ready' || here === 'loading') await (await this.#here!).unload({ modelPath });
     })().catch(() => {
       // A pool closing meanwhile: nothing left to unload from.
     });
@@ -273,10 +273,11 @@ export class InferencePool implements InferenceService {
     this.#loadedHere.set(modelPath, 'loading');
     (this.#here ??= import('./inferenceWorker.ts'))
       .then((worker) => worker.warmUp({ modelPath }))
-      .then(
-        () => this.#loadedHere.set(modelPath, 'ready'),
-        () => this.#loadedHere.set(modelPath, 'failed'),
-      );
+      .then(() => 'ready' as const, () => 'failed' as const)
+      .then((state) => {
+        // An unload while it loaded took the file off this thread: it stays off.
+        if (this.#loadedHere.get(modelPath) === 'loading') this.#loadedHere.set(modelPath, state);
+      });
     return false;
   }
 
