@@ -120,8 +120,13 @@ export interface PartitionView {
   readonly partition: number;
   readonly lag: number | undefined;
   readonly committed: number | undefined;
-  /** Fetching of this partition is paused (its source is). */
+  /** Fetching of this partition is paused now (its source is). */
   readonly paused: boolean;
+  /**
+   * Share of the last second its source spent paused, 0..1. A budget that frees in milliseconds
+   * pauses and resumes many times between two views: `paused` then catches few of them, this all.
+   */
+  readonly pausedShare: number;
 }
 
 export interface CheckpointView {

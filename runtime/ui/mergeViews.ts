@@ -84,6 +84,7 @@ export function stilled(view: MetricsView): MetricsView {
     rates: { in: 0, out: 0, deadLettered: 0 },
     latency: { window: NO_PERCENTILES, total: view.latency.total },
     sources: view.sources.map((s) => ({ ...s, rate: s.rate === undefined ? undefined : 0, paused: false, pausedShare: 0 })),
+    partitions: view.partitions.map((p) => ({ ...p, paused: false, pausedShare: 0 })),
     stages: view.stages.map(still),
     sinks: view.sinks.map(still),
     backpressure: { ...view.backpressure, inFlight: 0, used: 0, paused: false, poolQueue: 0, poolBusy: 0 },

@@ -56,7 +56,7 @@ export class SourcePanel {
     const span = Math.max(1, now - this.#windowStart);
     this.#windowStart = now;
     const lone = this.#sources.size === 1;
-    const pausedTopics = new Set<string>();
+    const pausedTopics = new Map<string, { now: boolean; share: number }>();
     let anyPaused = false;
     const sources: SourceView[] = [];
     for (const [name, s] of this.#sources) {
@@ -65,7 +65,7 @@ export class SourcePanel {
       s.pausedInWindow = 0;
       const pausedShare = Math.min(1, pausedMs / span);
       if (s.paused || pausedShare > 0) anyPaused = true;
-      if (s.paused) for (const topic of topicsOf(name)) pausedTopics.add(topic);
+      if (s.paused || pausedShare > 0) for (const topic of topicsOf(name)) pausedTopics.set(topic, { now: s.paused, share: pausedShare });
       const records = s.reports ? s.records : lone ? jobIn.records : undefined;
       const rate = s.reports ? (seconds > 0 ? s.windowRecords / seconds : 0) : lone ? jobIn.rate : undefined;
       s.windowRecords = 0;
@@ -73,7 +73,7 @@ export class SourcePanel {
     }
     const partitions = [...this.#partitions.values()]
       .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1))
-      .map((p) => ({ ...p, paused: pausedTopics.has(p.topic) }));
+      .map((p) => ({ ...p, paused: pausedTopics.get(p.topic)?.now ?? false, pausedShare: pausedTopics.get(p.topic)?.share ?? 0 }));
     return { sources, partitions, paused: anyPaused };
   }
 

@@ -86,15 +86,23 @@ function renderTotals() {
   $('budget-line').textContent = `in flight ${number(bp.inFlight)} of ${number(bp.budget)} (${Math.round(bp.used * 100)} %), peak ${number(bp.peakInFlight)}${bp.paused ? ' — source paused' : ''}`;
 }
 
+/** A partition's fetching: paused now, paused for a share of the last second, or fetching. */
+function fetching(p) {
+  if (p.paused) return 'paused';
+  if (p.pausedShare > 0) return `paused ${Math.max(1, Math.round(p.pausedShare * 100))} % of the last second`;
+  return 'fetching';
+}
+
 function renderSources() {
   $('sources').tBodies[0].replaceChildren(
     ...metrics.sources.map((s) =>
-      el('tr', { class: s.paused ? 'paused' : '', 'data-source': s.name }, el('td', {}, s.name), el('td', {}, formatRate(s.rate)), el('td', {}, s.paused ? 'paused now' : `${Math.round(s.pausedShare * 100)} %`), el('td', {}, number(s.pauses))),
+      el('tr', { class: s.paused || s.pausedShare > 0 ? 'paused' : '', 'data-source': s.name }, el('td', {}, s.name), el('td', {}, formatRate(s.rate)), el('td', {}, s.paused ? 'paused now' : `${Math.round(s.pausedShare * 100)} %`), el('td', {}, number(s.pauses))),
     ),
   );
   $('partitions').tBodies[0].replaceChildren(
     ...metrics.partitions.map((p) =>
-      el('tr', { class: p.paused ? 'paused' : '', 'data-partition': `${p.topic}/${p.partition}` }, el('td', {}, `${p.topic}[${p.partition}]`), el('td', {}, number(p.lag)), el('td', {}, number(p.committed)), el('td', {}, p.paused ? 'paused' : 'fetching')),
+      // A pause shorter than the second between two views still marks the row, with its share.
+      el('tr', { class: p.paused || p.pausedShare > 0 ? 'paused' : '', 'data-partition': `${p.topic}/${p.partition}` }, el('td', {}, `${p.topic}[${p.partition}]`), el('td', {}, number(p.lag)), el('td', {}, number(p.committed)), el('td', {}, fetching(p))),
     ),
   );
   $('partitions-empty').hidden = metrics.partitions.length > 0;

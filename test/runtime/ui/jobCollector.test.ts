@@ -101,7 +101,10 @@ describe('the dashboard collector', () => {
     assert.ok(brief.sources[0]!.pausedShare > 0, 'paused for part of the window');
     assert.equal(brief.backpressure.paused, true, 'a pause within the last second still shows');
     assert.equal(brief.partitions[0]!.paused, false);
-    assert.equal(c.tick().backpressure.paused, false);
+    assert.ok(brief.partitions[0]!.pausedShare > 0, 'the partitions too show the pause as a share of the window');
+    const after = c.tick();
+    assert.equal(after.backpressure.paused, false);
+    assert.equal(after.partitions[0]!.pausedShare, 0);
   });
 
   it('keeps the last dead letters with what the dead-letter sink holds, and nothing of the record with redact', () => {
