@@ -1,5 +1,6 @@
 import { Option } from 'commander';
 import { availableParallelism } from 'node:os';
+import { kafkaTuning } from '../connectors/kafka/config.ts';
 import { kafkaSecurity } from '../connectors/kafka/security.ts';
 import { InvalidOptionError } from '../core/errors.ts';
 import { EXACTLY_ONCE_NEEDS_A_COMMIT } from './exactlyOnce.ts';
@@ -118,6 +119,13 @@ export function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
   if (flags.guarantee === 'exactly-once') {
     if (!onKafka && flags.checkpointDir === undefined) throw new InvalidOptionError(EXACTLY_ONCE_NEEDS_A_COMMIT);
     if (onKafka && (!flags.checkpoints || flags.checkpointDir !== undefined)) throw new InvalidOptionError('--guarantee exactly-once keeps state in the changelog topic, inside the transactions: drop --no-checkpoints / --checkpoint-dir');
+    // A transaction stays open from the first send after one checkpoint to the next one's commit.
+    const { transactionTimeoutMs } = kafkaTuning(process.env);
+    if (onKafka && flags.checkpointInterval * 2 > transactionTimeoutMs) {
+      throw new InvalidOptionError(
+        `--checkpoint-interval ${flags.checkpointInterval} ms is over half the Kafka transaction timeout (${transactionTimeoutMs} ms): the broker would abort transactions before their checkpoint commits them; lower the interval or raise SLUICE_KAFKA_TRANSACTION_TIMEOUT_MS`,
+      );
+    }
   }
   return {
     jobPath,

@@ -25,6 +25,11 @@ export interface KafkaTuning {
   readonly connectionTimeoutMs: number;
   /** A produce that is not acknowledged by then fails for good [SLUICE_KAFKA_DELIVERY_TIMEOUT_MS]. */
   readonly deliveryTimeoutMs: number;
+  /**
+   * Exactly once: the broker aborts a transaction open this long [SLUICE_KAFKA_TRANSACTION_TIMEOUT_MS],
+   * so a send or commit still unanswered by then fails the job (restart resumes from the last commit).
+   */
+  readonly transactionTimeoutMs: number;
   /** kafkajs' own log lines on stderr: nothing, error, warn, info or debug [SLUICE_KAFKA_LOG_LEVEL]. */
   readonly logLevel: 'nothing' | 'error' | 'warn' | 'info' | 'debug';
 }
@@ -37,6 +42,7 @@ export const DEFAULT_KAFKA_TUNING: KafkaTuning = {
   commitIntervalMs: 1_000,
   connectionTimeoutMs: 3_000,
   deliveryTimeoutMs: 120_000,
+  transactionTimeoutMs: 60_000,
   logLevel: 'nothing',
 };
 
@@ -48,6 +54,7 @@ const ENV_NAMES: { readonly [K in Exclude<keyof KafkaTuning, 'logLevel'>]: strin
   commitIntervalMs: 'SLUICE_KAFKA_COMMIT_INTERVAL_MS',
   connectionTimeoutMs: 'SLUICE_KAFKA_CONNECTION_TIMEOUT_MS',
   deliveryTimeoutMs: 'SLUICE_KAFKA_DELIVERY_TIMEOUT_MS',
+  transactionTimeoutMs: 'SLUICE_KAFKA_TRANSACTION_TIMEOUT_MS',
 };
 
 const LOG_LEVELS = { nothing: logLevel.NOTHING, error: logLevel.ERROR, warn: logLevel.WARN, info: logLevel.INFO, debug: logLevel.DEBUG } as const;

@@ -5,6 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { describeError } from '../../core/errors.ts';
+import { withDeadline } from '../../core/deadline.ts';
 import { FeatureStoreError } from '../../core/features/index.ts';
 
 /** Connection settings; every one has a default suited to a lookup on the hot path. */
@@ -69,11 +70,7 @@ export async function connectRedis(options: RedisClientOptions): Promise<RedisCo
  * await withTimeout(client.mget(keys), 250, 'lookup');
  */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new FeatureStoreError(`Redis ${what} did not answer within ${ms} ms`, { retriable: true })), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return withDeadline(promise, ms, () => new FeatureStoreError(`Redis ${what} did not answer within ${ms} ms`, { retriable: true }));
 }
 
 /**

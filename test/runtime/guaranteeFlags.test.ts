@@ -34,6 +34,15 @@ describe('--guarantee and the Kafka security flags of sluice run', () => {
     refused(['--guarantee', 'exactly-once', '--brokers', 'k:9092', '--parallelism', '1', '--checkpoint-dir', '/tmp/x'], /drop --no-checkpoints \/ --checkpoint-dir/);
   });
 
+  it('refuses a checkpoint interval over half the Kafka transaction timeout: the broker would abort the transactions first', () => {
+    const exactlyOnce = ['--guarantee', 'exactly-once', '--brokers', 'k:9092', '--parallelism', '1'];
+    assert.throws(() => parse([...exactlyOnce, '--checkpoint-interval', '30001']), /--checkpoint-interval 30001 ms is over half the Kafka transaction timeout \(60000 ms\)/);
+    assert.equal(parse([...exactlyOnce, '--checkpoint-interval', '30000']).guarantee, 'exactly-once');
+    assert.throws(() => parse([...exactlyOnce, '--checkpoint-interval', '6000'], { SLUICE_KAFKA_TRANSACTION_TIMEOUT_MS: '10000' }), /raise SLUICE_KAFKA_TRANSACTION_TIMEOUT_MS/);
+    // At least once has no transactions to time out.
+    assert.equal(parse(['--brokers', 'k:9092', '--parallelism', '1', '--checkpoint-interval', '120000']).guarantee, 'at-least-once');
+  });
+
   // The defaults are what SLUICE_PARALLELISM does not say.
   it('runs exactly-once with stream threads, one per core by default, on Kafka and embedded', { skip: process.env.SLUICE_PARALLELISM !== undefined }, () => {
     assert.equal(parse(['--guarantee', 'exactly-once', '--brokers', 'k:9092', '--parallelism', '2']).parallelism, 2);

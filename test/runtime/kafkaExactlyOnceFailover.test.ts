@@ -80,7 +80,9 @@ describe('a 3-node cluster loses a broker mid-stream', { timeout: 600_000 }, () 
     const distinct = (got: readonly ConsumedMessage[]) => new Set(got.map((m) => `${m.key?.toString()}:${JSON.parse(m.value!.toString()).seq}`)).size;
     await consumeUntil(kafka.brokers, output, { until: (got) => distinct(got) >= good, timeoutMs: 120_000 }).catch(async (error: Error) => {
       const brokers = await describeTransactions(kafka.brokers, prefix, [input, output, dead, changelog]);
-      throw new Error(`${error.message}; inputs ${inputs.length} (${good} good); stops: ${stops.join(' | ')}; the brokers:\n${brokers}\nthe job's stderr:\n${job.stderr().split('\n').filter((l) => !/Response|ECONNREFUSED/.test(l)).join('\n')}`);
+      // The job's own last lines first: CI shows only the start of a long message.
+      const stderr = job.stderr().split('\n').filter((l) => l.trim() !== '' && !/Response|ECONNREFUSED/.test(l));
+      throw new Error(`${error.message}; inputs ${inputs.length} (${good} good); stops: ${stops.join(' | ')}\nthe job's last stderr lines:\n${stderr.slice(-15).join('\n')}\nthe brokers:\n${brokers}\nthe job's whole stderr:\n${stderr.join('\n')}`);
     });
     supervising = false;
     await job.waitForStderr(/output counted: Kafka topic/, 60_000);

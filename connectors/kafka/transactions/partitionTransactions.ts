@@ -1,4 +1,5 @@
 import type { Producer, TopicMessages, Transaction } from 'kafkajs';
+import { withDeadline } from '../../../core/deadline.ts';
 import { ConnectorError } from '../../../core/errors.ts';
 import type { KafkaSettings } from '../../../core/job.ts';
 import { partitionKey } from '../../../core/partition.ts';
@@ -97,14 +98,14 @@ export class PartitionTransactions {
           // past that the job fails. The first retries come quickly: the first send after a commit
           // meets CONCURRENT_TRANSACTIONS until the broker has written the commit markers.
           retry: { retries: 20, initialRetryTime: 10, maxRetryTime: 3000 },
+          transactionTimeout: this.#options.tuning.transactionTimeoutMs,
         });
         try {
-          await producer.connect();
           // InitProducerId with the transactional id happens here: the fencing step.
-          const transaction = await producer.transaction();
+          const transaction = await this.#answered(producer.connect().then(() => producer.transaction()), `claim ${this.transactionalId(input)}`);
           this.#entries.set(key, { producer, tail: Promise.resolve(), transaction, dirty: false, released: false, failure: undefined });
         } catch (error) {
-          await producer.disconnect().catch(() => {});
+          await settledWithin(producer.disconnect(), DISCARD_WAIT_MS);
           throw new ConnectorError(`could not claim the transactional id ${this.transactionalId(input)}: ${describeKafkaError(error)}`, { cause: error, retriable: true });
         }
       }),
@@ -138,9 +139,9 @@ export class PartitionTransactions {
       if (entry.failure !== undefined) throw entry.failure;
       if (entry.released) return;
       try {
-        entry.transaction ??= await entry.producer.transaction();
+        entry.transaction ??= await this.#answered(entry.producer.transaction(), 'begin a transaction');
         entry.dirty = true;
-        await entry.transaction.sendBatch({ topicMessages, acks: -1 });
+        await this.#answered(entry.transaction.sendBatch({ topicMessages, acks: -1 }), 'a send');
       } catch (error) {
         throw this.#failed(entry, input, 'write to', error);
       }
@@ -166,11 +167,14 @@ export class PartitionTransactions {
           if (entry.failure !== undefined) throw entry.failure;
           if (entry.released) return;
           try {
-            const transaction = (entry.transaction ??= await entry.producer.transaction());
+            const transaction = (entry.transaction ??= await this.#answered(entry.producer.transaction(), 'begin a transaction'));
             const messages = commit.messages.filter((t) => t.messages.length > 0);
-            if (messages.length > 0) await transaction.sendBatch({ topicMessages: messages, acks: -1 });
-            await transaction.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: commit.topic, partitions: [{ partition: commit.partition, offset: String(commit.offset + 1) }] }] });
-            await transaction.commit();
+            if (messages.length > 0) await this.#answered(transaction.sendBatch({ topicMessages: messages, acks: -1 }), 'a send');
+            await this.#answered(
+              transaction.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: commit.topic, partitions: [{ partition: commit.partition, offset: String(commit.offset + 1) }] }] }),
+              'the offsets',
+            );
+            await this.#answered(transaction.commit(), 'the commit');
             entry.transaction = undefined;
             entry.dirty = false;
           } catch (error) {
@@ -203,6 +207,18 @@ export class PartitionTransactions {
     return this.#entries.get(partitionKey(topic, partition));
   }
 
+  /**
+   * Every kafkajs call of a transaction is bounded by the transaction timeout. kafkajs' own
+   * timeouts do not bound them all (a request retried behind a broker that stopped answering,
+   * a broker lock held by another request), and past the timeout the broker has aborted the
+   * transaction anyway: waiting longer only holds the job still, its checkpoint waiting for
+   * records that can never commit.
+   */
+  #answered<T>(call: Promise<T>, what: string): Promise<T> {
+    const ms = this.#options.tuning.transactionTimeoutMs;
+    return withDeadline(call, ms, () => new ConnectorError(`no answer to ${what} within the transaction timeout of ${ms} ms (SLUICE_KAFKA_TRANSACTION_TIMEOUT_MS)`, { retriable: true }));
+  }
+
   #failed(entry: Entry, input: InputPartition, what: string, error: unknown): ConnectorError {
     const fenced = /fenced|epoch/i.test(describeKafkaError(error));
     const failure = new ConnectorError(
@@ -228,7 +244,13 @@ export class PartitionTransactions {
     clearTimeout(timer);
     const transaction = entry.transaction;
     entry.transaction = undefined;
-    if (settled && transaction?.isActive() === true) await transaction.abort().catch(() => {});
-    await entry.producer.disconnect().catch(() => {});
+    // Bounded as well: an abort or a disconnect can wait on the same unanswered requests.
+    if (settled && transaction?.isActive() === true) await settledWithin(transaction.abort(), DISCARD_WAIT_MS);
+    await settledWithin(entry.producer.disconnect(), DISCARD_WAIT_MS);
   }
+}
+
+/** Waits for `call` at most `ms`, however it ends: an abort or a disconnect on the way out. */
+function settledWithin(call: Promise<void>, ms: number): Promise<void> {
+  return withDeadline(call, ms, () => new Error(`no answer within ${ms} ms`)).catch(() => {});
 }
