@@ -28,6 +28,7 @@ export interface RunFlags {
   set: Record<string, string>;
   checkpointDir?: string;
   checkpointInterval: number;
+  checkpointTimeout: number;
   changelogTopic?: string;
   checkpoints: boolean;
   guarantee: 'at-least-once' | 'exactly-once';
@@ -74,6 +75,7 @@ export function runOptions(): Option[] {
     new Option('--dead-letter-topic <topic>', 'Kafka topic for records that cannot be processed (default: the job\'s, <name>-dead-letters)').env('SLUICE_DEAD_LETTER_TOPIC'),
     new Option('--checkpoint-dir <dir>', 'checkpoint keyed and window state with the source positions here, and restore from it on start').env('SLUICE_CHECKPOINT_DIR'),
     new Option('--checkpoint-interval <ms>', 'milliseconds between checkpoints').default(5000).env('SLUICE_CHECKPOINT_INTERVAL').argParser(positiveInteger),
+    new Option('--checkpoint-timeout <ms>', 'longest a checkpoint waits for the records in flight; past it the job fails, to restart from the last checkpoint').default(600_000).env('SLUICE_CHECKPOINT_TIMEOUT').argParser(positiveInteger),
     new Option('--changelog-topic <topic>', 'with --brokers: the topic that keeps each partition\'s state (default: <group>-changelog)').env('SLUICE_CHANGELOG_TOPIC'),
     new Option('--no-checkpoints', 'with --brokers: no state changelog; offsets are committed as soon as records are done'),
     new Option('--guarantee <mode>', 'exactly-once: with --brokers, outputs, dead letters, state and offsets of each checkpoint go in one Kafka transaction (readers need isolation.level=read_committed); with --checkpoint-dir, output files show only what a checkpoint committed').choices(['at-least-once', 'exactly-once']).default('at-least-once').env('SLUICE_GUARANTEE'),
@@ -143,9 +145,9 @@ export function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
     settings: flags.set,
     checkpoints:
       flags.checkpointDir !== undefined
-        ? { kind: 'directory', directory: flags.checkpointDir, intervalMs: flags.checkpointInterval }
+        ? { kind: 'directory', directory: flags.checkpointDir, intervalMs: flags.checkpointInterval, timeoutMs: flags.checkpointTimeout }
         : onKafka && flags.checkpoints
-          ? { kind: 'changelog', topic: flags.changelogTopic ?? `${group}-changelog`, intervalMs: flags.checkpointInterval }
+          ? { kind: 'changelog', topic: flags.changelogTopic ?? `${group}-changelog`, intervalMs: flags.checkpointInterval, timeoutMs: flags.checkpointTimeout }
           : undefined,
     guarantee: flags.guarantee,
     drain: flags.drain,

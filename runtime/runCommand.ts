@@ -34,8 +34,8 @@ export interface RunOptions extends Omit<BindingOptions, 'settings'> {
   settings: Record<string, string>;
   /** Checkpoints to local disk or, on Kafka, to a changelog topic; undefined runs without. */
   checkpoints:
-    | { kind: 'directory'; directory: string; intervalMs: number }
-    | { kind: 'changelog'; topic: string; intervalMs: number }
+    | { kind: 'directory'; directory: string; intervalMs: number; timeoutMs?: number }
+    | { kind: 'changelog'; topic: string; intervalMs: number; timeoutMs?: number }
     | undefined;
   /** `--guarantee`: exactly-once commits each checkpoint's outputs, state and offsets in Kafka transactions. */
   guarantee?: 'at-least-once' | 'exactly-once';
@@ -173,12 +173,12 @@ export function checkpointOptions(options: RunOptions, output: RunOutput, eos?: 
   const log = (line: string) => output.err(`${line}\n`);
   if (choice.kind === 'directory') {
     const files = new FileCheckpointStore({ directory: choice.directory, log });
-    return { store: eos?.files === undefined ? files : eos.files.store(files), intervalMs: choice.intervalMs, log };
+    return { store: eos?.files === undefined ? files : eos.files.store(files), intervalMs: choice.intervalMs, timeoutMs: choice.timeoutMs, log };
   }
   if (options.kafka === undefined) throw new InvalidOptionError('a changelog topic needs Kafka: pass --brokers, or --checkpoint-dir for local checkpoints');
   const store = kafkaChangelogStore({ settings: options.kafka, topic: choice.topic });
-  if (eos?.transactions === undefined) return { store, intervalMs: choice.intervalMs, log };
-  return { store: exactlyOnceChangelogStore({ restore: store, topic: choice.topic, transactions: eos.transactions, onFailure: (error) => eos.fail(error) }), intervalMs: choice.intervalMs, log };
+  if (eos?.transactions === undefined) return { store, intervalMs: choice.intervalMs, timeoutMs: choice.timeoutMs, log };
+  return { store: exactlyOnceChangelogStore({ restore: store, topic: choice.topic, transactions: eos.transactions, onFailure: (error) => eos.fail(error) }), intervalMs: choice.intervalMs, timeoutMs: choice.timeoutMs, log };
 }
 
 /**

@@ -9,6 +9,12 @@ import type { PartitionCheckpointStore } from './partitionStore.ts';
 export interface CheckpointOptions {
   readonly store: CheckpointStore | PartitionCheckpointStore;
   readonly intervalMs: number;
+  /**
+   * Longest a checkpoint may wait for the records in flight to finish (Flink's checkpoint
+   * timeout). Past it the job fails with the partitions still waiting: a record stuck that long
+   * holds every input still, and only a restart from the last checkpoint moves on. Default none.
+   */
+  readonly timeoutMs?: number;
   /** Where restore and failure lines go; stderr by default. */
   readonly log?: (line: string) => void;
   /** The job's scheduler, when its timers run in virtual time (the test driver); a real interval otherwise. */

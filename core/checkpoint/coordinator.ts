@@ -1,5 +1,6 @@
 import type { Subscription } from 'rxjs';
 import type { CompletionTracker } from '../completion.ts';
+import { withDeadline } from '../deadline.ts';
 import { describeError, requirePositiveInteger } from '../errors.ts';
 import type { InFlightBudget } from '../flowControl.ts';
 import type { SourcePosition } from '../record.ts';
@@ -7,6 +8,7 @@ import type { StateBackend } from '../state/backend.ts';
 import { captureCheckpoint, capturePartitions, restoreCheckpoint } from './capture.ts';
 import type { CheckpointOptions, CheckpointPart } from './checkpointOptions.ts';
 import type { Checkpoint } from './checkpoint.ts';
+import { CheckpointTimeoutError } from './errors.ts';
 import { isPartitionStore } from './partitionStore.ts';
 import { partitionKey, partitionScope } from '../partition.ts';
 
@@ -34,6 +36,7 @@ export class CheckpointCoordinator {
   readonly #state: StateBackend;
   readonly #parts: Map<string, CheckpointPart>;
   readonly #log: (line: string) => void;
+  readonly #fail: (error: Error) => void;
   /** Last offset per partition covered by a durable checkpoint (or the restored one). */
   readonly #durable = new Map<string, SourcePosition>();
   /** Offsets at or below these were in the restored state: a replay of them is skipped. */
@@ -53,7 +56,7 @@ export class CheckpointCoordinator {
 
   constructor(
     options: CheckpointOptions,
-    parts: { budget: InFlightBudget; tracker: CompletionTracker; state: StateBackend; parts: Map<string, CheckpointPart> },
+    parts: { budget: InFlightBudget; tracker: CompletionTracker; state: StateBackend; parts: Map<string, CheckpointPart>; fail?: (error: Error) => void },
   ) {
     this.#options = options;
     requirePositiveInteger('checkpoint interval', options.intervalMs);
@@ -62,6 +65,8 @@ export class CheckpointCoordinator {
     this.#state = parts.state;
     this.#parts = parts.parts;
     this.#log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+    this.#fail = parts.fail ?? ((error) => this.#log(error.message));
+    if (options.timeoutMs !== undefined) requirePositiveInteger('checkpoint timeout', options.timeoutMs);
   }
 
   /** While a checkpoint is being captured, the promise a source must wait on; otherwise undefined. */
@@ -229,11 +234,13 @@ export class CheckpointCoordinator {
     let positions: SourcePosition[];
     let onFailure = () => {};
     try {
-      await this.#budget.whenEmpty();
-      while (![...this.#parts.values()].every((part) => part.quiescent?.() ?? true)) {
-        await new Promise((resolve) => setTimeout(resolve, 1));
-        await this.#budget.whenEmpty();
+      const timeoutMs = this.#options.timeoutMs;
+      const aligned = this.#aligned();
+      if (timeoutMs !== undefined && !(await withDeadline(aligned.then(() => true), timeoutMs, () => new Error('timeout')).catch(() => false))) {
+        this.#fail(new CheckpointTimeoutError(timeoutMs, this.#stillOpen()));
+        return;
       }
+      await aligned;
       positions = this.#positions();
       const store = this.#options.store;
       if (isPartitionStore(store)) {
@@ -260,6 +267,21 @@ export class CheckpointCoordinator {
     this.#taken += 1;
     this.#lastDurationMs = performance.now() - started;
     for (const listener of this.#checkpointed) listener();
+  }
+
+  /** Resolves once no record is in flight and every stateful operator has written its output. */
+  async #aligned(): Promise<void> {
+    await this.#budget.whenEmpty();
+    while (![...this.#parts.values()].every((part) => part.quiescent?.() ?? true)) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      await this.#budget.whenEmpty();
+    }
+  }
+
+  /** The partitions with records still in flight, e.g. `tx[0]: 3, tx[2]: 1`. */
+  #stillOpen(): string {
+    const open = [...this.#tracker.partitions()].filter((p) => p.pending > 0).map((p) => `${p.topic}[${p.partition}]: ${p.pending}`);
+    return open.length > 0 ? open.join(', ') : 'none, an operator still holding output';
   }
 
   /** Calls `listener` after each durable checkpoint (positions just became committable). */

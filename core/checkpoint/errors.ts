@@ -7,6 +7,19 @@ export class CheckpointError extends SluiceError {
   }
 }
 
+/**
+ * A checkpoint could not start within its timeout: records stayed in flight (a write, a model
+ * call or an operator that never finished). The job must fail: restarting from the last
+ * checkpoint is the only way on.
+ */
+export class CheckpointTimeoutError extends SluiceError {
+  constructor(timeoutMs: number, stillOpen: string) {
+    super(
+      `a checkpoint waited ${timeoutMs} ms for the records in flight to finish (still open: ${stillOpen}): a write, a model call or an operator never finished; the job stops so that a restart resumes from the last checkpoint (--checkpoint-timeout)`,
+    );
+  }
+}
+
 /** A checkpoint file that is truncated, altered or not a checkpoint at all: it must not be restored. */
 export class CorruptCheckpointError extends SluiceError {
   readonly path: string;

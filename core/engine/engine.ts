@@ -137,7 +137,7 @@ class Engine {
         // Restore after the operators registered their state and before the first record, so
         // state and positions move together.
         const scheduled = this.#options.scheduler === undefined ? this.#options.checkpoints : { ...this.#options.checkpoints, scheduler: this.#scheduler };
-        this.#checkpoints = new CheckpointCoordinator(scheduled, { budget: this.#budget, tracker: this.#tracker, state: this.#state.backend, parts: this.#parts });
+        this.#checkpoints = new CheckpointCoordinator(scheduled, { budget: this.#budget, tracker: this.#tracker, state: this.#state.backend, parts: this.#parts, fail: (error) => this.#fail(error) });
         await this.#checkpoints.restore();
         this.#checkpoints.start();
       }

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { tempDir } from '../../kit/files.ts';
 import type { Checkpoint, CheckpointInput, CheckpointStore } from '../../../core/checkpoint/checkpoint.ts';
+import { CheckpointTimeoutError } from '../../../core/checkpoint/errors.ts';
 import { FileCheckpointStore } from '../../../core/checkpoint/fileCheckpointStore.ts';
-import type { Source } from '../../../core/job.ts';
+import type { Sink, Source } from '../../../core/job.ts';
 import { defineJob, input, output } from '../../../core/index.ts';
 import { valueState } from '../../../core/state/keyedState.ts';
 import { collectSink, type CollectSink } from '../../../connectors/collectSink.ts';
@@ -114,4 +115,18 @@ describe('checkpoint coordinator', () => {
     const k0 = sink.records.filter((record) => record.key === 'k0' && record.position.partition === 0).map((record) => record.value);
     assert.equal(Math.max(...k0), 150);
   });
+
+  it('fails the job, naming the partitions still waiting, when records stay in flight past the checkpoint timeout', { timeout: 10_000 }, async () => {
+    const store: CheckpointStore = { latest: async () => undefined, save: async (input) => ({ ...input, id: 1, createdAt: Date.now() }) as Checkpoint };
+    // A sink that never answers for the record at r[1]@40, as a write to a broker that stopped answering.
+    const stuck: Sink<unknown> = {
+      name: 'stuck',
+      write: (records) => (records.some((r) => r.position.partition === 1 && r.position.offset === 40) ? new Promise<void>(() => {}) : Promise.resolve()),
+    };
+    const running = runJob(countingJob, { sources: { keys: recordingSource(1000, []) as Source<unknown> }, sinks: { counts: stuck }, deadLetterSink: collectSink(), settings: {}, maxInFlight: 100, checkpoints: { store, intervalMs: 5, timeoutMs: 200, log: () => {} } });
+    const failure = await running.failed;
+    assert.ok(failure instanceof CheckpointTimeoutError, String(failure));
+    assert.match(failure.message, /a checkpoint waited 200 ms for the records in flight to finish \(still open: r\[0\]: \d+, r\[1\]: \d+\)/);
+  });
 });
+
