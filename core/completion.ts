@@ -82,6 +82,11 @@ export class CompletionTracker {
     return total;
   }
 
+  /** The partitions with records open and how many, e.g. `tx[0]: 3, tx[2]: 1` ('' when none): for the errors that say so. */
+  describeOpen(): string {
+    return [...this.partitions()].filter((p) => p.pending > 0).map((p) => `${p.topic}[${p.partition}]: ${p.pending}`).join(', ');
+  }
+
   /** Every partition seen, with its committable offset. */
   *partitions(): IterableIterator<{ topic: string; partition: number; committable: number | undefined; pending: number }> {
     for (const progress of this.#partitions.values()) {

@@ -278,10 +278,9 @@ export class CheckpointCoordinator {
     }
   }
 
-  /** The partitions with records still in flight, e.g. `tx[0]: 3, tx[2]: 1`. */
+  /** The partitions with records still in flight, or the operator that holds output. */
   #stillOpen(): string {
-    const open = [...this.#tracker.partitions()].filter((p) => p.pending > 0).map((p) => `${p.topic}[${p.partition}]: ${p.pending}`);
-    return open.length > 0 ? open.join(', ') : 'none, an operator still holding output';
+    return this.#tracker.describeOpen() || 'no record, an operator still holding output';
   }
 
   /** Calls `listener` after each durable checkpoint (positions just became committable). */

@@ -146,5 +146,5 @@ export async function drainedWithin(budget: InFlightBudget, tracker: CompletionT
   const outcome = await Promise.race([budget.whenEmpty().then(() => 'drained' as const), timedOut]);
   clearTimeout(timer);
   if (outcome === 'drained') return undefined;
-  return [...tracker.partitions()].filter((p) => p.pending > 0).map((p) => `${p.topic}[${p.partition}]: ${p.pending}`).join(', ');
+  return tracker.describeOpen();
 }
