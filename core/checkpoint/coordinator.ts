@@ -235,8 +235,10 @@ export class CheckpointCoordinator {
     let onFailure = () => {};
     try {
       const timeoutMs = this.#options.timeoutMs;
-      const aligned = this.#aligned();
+      const wait = { over: false };
+      const aligned = this.#aligned(wait);
       if (timeoutMs !== undefined && !(await withDeadline(aligned.then(() => true), timeoutMs, () => new Error('timeout')).catch(() => false))) {
+        wait.over = true;
         this.#fail(new CheckpointTimeoutError(timeoutMs, this.#stillOpen()));
         return;
       }
@@ -269,10 +271,10 @@ export class CheckpointCoordinator {
     for (const listener of this.#checkpointed) listener();
   }
 
-  /** Resolves once no record is in flight and every stateful operator has written its output. */
-  async #aligned(): Promise<void> {
+  /** Resolves once no record is in flight and every stateful operator has written its output (or the wait is over). */
+  async #aligned(wait: { over: boolean }): Promise<void> {
     await this.#budget.whenEmpty();
-    while (![...this.#parts.values()].every((part) => part.quiescent?.() ?? true)) {
+    while (!wait.over && ![...this.#parts.values()].every((part) => part.quiescent?.() ?? true)) {
       await new Promise((resolve) => setTimeout(resolve, 1));
       await this.#budget.whenEmpty();
     }
