@@ -14,6 +14,9 @@ import { partitionKey, partitionScope } from '../partition.ts';
 
 export type { CheckpointOptions, CheckpointPart } from './checkpointOptions.ts';
 
+/** What a checkpoint step that ran out of the checkpoint timeout rejects with (never seen outside). */
+const OUT_OF_TIME = new Error('out of the checkpoint timeout');
+
 /**
  * Takes consistent checkpoints of a running job, stop-the-world style: it holds the source back,
  * waits until every record taken is done (written or dead-lettered) and every stateful operator
@@ -234,15 +237,12 @@ export class CheckpointCoordinator {
     let positions: SourcePosition[];
     let onFailure = () => {};
     try {
-      const timeoutMs = this.#options.timeoutMs;
       const wait = { over: false };
-      const aligned = this.#aligned(wait);
-      if (timeoutMs !== undefined && !(await withDeadline(aligned.then(() => true), timeoutMs, () => new Error('timeout')).catch(() => false))) {
+      if (!(await this.#inTime(this.#aligned(wait), started))) {
         wait.over = true;
-        this.#fail(new CheckpointTimeoutError(timeoutMs, this.#stillOpen()));
+        this.#fail(new CheckpointTimeoutError(this.#options.timeoutMs ?? 0, `the records in flight to finish (still open: ${this.#stillOpen()}): a write, a model call or an operator never finished`));
         return;
       }
-      await aligned;
       positions = this.#positions();
       const store = this.#options.store;
       if (isPartitionStore(store)) {
@@ -259,7 +259,12 @@ export class CheckpointCoordinator {
       open();
     }
     try {
-      await save();
+      // The timeout covers the whole checkpoint, its write too (as Flink's does): a store that
+      // never answers would otherwise leave every later checkpoint waiting behind this one.
+      if (!(await this.#inTime(save(), started))) {
+        this.#fail(new CheckpointTimeoutError(this.#options.timeoutMs ?? 0, 'its store to write it'));
+        return;
+      }
     } catch (error) {
       onFailure();
       this.#log(`checkpoint failed, offsets stay at the previous one: ${describeError(error)}`);
@@ -269,6 +274,17 @@ export class CheckpointCoordinator {
     this.#taken += 1;
     this.#lastDurationMs = performance.now() - started;
     for (const listener of this.#checkpointed) listener();
+  }
+
+  /** True once `step` is done, false if the checkpoint begun at `started` ran out of its timeout first; rejects as `step` does. */
+  #inTime(step: Promise<unknown>, started: number): Promise<boolean> {
+    const timeoutMs = this.#options.timeoutMs;
+    if (timeoutMs === undefined) return step.then(() => true);
+    const left = Math.max(1, timeoutMs - (performance.now() - started));
+    return withDeadline(step, left, () => OUT_OF_TIME).then(
+      () => true,
+      (error: unknown) => (error === OUT_OF_TIME ? false : Promise.reject(error)),
+    );
   }
 
   /** Resolves once no record is in flight and every stateful operator has written its output (or the wait is over). */

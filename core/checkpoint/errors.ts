@@ -8,15 +8,14 @@ export class CheckpointError extends SluiceError {
 }
 
 /**
- * A checkpoint could not start within its timeout: records stayed in flight (a write, a model
- * call or an operator that never finished). The job must fail: restarting from the last
- * checkpoint is the only way on.
+ * A checkpoint did not complete within its timeout: records stayed in flight (a write, a model
+ * call or an operator that never finished), or its store never answered. The job must fail:
+ * restarting from the last checkpoint is the only way on.
  */
 export class CheckpointTimeoutError extends SluiceError {
-  constructor(timeoutMs: number, stillOpen: string) {
-    super(
-      `a checkpoint waited ${timeoutMs} ms for the records in flight to finish (still open: ${stillOpen}): a write, a model call or an operator never finished; the job stops so that a restart resumes from the last checkpoint (--checkpoint-timeout)`,
-    );
+  /** `stalled` says what it waited for, e.g. "the records in flight to finish (still open: tx[0]: 3)". */
+  constructor(timeoutMs: number, stalled: string) {
+    super(`a checkpoint waited ${timeoutMs} ms for ${stalled}; the job stops so that a restart resumes from the last checkpoint (--checkpoint-timeout)`);
   }
 }
 

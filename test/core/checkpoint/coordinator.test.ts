@@ -128,5 +128,20 @@ describe('checkpoint coordinator', () => {
     assert.ok(failure instanceof CheckpointTimeoutError, String(failure));
     assert.match(failure.message, /a checkpoint waited 200 ms for the records in flight to finish \(still open: r\[0\]: \d+, r\[1\]: \d+\)/);
   });
+
+  it('fails the job when its store never answers a write within the checkpoint timeout (later checkpoints would wait behind it)', { timeout: 10_000 }, async () => {
+    let saves = 0;
+    const silent: CheckpointStore = {
+      latest: async () => undefined,
+      save: (input) => (++saves === 3 ? new Promise<Checkpoint>(() => {}) : Promise.resolve({ ...input, id: saves, createdAt: Date.now() } as Checkpoint)),
+    };
+    const running = runCounting(recordingSource(1000, []), collectSink<number>({ delayMs: 1 }), { maxInFlight: 100, checkpoints: { store: silent, intervalMs: 5, timeoutMs: 200, log: () => {} } });
+    const failure = await running.failed;
+    assert.ok(failure instanceof CheckpointTimeoutError, String(failure));
+    assert.match(failure.message, /a checkpoint waited 200 ms for its store to write it; the job stops so that a restart resumes from the last checkpoint/);
+    assert.equal(saves, 3, 'no checkpoint started while the third was being written');
+    // With nothing else stuck, the failed job stops by itself.
+    await assert.rejects(running.done, (error) => error === failure);
+  });
 });
 
