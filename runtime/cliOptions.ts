@@ -122,8 +122,8 @@ export function toRunOptions(jobPath: string, flags: RunFlags): RunOptions {
     if (!onKafka && flags.checkpointDir === undefined) throw new InvalidOptionError(EXACTLY_ONCE_NEEDS_A_COMMIT);
     if (onKafka && (!flags.checkpoints || flags.checkpointDir !== undefined)) throw new InvalidOptionError('--guarantee exactly-once keeps state in the changelog topic, inside the transactions: drop --no-checkpoints / --checkpoint-dir');
     // A transaction stays open from the first send after one checkpoint to the next one's commit.
-    const { transactionTimeoutMs } = kafkaTuning(process.env);
-    if (onKafka && flags.checkpointInterval * 2 > transactionTimeoutMs) {
+    const transactionTimeoutMs = onKafka ? kafkaTuning(process.env).transactionTimeoutMs : Infinity;
+    if (flags.checkpointInterval * 2 > transactionTimeoutMs) {
       throw new InvalidOptionError(
         `--checkpoint-interval ${flags.checkpointInterval} ms is over half the Kafka transaction timeout (${transactionTimeoutMs} ms): the broker would abort transactions before their checkpoint commits them; lower the interval or raise SLUICE_KAFKA_TRANSACTION_TIMEOUT_MS`,
       );

@@ -39,8 +39,9 @@ describe('--guarantee and the Kafka security flags of sluice run', () => {
     assert.throws(() => parse([...exactlyOnce, '--checkpoint-interval', '30001']), /--checkpoint-interval 30001 ms is over half the Kafka transaction timeout \(60000 ms\)/);
     assert.equal(parse([...exactlyOnce, '--checkpoint-interval', '30000']).guarantee, 'exactly-once');
     assert.throws(() => parse([...exactlyOnce, '--checkpoint-interval', '6000'], { SLUICE_KAFKA_TRANSACTION_TIMEOUT_MS: '10000' }), /raise SLUICE_KAFKA_TRANSACTION_TIMEOUT_MS/);
-    // At least once has no transactions to time out.
+    // At least once has no transactions to time out, nor has embedded exactly once.
     assert.equal(parse(['--brokers', 'k:9092', '--parallelism', '1', '--checkpoint-interval', '120000']).guarantee, 'at-least-once');
+    assert.equal(parse(['--guarantee', 'exactly-once', '--checkpoint-dir', '/tmp/x', '--parallelism', '1', '--checkpoint-interval', '120000']).guarantee, 'exactly-once');
   });
 
   // The defaults are what SLUICE_PARALLELISM does not say.
