@@ -93,18 +93,17 @@ describe('exactly-once: the broker stops answering while a transaction is open',
     await killAllSluice();
   });
 
-  const args = [
-    'run', 'test/fixtures/jobs/key-counter.ts', '--brokers', '', '--group', 'st', '--no-progress', '--parallelism', '1',
+  const args = () => [
+    'run', 'test/fixtures/jobs/key-counter.ts', '--brokers', kafka.brokers.join(','), '--group', 'st', '--no-progress', '--parallelism', '1',
     '--input-topic', 'st-in', '--output-topic', 'st-out', '--dead-letter-topic', 'st-dead', '--changelog-topic', 'st-changelog',
     '--checkpoint-interval', String(CHECKPOINT_MS), '--guarantee', 'exactly-once',
   ];
 
   it('fails the job with one line once the transaction timeout passes, instead of waiting on; a restart writes every output once', async () => {
-    args[3] = kafka.brokers.join(',');
     const first = numberedInput(KEYS, 1, 10);
     const second = numberedInput(KEYS, 11, 10);
     const good = (messages: { value: string }[]) => messages.length - badRecords(messages);
-    let job = spawnSluice(args, { env });
+    let job = spawnSluice(args(), { env });
     await job.waitForStderr(/assigned st-in\[0,1\]/, 60_000);
     await produceMessages(kafka.brokers, 'st-in', first);
     // The first batch committed by a checkpoint; the second sent right after, into transactions
@@ -124,7 +123,7 @@ describe('exactly-once: the broker stops answering while a transaction is open',
     assert.match(failure, /restart the job to resume from the last commit/);
     assert.equal((await job.exited).code, 1, job.stderr());
     // As a supervisor would: start it again. It resumes from the last commit, the first batch.
-    job = spawnSluice(args, { env });
+    job = spawnSluice(args(), { env });
     await consumeUntil(kafka.brokers, 'st-out', { until: (got) => got.length >= good(first) + good(second), timeoutMs: 90_000 });
     await job.waitForStderr(/output counted: Kafka topic/, 60_000);
     job.kill('SIGTERM');
