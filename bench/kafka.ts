@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { runJob } from '../core/engine/engine.ts';
+import { describeError } from '../core/errors.ts';
 import { defineJob, input, output, type Job } from '../core/index.ts';
 import type { KafkaSettings, Source } from '../core/job.ts';
 import { resolveSettings } from '../core/settings.ts';
@@ -230,7 +231,11 @@ async function measure(id: JobId, mode: 'backlog' | 'paced', brokers: string[], 
   const checkpoints: CheckpointOptions | undefined =
     delivery === undefined
       ? undefined
-      : { store: transactions === undefined ? changelog : exactlyOnceChangelogStore({ restore: changelog, topic: `${settings.groupId}-changelog`, transactions }), intervalMs: delivery.intervalMs, log: () => {} };
+      : {
+          store: transactions === undefined ? changelog : exactlyOnceChangelogStore({ restore: changelog, topic: `${settings.groupId}-changelog`, transactions, onFailure: (error) => running.fail(error) }),
+          intervalMs: delivery.intervalMs,
+          log: (line) => process.stderr.write(`${line}\n`),
+        };
   const pool = new InferencePool({ workers: WORKERS });
   const running = runJob(job, {
     sources: telemetry?.instrumentSources(binding.sources) ?? binding.sources,
@@ -241,6 +246,11 @@ async function measure(id: JobId, mode: 'backlog' | 'paced', brokers: string[], 
     deadLetterSink: collectSink(),
     ...(checkpoints === undefined ? {} : { checkpoints }),
     ...(telemetry === undefined ? {} : { instrumentation: telemetry.instrumentation }),
+  });
+  // A measurement whose job failed says why and ends, instead of waiting for records that never come.
+  void running.failed.then((error) => {
+    process.stderr.write(`measurement ${id}:${mode} failed: ${describeError(error)}\n`);
+    process.exit(1);
   });
   let firstIn: number | undefined;
   let lastOut = 0;

@@ -7,6 +7,7 @@ import type { KafkaSettings } from '../../../core/job.ts';
 import { createKafka, kafkaTuning, type KafkaTuning } from '../config.ts';
 import { describeKafkaError, isTransientKafkaError } from '../errors.ts';
 import { changelogMessages, PartitionReplay, SEPARATOR } from './changelogFormat.ts';
+import { requestChunks } from '../producer/requestChunks.ts';
 
 export interface KafkaChangelogOptions {
   settings: KafkaSettings;
@@ -53,7 +54,8 @@ class KafkaChangelogStore implements PartitionCheckpointStore {
     const producer = await this.#connectedProducer();
     const topicMessages = partitions.map((checkpoint) => ({ topic: this.#options.topic, messages: changelogMessages(checkpoint) }));
     try {
-      await producer.sendBatch({ topicMessages, acks: -1 });
+      // A checkpoint after an assignment writes every key of its partitions: cut it by bytes.
+      for (const chunk of requestChunks(topicMessages)) await producer.sendBatch({ topicMessages: chunk, acks: -1 });
     } catch (error) {
       throw new ConnectorError(`could not write the changelog ${this.#options.topic}: ${describeKafkaError(error)}`, { cause: error, retriable: true });
     }

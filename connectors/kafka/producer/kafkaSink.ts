@@ -6,6 +6,7 @@ import { kafkaTuning, type KafkaTuning } from '../config.ts';
 import { outputHeaders } from '../headers.ts';
 import type { PartitionTransactions } from '../transactions/partitionTransactions.ts';
 import { ProducerQueue } from './producerQueue.ts';
+import { MAX_REQUEST_BYTES } from './requestChunks.ts';
 import { transactionalWrite } from './transactionalWrite.ts';
 
 export interface KafkaSinkOptions<T> {
@@ -61,7 +62,7 @@ export interface KafkaSinkOptions<T> {
 export function kafkaSink<T>(options: KafkaSinkOptions<T>): Sink<T> & { readonly topic: string } {
   if (typeof options.topic !== 'string' || options.topic === '') throw new InvalidOptionError('kafkaSink: topic must be a non-empty topic name');
   const batchSize = requirePositiveInteger('batchSize', options.batchSize ?? 10_000);
-  const maxRequestBytes = requirePositiveInteger('maxRequestBytes', options.maxRequestBytes ?? 1_000_000);
+  const maxRequestBytes = requirePositiveInteger('maxRequestBytes', options.maxRequestBytes ?? MAX_REQUEST_BYTES);
   const lingerMs = requireNonNegativeNumber('lingerMs', options.lingerMs ?? 0);
   const encode = options.encode ?? ((record: Envelope<T>) => JSON.stringify(record.value));
   const key = options.key ?? ((record: Envelope<T>) => record.key);

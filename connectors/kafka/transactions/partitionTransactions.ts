@@ -6,6 +6,7 @@ import { partitionKey } from '../../../core/partition.ts';
 import { createKafka, type KafkaTuning } from '../config.ts';
 import { describeKafkaError } from '../errors.ts';
 import { cachedKeyPartitioner } from '../producer/producerQueue.ts';
+import { requestChunks } from '../producer/requestChunks.ts';
 
 /** How long closing a partition's producer waits for its last send or commit. */
 const DISCARD_WAIT_MS = 10_000;
@@ -141,7 +142,9 @@ export class PartitionTransactions {
       try {
         entry.transaction ??= await this.#answered(entry.producer.transaction(), 'begin a transaction');
         entry.dirty = true;
-        await this.#answered(entry.transaction.sendBatch({ topicMessages, acks: -1 }), 'a send');
+        const transaction = entry.transaction;
+        // One request per megabyte: the broker refuses a larger batch for one partition.
+        for (const chunk of requestChunks(topicMessages)) await this.#answered(transaction.sendBatch({ topicMessages: chunk, acks: -1 }), 'a send');
       } catch (error) {
         throw this.#failed(entry, input, 'write to', error);
       }
@@ -169,7 +172,7 @@ export class PartitionTransactions {
           try {
             const transaction = (entry.transaction ??= await this.#answered(entry.producer.transaction(), 'begin a transaction'));
             const messages = commit.messages.filter((t) => t.messages.length > 0);
-            if (messages.length > 0) await this.#answered(transaction.sendBatch({ topicMessages: messages, acks: -1 }), 'a send');
+            for (const chunk of requestChunks(messages)) await this.#answered(transaction.sendBatch({ topicMessages: chunk, acks: -1 }), 'a send');
             await this.#answered(
               transaction.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: commit.topic, partitions: [{ partition: commit.partition, offset: String(commit.offset + 1) }] }] }),
               'the offsets',

@@ -4,7 +4,10 @@ import { CompletionTracker } from '../../../../core/completion.ts';
 import type { DeadLetter, KafkaSettings } from '../../../../core/job.ts';
 import type { Envelope } from '../../../../core/record.ts';
 import { DEAD_LETTER_HEADERS, kafkaDeadLetterSink, kafkaSink } from '../../../../connectors/kafka/index.ts';
+import { kafkaTuning } from '../../../../connectors/kafka/config.ts';
 import { messageBytes } from '../../../../connectors/kafka/producer/producerQueue.ts';
+import { PartitionTransactions } from '../../../../connectors/kafka/transactions/partitionTransactions.ts';
+import { readCommitted } from '../../../kit/exactlyOnce.ts';
 import { createTestKafka, createTopics, sharedKafka, TEST_CONSUMER_TIMINGS, type KafkaCluster } from '../../../kit/kafka.ts';
 import { consumeUntil } from '../../../kit/sluiceProcess.ts';
 
@@ -71,6 +74,9 @@ describe('kafkaSink', () => {
       { name: 'sized', partitions: 1 },
       { name: 'outage', partitions: 1 },
       { name: 'dead', partitions: 1 },
+      { name: 'eos-big', partitions: 1 },
+      // The input partition the records came from: the exactly-once commit sends its offset.
+      { name: 'in', partitions: 1 },
     ]);
     settings = { brokers: kafka.brokers, groupId: 'unused', clientId: 'sink-test', start: 'earliest' };
   });
@@ -110,6 +116,25 @@ describe('kafkaSink', () => {
     assert.deepEqual(sizes, [9, 9, 2, 1, 9, 9, 2], `record batches of ${sizes.join(', ')}`);
     const got = await consumeUntil(kafka.brokers, 'sized', { until: (m) => m.length >= 41, timeoutMs: 15_000 });
     assert.deepEqual(got.map((m) => m.value!.toString()), values, 'every value once, in order');
+  });
+
+  it('exactly once, cuts a write of several megabytes for one partition into requests the broker accepts', async () => {
+    // 3,000 records of 1 KB from one input partition to one output partition, in one write: one
+    // request would be a 3 MB batch, which the broker refuses (message.max.bytes is 1 MiB).
+    const transactions = new PartitionTransactions({ settings: { ...settings, groupId: 'eos-big' }, tuning: kafkaTuning() });
+    try {
+      await transactions.claim([{ topic: 'in', partition: 0 }]);
+      const sink = kafkaSink<string>({ settings, topic: 'eos-big', encode: (record) => record.value, transactions });
+      const values = Array.from({ length: 3000 }, (_, i) => `${i}:`.padEnd(1000, 'x'));
+      const records = values.map((value) => envelope(value));
+      await sink.write(records);
+      await transactions.commit([{ topic: 'in', partition: 0, offset: records.at(-1)!.position.offset, messages: [] }]);
+      const got = await readCommitted(kafka.brokers, 'eos-big');
+      assert.equal(got.length, values.length);
+      assert.ok(got.every((m, i) => m.value!.toString() === values[i]), 'every value once, in order');
+    } finally {
+      await transactions.close();
+    }
   });
 
   it('counts a message by its UTF-8 bytes and framing', () => {
