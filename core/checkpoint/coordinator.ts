@@ -1,6 +1,6 @@
 import type { Subscription } from 'rxjs';
 import type { CompletionTracker } from '../completion.ts';
-import { withDeadline } from '../deadline.ts';
+import { finishedWithin } from '../deadline.ts';
 import { describeError, requirePositiveInteger } from '../errors.ts';
 import type { InFlightBudget } from '../flowControl.ts';
 import type { SourcePosition } from '../record.ts';
@@ -13,9 +13,6 @@ import { isPartitionStore } from './partitionStore.ts';
 import { partitionKey, partitionScope } from '../partition.ts';
 
 export type { CheckpointOptions, CheckpointPart } from './checkpointOptions.ts';
-
-/** What a checkpoint step that ran out of the checkpoint timeout rejects with (never seen outside). */
-const OUT_OF_TIME = new Error('out of the checkpoint timeout');
 
 /**
  * Takes consistent checkpoints of a running job, stop-the-world style: it holds the source back,
@@ -280,11 +277,7 @@ export class CheckpointCoordinator {
   #inTime(step: Promise<unknown>, started: number): Promise<boolean> {
     const timeoutMs = this.#options.timeoutMs;
     if (timeoutMs === undefined) return step.then(() => true);
-    const left = Math.max(1, timeoutMs - (performance.now() - started));
-    return withDeadline(step, left, () => OUT_OF_TIME).then(
-      () => true,
-      (error: unknown) => (error === OUT_OF_TIME ? false : Promise.reject(error)),
-    );
+    return finishedWithin(step, Math.max(1, timeoutMs - (performance.now() - started)));
   }
 
   /** Resolves once no record is in flight and every stateful operator has written its output (or the wait is over). */

@@ -8,6 +8,7 @@ import type { Source, SourceContext, SourcePartitions } from '../job.ts';
 import type { Stream } from '../streams.ts';
 import { engineSourcePartitions } from './sourcePartitions.ts';
 import type { Envelope, SourceRecord } from '../record.ts';
+import { finishedWithin } from '../deadline.ts';
 
 /** What admission needs from the engine. */
 export interface AdmissionParts {
@@ -139,12 +140,5 @@ export class Admission {
  * list of the partitions with records still open (for the error that says so).
  */
 export async function drainedWithin(budget: InFlightBudget, tracker: CompletionTracker, timeoutMs: number): Promise<string | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
-  });
-  const outcome = await Promise.race([budget.whenEmpty().then(() => 'drained' as const), timedOut]);
-  clearTimeout(timer);
-  if (outcome === 'drained') return undefined;
-  return tracker.describeOpen();
+  return (await finishedWithin(budget.whenEmpty(), timeoutMs)) ? undefined : tracker.describeOpen();
 }

@@ -2,6 +2,7 @@ import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
 import type { PartitionCheckpoint, PartitionCheckpointStore, RestoredPartition } from '../../../core/checkpoint/partitionStore.ts';
+import { finishedWithin } from '../../../core/deadline.ts';
 import { ConnectorError } from '../../../core/errors.ts';
 import type { KafkaSettings } from '../../../core/job.ts';
 import { createKafka, kafkaTuning, type KafkaTuning } from '../config.ts';
@@ -138,11 +139,7 @@ class KafkaChangelogStore implements PartitionCheckpointStore {
         },
       });
       const timeoutMs = this.#options.restoreTimeoutMs ?? 60_000;
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
-      const outcome = await Promise.race([done.then(() => 'done' as const), timedOut]);
-      clearTimeout(timer);
-      if (outcome === 'timeout') {
+      if (!(await finishedWithin(done, timeoutMs))) {
         throw new ConnectorError(`restoring state from the changelog ${this.#options.topic} took over ${timeoutMs} ms (partitions ${[...remaining].join(', ')} unread)`, { retriable: true });
       }
     } finally {

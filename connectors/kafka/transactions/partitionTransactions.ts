@@ -1,5 +1,5 @@
 import type { Producer, TopicMessages, Transaction } from 'kafkajs';
-import { withDeadline } from '../../../core/deadline.ts';
+import { finishedWithin, withDeadline } from '../../../core/deadline.ts';
 import { ConnectorError } from '../../../core/errors.ts';
 import type { KafkaSettings } from '../../../core/job.ts';
 import { partitionKey } from '../../../core/partition.ts';
@@ -239,12 +239,7 @@ export class PartitionTransactions {
     // A send or commit still retrying against an unreachable broker is not waited for past a
     // bound: the producer is disconnected under it instead, and whoever claims the id next aborts
     // what it left open.
-    let timer: NodeJS.Timeout | undefined;
-    const settled = await Promise.race([
-      entry.tail.then(() => true),
-      new Promise<boolean>((resolve) => (timer = setTimeout(resolve, DISCARD_WAIT_MS, false))),
-    ]);
-    clearTimeout(timer);
+    const settled = await finishedWithin(entry.tail, DISCARD_WAIT_MS);
     const transaction = entry.transaction;
     entry.transaction = undefined;
     // Bounded as well: an abort or a disconnect can wait on the same unanswered requests.
@@ -255,5 +250,8 @@ export class PartitionTransactions {
 
 /** Waits for `call` at most `ms`, however it ends: an abort or a disconnect on the way out. */
 function settledWithin(call: Promise<void>, ms: number): Promise<void> {
-  return withDeadline(call, ms, () => new Error(`no answer within ${ms} ms`)).catch(() => {});
+  return finishedWithin(call, ms).then(
+    () => {},
+    () => {},
+  );
 }
