@@ -11,6 +11,7 @@ import { modelFitProblems } from './models/fit.ts';
 import type { Signature } from './models/signature.ts';
 import { BusyMeter } from './telemetry/busyMeter.ts';
 import { InlinePlacement } from './inlinePlacement.ts';
+import { workerExecArgv } from './workerExecArgv.ts';
 
 /** Options of the worker pool. */
 export interface InferencePoolOptions {
@@ -78,8 +79,8 @@ export class InferencePool implements InferenceService {
       filename: new URL('./inferenceWorker.ts', import.meta.url).href,
       minThreads: this.workers,
       maxThreads: this.workers,
-      // Worker threads inherit the parent's execArgv, which carries tsx's loader for the .ts file.
-      execArgv: process.execArgv,
+      // The parent's execArgv carries tsx's loader for the .ts file (less what workers refuse).
+      execArgv: workerExecArgv(),
       idleTimeout: 60_000,
     });
   }

@@ -11,6 +11,7 @@ import type { FromThread, LimitMessage, ThreadData, ThreadMetrics, ThreadReport,
 import type { ThreadLimits } from './threadLimits.ts';
 import type { MetricsView } from '../ui/api.ts';
 import type { ThreadUi } from './threadDashboard.ts';
+import { workerExecArgv } from '../workerExecArgv.ts';
 
 /** What the supervisor needs to start and watch the threads. */
 export interface SupervisorOptions {
@@ -179,7 +180,7 @@ export class Supervisor {
     // The entry is a one-line script that loads the TypeScript module through tsx's API: on
     // Node 20 the `--import tsx` a worker inherits does not reach the worker's own imports.
     const entry = `import(${JSON.stringify(TSX_API)}).then((tsx) => tsx.tsImport(${JSON.stringify(THREAD_MAIN)}, ${JSON.stringify(import.meta.url)}))`;
-    const worker = new Worker(entry, { eval: true, workerData: data, name: `sluice stream thread ${slot.index + 1}`, execArgv: process.execArgv, resourceLimits: STREAM_THREAD_LIMITS });
+    const worker = new Worker(entry, { eval: true, workerData: data, name: `sluice stream thread ${slot.index + 1}`, execArgv: workerExecArgv(), resourceLimits: STREAM_THREAD_LIMITS });
     slot.worker = worker;
     slot.report = undefined;
     let over = false;

@@ -53,14 +53,14 @@ let hookInstalled = false;
  * Starts `sluice <args>` (runtime/cli.ts under tsx) with the repository root as working
  * directory.
  */
-export function spawnSluice(args: readonly string[], options: { env?: Readonly<Record<string, string>> } = {}): SluiceProcess {
+export function spawnSluice(args: readonly string[], options: { env?: Readonly<Record<string, string>>; nodeArgs?: readonly string[] } = {}): SluiceProcess {
   if (!hookInstalled) {
     hookInstalled = true;
     process.on('exit', () => {
       for (const child of live) child.kill('SIGKILL');
     });
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/cli.ts', ...args], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'runtime/cli.ts', ...args], {
     cwd: repoRoot,
     // One stream thread unless the test (or the whole run: SLUICE_PARALLELISM=2 npm test) says
     // otherwise: these scenarios are about processes, and their log lines are one consumer's.
