@@ -129,6 +129,11 @@ interface Result {
    * rebalances.
    */
   readonly settled?: { readonly eventsPerSecond: number; readonly events: number; readonly cpu: CpuWindow };
+  /**
+   * The backlog's second half (its middle instant → the last output): every thread warm (its JIT
+   * and its young generation grown), which a short backlog split over N threads is not.
+   */
+  readonly warm?: { readonly eventsPerSecond: number; readonly events: number; readonly cpu: CpuWindow };
 }
 
 let cluster: KafkaCluster | undefined;
@@ -174,7 +179,9 @@ async function measure(implementation: Implementation, brokers: string[], produc
   produceCeilings.push(await load(brokers, input, BACKLOG));
   const watch = await watchTopics(brokers, input, output);
   const profile = values.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values.profile}/${implementation.id}`];
-  const child = spawn(process.execPath, [...profile, ...implementation.command(brokers.join(','), input, output, dead, `sbs-${run}`)], {
+  // A variant's NODE_ARGS are Node's own flags (V8's too) for the implementation's process.
+  const nodeArgs = implementation.env?.NODE_ARGS?.split(' ').filter((arg) => arg !== '') ?? [];
+  const child = spawn(process.execPath, [...profile, ...nodeArgs, ...implementation.command(brokers.join(','), input, output, dead, `sbs-${run}`)], {
     cwd: implementation.cwd ?? repo,
     // onnxruntime's telemetry off for every row, as Sluice has it (runtime/onnxTelemetry.ts): the
     // hand-written loop would otherwise pay for it alone.
@@ -199,6 +206,7 @@ async function measure(implementation: Implementation, brokers: string[], produc
     let backlog: Result['backlog'];
     let backlogCpu: CpuWindow | undefined;
     let settled: Result['settled'];
+    let warm: Result['warm'];
     const done = () => (implementation.floor === true ? floorRead.consumed >= BACKLOG : watch.outputs(0, BACKLOG).count >= BACKLOG);
     const failed = await until(done, 120_000, exited);
     if (failed !== undefined) backlog = { failed: `${failed}${errorLine(stderr)}` };
@@ -215,6 +223,9 @@ async function measure(implementation: Implementation, brokers: string[], produc
         const events = watch.arrivedBetween(0, BACKLOG, lastAssigned, seen.lastArrival);
         settled = { events, eventsPerSecond: events / ((seen.lastArrival - lastAssigned) / 1000), cpu: cpu.window(lastAssigned, seen.lastArrival) };
       }
+      const middle = (seen.firstArrival + seen.lastArrival) / 2;
+      const warmEvents = watch.arrivedBetween(0, BACKLOG, middle, seen.lastArrival);
+      if (seen.lastArrival - middle > 500) warm = { events: warmEvents, eventsPerSecond: warmEvents / ((seen.lastArrival - middle) / 1000), cpu: cpu.window(middle, seen.lastArrival) };
     }
     const phases: PhaseFigures[] = [];
     let first = BACKLOG;
@@ -229,7 +240,7 @@ async function measure(implementation: Implementation, brokers: string[], produc
       if (values.stages && implementation.id.startsWith('sluice')) console.log(`    ${fmt(rate)}/s floor p50/p99 ${phases.at(-1)!.floor.p50.toFixed(0)}/${phases.at(-1)!.floor.p99.toFixed(0)} ms; ${stageLine(watch.stages(first + skip, first + count))}`);
       first += count;
     }
-    return { implementation, backlog, phases, backlogCpu, settled };
+    return { implementation, backlog, phases, backlogCpu, settled, warm };
   } finally {
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
@@ -368,11 +379,12 @@ async function until(done: () => boolean, timeoutMs: number, exited: Promise<num
   return undefined;
 }
 
-function row({ implementation, backlog, phases, backlogCpu, settled }: Result): string {
+function row({ implementation, backlog, phases, backlogCpu, settled, warm }: Result): string {
   const head = `${implementation.label.padEnd(62)} ${'failed' in backlog ? `backlog FAILED (${backlog.failed})` : `backlog ${fmt(backlog.eventsPerSecond).padStart(7)} ev/s`}`;
   const paced = phases.map((p) => `${fmt(p.rate)}/s: ${p.fellBehind ? `FELL BEHIND (${p.arrivedShare}% in time)` : implementation.floor === true ? `floor p50 ${p.floor.p50.toFixed(1)} p99 ${p.floor.p99.toFixed(1)} ms` : `p50 ${p.p50.toFixed(1)} p99 ${p.p99.toFixed(1)} ms, p99 − floor ${p.p99OverFloor.toFixed(1)} ms`}`);
   const afterSettling = settled === undefined ? [] : [`    after the group settled: ${fmt(settled.eventsPerSecond)} ev/s (${fmt(settled.events)} events)`, formatCpu(settled.cpu, settled.events)];
-  return [head, ...(backlogCpu === undefined ? [] : [formatCpu(backlogCpu, BACKLOG)]), ...afterSettling, ...paced.map((line) => `    ${line}`)].join('\n');
+  const warmHalf = warm === undefined ? [] : [`    the backlog's second half (warm): ${fmt(warm.eventsPerSecond)} ev/s (${fmt(warm.events)} events)`, formatCpu(warm.cpu, warm.events)];
+  return [head, ...(backlogCpu === undefined ? [] : [formatCpu(backlogCpu, BACKLOG)]), ...afterSettling, ...warmHalf, ...paced.map((line) => `    ${line}`)].join('\n');
 }
 
 function report(results: Result[], produceCeilings: number[]): void {
@@ -393,7 +405,8 @@ function report(results: Result[], produceCeilings: number[]): void {
   }
   const [p1, p2, before] = [backlogOf('sluice-p1'), backlogOf('sluice-p2'), backlogOf('sluice-p1-upstream')];
   if (p1 !== undefined && before !== undefined) console.log(`  sluice-p1 / sluice-p1 on kafkajs as published (the patch): ${ratio(p1, before)}`);
-  if (p1 !== undefined && p2 !== undefined) console.log(`  sluice-p2 / sluice-p1: ${ratio(p2, p1)}`);
+  const warmOf = (id: string) => results.find((r) => r.implementation.id === id)?.warm?.eventsPerSecond;
+  if (p1 !== undefined && p2 !== undefined) console.log(`  sluice-p2 / sluice-p1: ${ratio(p2, p1)}; the backlog's second half: ${ratio(warmOf('sluice-p2') ?? NaN, warmOf('sluice-p1'))}`);
   const handPhases = results.find((r) => r.implementation.id === 'hand-written')?.phases ?? [];
   for (const result of results.filter((r) => r.implementation.id.startsWith('sluice'))) {
     const parts = result.phases.map((p) => {
@@ -417,18 +430,23 @@ function medians(results: Result[]): void {
     const jobCpu = mine.flatMap((r) => (r.backlogCpu === undefined || r.backlogCpu.seconds === 0 ? [] : [((r.backlogCpu.byRole.get('job') ?? 0) / BACKLOG) * 1000]));
     const settledRates = mine.flatMap((r) => (r.settled === undefined ? [] : [r.settled.eventsPerSecond]));
     const settledPart = settledRates.length === 0 ? '' : `, after the group settled ${fmt(median(settledRates))} ev/s [${settledRates.map(fmt).join(', ')}]`;
-    console.log(`  ${implementation.id.padEnd(24)} backlog ${fmt(median(backlogs))} ev/s [${backlogs.map(fmt).join(', ')}]${settledPart}, job ${median(jobCpu).toFixed(3)} cpu-s/1k ev${perRate.length === 0 ? '' : `; ${perRate.join('; ')}`}`);
+    const warmRates = mine.flatMap((r) => (r.warm === undefined ? [] : [r.warm.eventsPerSecond]));
+    const warmCpu = mine.flatMap((r) => (r.warm === undefined || r.warm.cpu.seconds === 0 ? [] : [((r.warm.cpu.byRole.get('job') ?? 0) / r.warm.events) * 1000]));
+    const warmPart = warmRates.length === 0 ? '' : `, second half ${fmt(median(warmRates))} ev/s [${warmRates.map(fmt).join(', ')}] at ${median(warmCpu).toFixed(3)} cpu-s/1k ev`;
+    console.log(`  ${implementation.id.padEnd(24)} backlog ${fmt(median(backlogs))} ev/s [${backlogs.map(fmt).join(', ')}]${settledPart}${warmPart}, job ${median(jobCpu).toFixed(3)} cpu-s/1k ev${perRate.length === 0 ? '' : `; ${perRate.join('; ')}`}`);
   }
   // Each round's own ratio to the first row of the round (A/B within a round, then the median).
   const [first, ...others] = oneRound;
   for (const other of others) {
     const ratios: number[] = [];
+    const warmRatios: number[] = [];
     for (let round = 0; round < REPEAT; round += 1) {
       const [a, b] = [results[round * oneRound.length], results.find((r, i) => i >= round * oneRound.length && i < (round + 1) * oneRound.length && r.implementation.id === other.id)];
       if (a === undefined || b === undefined || 'failed' in a.backlog || 'failed' in b.backlog) continue;
       ratios.push(b.backlog.eventsPerSecond / a.backlog.eventsPerSecond);
+      if (a.warm !== undefined && b.warm !== undefined) warmRatios.push(b.warm.eventsPerSecond / a.warm.eventsPerSecond);
     }
-    console.log(`  ${other.id} / ${first!.id}, backlog, per round: ${ratios.map((r) => r.toFixed(2)).join(', ')} → median ${median(ratios).toFixed(2)}`);
+    console.log(`  ${other.id} / ${first!.id}, backlog, per round: ${ratios.map((r) => r.toFixed(2)).join(', ')} → median ${median(ratios).toFixed(2)}; its second half: ${warmRatios.map((r) => r.toFixed(2)).join(', ')} → median ${median(warmRatios).toFixed(2)}`);
   }
 }
 

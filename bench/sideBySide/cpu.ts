@@ -15,8 +15,8 @@ const TICKS = 100;
 
 interface Sample {
   readonly at: number;
-  /** pid → [name, ticks, parent pid]. */
-  readonly processes: Map<number, { readonly name: string; readonly ticks: number; readonly parent: number }>;
+  /** pid → [name, ticks, parent pid, system ticks, minor page faults]. */
+  readonly processes: Map<number, Stat>;
   /** tid → ticks, for the threads of the watched process. */
   readonly threads: Map<number, number>;
   /** The machine's busy and total ticks over all cores since boot. */
@@ -30,6 +30,10 @@ export interface CpuWindow {
   readonly byRole: ReadonlyMap<string, number>;
   /** The job process's threads, busiest first: tid (the main thread's tid is the pid) and CPU-seconds. */
   readonly jobThreads: readonly { readonly tid: number; readonly main: boolean; readonly seconds: number }[];
+  /** The job process's CPU-seconds in the kernel (a part of its 'job' figure). */
+  readonly jobSystemSeconds: number;
+  /** The job process's minor page faults: first touches of memory it was given anew. */
+  readonly jobMinorFaults: number;
   /** Cores busy on average over the window, every process of the machine (other work too). */
   readonly machineCoresBusy: number;
   readonly cores: number;
@@ -74,7 +78,7 @@ export class CpuSampler {
     this.#take();
     const before = [...this.#samples].reverse().find((s) => s.at <= from) ?? this.#samples[0];
     const after = this.#samples.find((s) => s.at >= to) ?? this.#samples.at(-1);
-    const empty: CpuWindow = { seconds: 0, byRole: new Map(), jobThreads: [], machineCoresBusy: NaN, cores: 0 };
+    const empty: CpuWindow = { seconds: 0, byRole: new Map(), jobThreads: [], jobSystemSeconds: 0, jobMinorFaults: 0, machineCoresBusy: NaN, cores: 0 };
     if (before === undefined || after === undefined || after.at <= before.at) return empty;
     const seconds = (after.at - before.at) / 1000;
     const byRole = new Map<string, number>();
@@ -90,7 +94,11 @@ export class CpuSampler {
     const cores = cpuCount();
     const total = after.machine.total - before.machine.total;
     const machineCoresBusy = total === 0 ? NaN : ((after.machine.busy - before.machine.busy) / total) * cores;
-    return { seconds, byRole, jobThreads, machineCoresBusy, cores };
+    const jobNow = this.#watched === undefined ? undefined : after.processes.get(this.#watched);
+    const jobThen = this.#watched === undefined ? undefined : before.processes.get(this.#watched);
+    const jobSystemSeconds = ((jobNow?.systemTicks ?? 0) - (jobThen?.systemTicks ?? 0)) / TICKS;
+    const jobMinorFaults = (jobNow?.minorFaults ?? 0) - (jobThen?.minorFaults ?? 0);
+    return { seconds, byRole, jobThreads, jobSystemSeconds, jobMinorFaults, machineCoresBusy, cores };
   }
 
   #roleOf(pid: number, name: string, parent: number, sample: Sample): string {
@@ -105,14 +113,14 @@ export class CpuSampler {
 
   #take(): void {
     try {
-      const all = new Map<number, { name: string; ticks: number; parent: number }>();
+      const all = new Map<number, Stat>();
       for (const entry of readdirSync('/proc')) {
         if (!/^\d+$/.test(entry)) continue;
         const stat = readStat(`/proc/${entry}/stat`);
         if (stat !== undefined) all.set(Number(entry), stat);
       }
       // This process and everything under it.
-      const processes = new Map<number, { name: string; ticks: number; parent: number }>();
+      const processes = new Map<number, Stat>();
       for (const [pid, stat] of all) {
         for (let up = pid; up > 1; up = all.get(up)?.parent ?? 0) {
           if (up === process.pid) {
@@ -143,14 +151,23 @@ export class CpuSampler {
   }
 }
 
-function readStat(path: string): { name: string; ticks: number; parent: number } | undefined {
+interface Stat {
+  readonly name: string;
+  readonly ticks: number;
+  readonly parent: number;
+  readonly systemTicks: number;
+  readonly minorFaults: number;
+}
+
+function readStat(path: string): Stat | undefined {
   try {
     const text = readFileSync(path, 'utf8');
     const close = text.lastIndexOf(')');
     const name = text.slice(text.indexOf('(') + 1, close);
     const fields = text.slice(close + 2).split(' ');
-    // After "(comm) ": state ppid ... utime is field 14 of the line, index 11 here; stime 12.
-    return { name, parent: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
+    // After "(comm) ": state ppid ... minflt is field 10 of the line, index 7 here; utime 14, index
+    // 11; stime 12.
+    return { name, parent: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]), systemTicks: Number(fields[12]), minorFaults: Number(fields[7]) };
   } catch {
     return undefined;
   }
@@ -182,5 +199,6 @@ export function formatCpu(window: CpuWindow, events: number): string {
     `    cpu over ${window.seconds.toFixed(1)} s: machine ${window.machineCoresBusy.toFixed(2)} of ${window.cores} cores busy, this bench's processes ${(under / window.seconds).toFixed(2)}`,
     `      ${roles.join('; ')}`,
     `      job threads (cores): ${threads.join(', ')}`,
+    `      job in the kernel ${((window.jobSystemSeconds / Math.max(1e-9, window.byRole.get('job') ?? 0)) * 100).toFixed(0)} % of its cpu; ${Math.round((window.jobMinorFaults / events) * 1000).toLocaleString('en-US')} minor page faults per 1k ev`,
   ].join('\n');
 }
