@@ -23,6 +23,8 @@ describe('Kafka changelog store', () => {
       { name: 'state', partitions: 4, config: { 'cleanup.policy': 'compact' } },
       { name: 'wide', partitions: 8 },
       { name: 'narrow', partitions: 4, config: { 'cleanup.policy': 'compact' } },
+      { name: 'big-input', partitions: 4 },
+      { name: 'big-state', partitions: 4, config: { 'cleanup.policy': 'compact' } },
     ]);
     settings = { brokers: kafka.brokers, groupId: 'changelog-test', clientId: 'changelog-test', start: 'earliest' };
   });
@@ -50,6 +52,22 @@ describe('Kafka changelog store', () => {
     assert.deepEqual(byPartition.get(1)!.state, [['count', 'a', { value: 2 }]]);
     assert.deepEqual(byPartition.get(1)!.operators, { windows: { v: 2 } });
     assert.deepEqual(byPartition.get(2)!.state, [['count', 'z', { value: 3 }]]);
+  });
+
+  it('writes and restores a partition state of several megabytes (cut into requests the broker takes)', async () => {
+    // One changelog partition gets the whole state, one record batch per request: over the
+    // broker's 1 MB message.max.bytes unless the write is cut.
+    const big = 'x'.repeat(500);
+    const state: Array<[string, string, { value: string }]> = Array.from({ length: 6000 }, (_, i) => ['profile', `user-${i}`, { value: `${i}:${big}` }]);
+    const store = kafkaChangelogStore({ settings, topic: 'big-state', tuning });
+    await store.save([{ topic: 'big-input', partition: 3, offset: 12_345, full: true, state, operators: {} }]);
+    await store.close?.();
+    const [restored] = await kafkaChangelogStore({ settings, topic: 'big-state', tuning }).load([{ topic: 'big-input', partition: 3 }]);
+    assert.equal(restored?.offset, 12_345);
+    assert.equal(restored.state.length, 6000);
+    const values = new Map(restored.state.map(([, key, entry]) => [key, entry?.value]));
+    assert.equal(values.get('user-0'), `0:${big}`);
+    assert.equal(values.get('user-5999'), `5999:${big}`);
   });
 
   it('refuses a changelog with fewer partitions than the input, saying what to do', async () => {
