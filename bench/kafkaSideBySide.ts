@@ -35,7 +35,9 @@ import { phaseFigures, ratio, type PhaseFigures } from './sideBySide/figures.ts'
 const { values } = parseArgs({
   options: {
     brokers: { type: 'string', default: process.env.KAFKA_BROKERS },
-    backlog: { type: 'string', default: '40000' },
+    // Long enough for every stream thread to warm up: 40,000 (the default until 2 December) was
+    // under a second of Sluice's work, most of it before the JIT had warmed up.
+    backlog: { type: 'string', default: '200000' },
     rates: { type: 'string', default: '500,2000,10000,30000' },
     'paced-seconds': { type: 'string', default: '5' },
     partitions: { type: 'string', default: '8' },
