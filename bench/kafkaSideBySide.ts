@@ -130,12 +130,19 @@ interface Result {
    * every partition until the next one's join is noticed (up to a heartbeat interval) and the group
    * rebalances.
    */
-  readonly settled?: { readonly eventsPerSecond: number; readonly events: number; readonly cpu: CpuWindow };
+  readonly settled?: BacklogTail;
   /**
    * The backlog's second half (its middle instant → the last output): every thread warm (its JIT
    * and its young generation grown), which a short backlog split over N threads is not.
    */
-  readonly warm?: { readonly eventsPerSecond: number; readonly events: number; readonly cpu: CpuWindow };
+  readonly warm?: BacklogTail;
+}
+
+/** The end of a backlog, from some instant to its last output: its outputs, their rate and who used the CPU. */
+interface BacklogTail {
+  readonly eventsPerSecond: number;
+  readonly events: number;
+  readonly cpu: CpuWindow;
 }
 
 let cluster: KafkaCluster | undefined;
@@ -220,14 +227,15 @@ async function measure(implementation: Implementation, brokers: string[], produc
       backlog = { eventsPerSecond: BACKLOG / ((seen.lastArrival - seen.firstArrival) / 1000) };
       backlogCpu = cpu.window(seen.firstArrival, seen.lastArrival);
       for (const { at, line } of assignments) console.log(`    ${at - seen.firstArrival >= 0 ? '+' : ''}${at - seen.firstArrival} ms from the first output (last at +${seen.lastArrival - seen.firstArrival}): ${line.slice(0, 160)}`);
+      // A tail under half a second is too short for its rate or its CPU samples (every 100 ms).
+      const tail = (since: number): BacklogTail | undefined => {
+        if (seen.lastArrival - since <= 500) return undefined;
+        const events = watch.arrivedBetween(0, BACKLOG, since, seen.lastArrival);
+        return { events, eventsPerSecond: events / ((seen.lastArrival - since) / 1000), cpu: cpu.window(since, seen.lastArrival) };
+      };
       const lastAssigned = assignments.at(-1)?.at;
-      if (lastAssigned !== undefined && lastAssigned > seen.firstArrival && seen.lastArrival - lastAssigned > 500) {
-        const events = watch.arrivedBetween(0, BACKLOG, lastAssigned, seen.lastArrival);
-        settled = { events, eventsPerSecond: events / ((seen.lastArrival - lastAssigned) / 1000), cpu: cpu.window(lastAssigned, seen.lastArrival) };
-      }
-      const middle = (seen.firstArrival + seen.lastArrival) / 2;
-      const warmEvents = watch.arrivedBetween(0, BACKLOG, middle, seen.lastArrival);
-      if (seen.lastArrival - middle > 500) warm = { events: warmEvents, eventsPerSecond: warmEvents / ((seen.lastArrival - middle) / 1000), cpu: cpu.window(middle, seen.lastArrival) };
+      if (lastAssigned !== undefined && lastAssigned > seen.firstArrival) settled = tail(lastAssigned);
+      warm = tail((seen.firstArrival + seen.lastArrival) / 2);
     }
     const phases: PhaseFigures[] = [];
     let first = BACKLOG;
@@ -384,9 +392,14 @@ async function until(done: () => boolean, timeoutMs: number, exited: Promise<num
 function row({ implementation, backlog, phases, backlogCpu, settled, warm }: Result): string {
   const head = `${implementation.label.padEnd(62)} ${'failed' in backlog ? `backlog FAILED (${backlog.failed})` : `backlog ${fmt(backlog.eventsPerSecond).padStart(7)} ev/s`}`;
   const paced = phases.map((p) => `${fmt(p.rate)}/s: ${p.fellBehind ? `FELL BEHIND (${p.arrivedShare}% in time)` : implementation.floor === true ? `floor p50 ${p.floor.p50.toFixed(1)} p99 ${p.floor.p99.toFixed(1)} ms` : `p50 ${p.p50.toFixed(1)} p99 ${p.p99.toFixed(1)} ms, p99 − floor ${p.p99OverFloor.toFixed(1)} ms`}`);
-  const afterSettling = settled === undefined ? [] : [`    after the group settled: ${fmt(settled.eventsPerSecond)} ev/s (${fmt(settled.events)} events)`, formatCpu(settled.cpu, settled.events)];
-  const warmHalf = warm === undefined ? [] : [`    the backlog's second half (warm): ${fmt(warm.eventsPerSecond)} ev/s (${fmt(warm.events)} events)`, formatCpu(warm.cpu, warm.events)];
-  return [head, ...(backlogCpu === undefined ? [] : [formatCpu(backlogCpu, BACKLOG)]), ...afterSettling, ...warmHalf, ...paced.map((line) => `    ${line}`)].join('\n');
+  const tailLines = (label: string, tail: BacklogTail | undefined) => (tail === undefined ? [] : [`    ${label}: ${fmt(tail.eventsPerSecond)} ev/s (${fmt(tail.events)} events)`, formatCpu(tail.cpu, tail.events)]);
+  return [
+    head,
+    ...(backlogCpu === undefined ? [] : [formatCpu(backlogCpu, BACKLOG)]),
+    ...tailLines('after the group settled', settled),
+    ...tailLines("the backlog's second half (warm)", warm),
+    ...paced.map((line) => `    ${line}`),
+  ].join('\n');
 }
 
 function report(results: Result[], produceCeilings: number[]): void {

@@ -15,7 +15,7 @@ const TICKS = 100;
 
 interface Sample {
   readonly at: number;
-  /** pid → [name, ticks, parent pid, system ticks, minor page faults]. */
+  /** pid → what its /proc/<pid>/stat says. */
   readonly processes: Map<number, Stat>;
   /** tid → ticks, for the threads of the watched process. */
   readonly threads: Map<number, number>;
