@@ -85,6 +85,9 @@ describe('InferencePool.utilization', () => {
     };
     await Promise.all(Array.from({ length: 4 }, lane));
     const utilization = pool.utilization;
-    assert.ok(utilization > 0.9 && utilization <= 1, `utilization ${utilization}`);
+    // The bug read ~0.001 (seconds over milliseconds). On the real clock a loaded machine leaves
+    // gaps between a worker's batches (0.86 in one CI run), so the bound is what tells the two
+    // apart, not how tightly the machine schedules; the exact reading is the test-clock case above.
+    assert.ok(utilization > 0.5 && utilization <= 1, `utilization ${utilization}`);
   });
 });
