@@ -19,7 +19,7 @@ describe('infer hot swap', () => {
     for (const registry of registries) registry.remove();
   });
 
-  it('swaps to a new version under ~10,000 events/s at a batch boundary: every record scored once, by one version, in per-key order, no long gap', async () => {
+  it('swaps to a new version under ~10,000 events/s at a batch boundary: every record scored once, by one version, in per-key order, no long gap', async (t) => {
     const registry = registryWithV1();
     registries.push(registry);
     const lines: string[] = [];
@@ -90,10 +90,23 @@ describe('infer hot swap', () => {
       last.set(item.key, item.seq);
     }
 
-    // No stall: the gap in output at the switch is no longer than the longest batch (its wait plus its model call).
+    // No stall while fraud@2 was validated and loaded: fraud@1 went on scoring records made after
+    // the reload began (counted, not timed; a swap that held batches back until the switch leaves none).
+    const servedDuringSwap = scored.filter((s) => s.item.seq > 3000 && s.prediction.modelVersion === 'fraud@1').length;
+    assert.ok(servedDuringSwap > 0, 'no record made after the reload began was scored before the switch: scoring waited for the swap');
+
+    // No stall at the switch: the gap in output there is no longer than the longest batch (its
+    // wait plus its model call) or the longest gap anywhere else in this run. A loaded machine's
+    // pauses (a late timer, a thread off the CPU) land anywhere in the run, and the bound grows
+    // with them; a stall of the swap lands here alone.
     const longestBatchMs = Math.max(...seen['inference.done'].map((d) => d.durationMs)) + 5;
     const gap = scored[firstNew]!.at - scored[firstNew - 1]!.at;
-    assert.ok(gap <= longestBatchMs, `output stalled ${gap.toFixed(1)} ms at the swap; the longest batch took ${longestBatchMs.toFixed(1)} ms`);
+    const elsewhereMs = Math.max(...scored.slice(1).map((s, i) => (i === firstNew - 1 ? 0 : s.at - scored[i]!.at)));
+    t.diagnostic(`gap at the switch ${gap.toFixed(1)} ms; longest batch ${longestBatchMs.toFixed(1)} ms; longest gap elsewhere ${elsewhereMs.toFixed(1)} ms; ${servedDuringSwap} records scored by fraud@1 during the swap`);
+    assert.ok(
+      gap <= Math.max(longestBatchMs, elsewhereMs),
+      `output stalled ${gap.toFixed(1)} ms at the swap; the longest batch took ${longestBatchMs.toFixed(1)} ms, the longest gap elsewhere was ${elsewhereMs.toFixed(1)} ms`,
+    );
   });
 
   it('refuses a bad signature, NaN outputs and a lower held-out AUC, and the old version keeps serving', async () => {

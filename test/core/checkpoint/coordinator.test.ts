@@ -56,11 +56,16 @@ describe('checkpoint coordinator', () => {
     const saved: CheckpointInput[] = [];
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
+    let firstSaveStarted!: () => void;
+    const firstSave = new Promise<void>((resolve) => (firstSaveStarted = resolve));
     // A store whose first save does not finish until told to.
     const store: CheckpointStore = {
       latest: async () => undefined,
       save: async (input) => {
-        if (saved.length === 0) await held;
+        if (saved.length === 0) {
+          firstSaveStarted();
+          await held;
+        }
         saved.push(input);
         return { ...input, id: saved.length, createdAt: Date.now() } as Checkpoint;
       },
@@ -68,8 +73,15 @@ describe('checkpoint coordinator', () => {
     const seen: Array<number | undefined> = [];
     // A slow sink keeps records in flight when a checkpoint starts: it must wait for them.
     const running = runCounting(recordingSource(1000, seen), collectSink<number>({ delayMs: 3 }), { maxInFlight: 100, checkpoints: { store, intervalMs: 5, log: () => {} } });
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    assert.ok(seen.length > 0 && seen.every((offset) => offset === undefined), 'nothing committable while the first checkpoint is not durable');
+    // Until the first checkpoint is being written and the source has looked a few times since
+    // (counted, not timed: a loaded machine may take long to get there; 10 s only stops a hang).
+    await firstSave;
+    const looksBeforeSave = seen.length;
+    for (const deadline = Date.now() + 10_000; seen.length < looksBeforeSave + 3; ) {
+      assert.ok(Date.now() < deadline, `the source stopped while the first checkpoint was written (${seen.length} looks)`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.ok(seen.every((offset) => offset === undefined), 'nothing committable while the first checkpoint is not durable');
     release();
     const stats = await running.done;
     assert.ok(stats.checkpoints >= 2);

@@ -17,10 +17,14 @@ function writeServable(registry: string, version: number): void {
   for (const file of ['fixtures.json', 'holdout.csv']) copyFileSync(join(FRAUD_REGISTRY, '1', file), join(directory, file));
 }
 
-/** Polls the workers until `check` holds for what they have loaded (unloads go out after the last batch ends). */
+/**
+ * Polls the workers until `check` holds for what they have loaded (unloads go out after the last
+ * batch ends). The bug leaves a version loaded for good, so the limit only stops the wait: 10 s,
+ * not a count of polls a loaded machine could run through before the unload arrives.
+ */
 async function eventually(pool: InferencePool, check: (loaded: string[][]) => boolean): Promise<string[][]> {
   let loaded: string[][] = [];
-  for (let i = 0; i < 50; i += 1) {
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
     loaded = [...(await pool.loadedModels()).values()];
     if (check(loaded)) return loaded;
     await new Promise((resolve) => setTimeout(resolve, 20));
