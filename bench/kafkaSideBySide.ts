@@ -172,7 +172,7 @@ try {
     console.log(row(result));
   }
   report(results, produceCeilings);
-  if (REPEAT > 1) medians(results);
+  if (REPEAT > 1) medians(results, produceCeilings);
   overRelay(results);
 } finally {
   cpu.stop();
@@ -433,7 +433,7 @@ function report(results: Result[], produceCeilings: number[]): void {
 }
 
 /** With --repeat: each row's median backlog and p99 − floor per rate, and the median p2/p1 of the rounds. */
-function medians(results: Result[]): void {
+function medians(results: Result[], produceCeilings: readonly number[]): void {
   console.log(`\nmedians of ${REPEAT} rounds (lower median for an even count):`);
   for (const implementation of oneRound) {
     const mine = results.filter((r) => r.implementation.id === implementation.id);
@@ -450,18 +450,34 @@ function medians(results: Result[]): void {
     const warmPart = warmRates.length === 0 ? '' : `, second half ${fmt(median(warmRates))} ev/s [${warmRates.map(fmt).join(', ')}] at ${median(warmCpu).toFixed(3)} cpu-s/1k ev`;
     console.log(`  ${implementation.id.padEnd(24)} backlog ${fmt(median(backlogs))} ev/s [${backlogs.map(fmt).join(', ')}]${settledPart}${warmPart}, job ${median(jobCpu).toFixed(3)} cpu-s/1k ev${perRate.length === 0 ? '' : `; ${perRate.join('; ')}`}`);
   }
-  // Each round's own ratio to the first row of the round (A/B within a round, then the median).
-  const [first, ...others] = oneRound;
-  for (const other of others) {
+  // Each round's own ratios (A/B within a round, then the median): to the round's produce ceiling,
+  // to the hand-written loop (or the round's first row without it), and p2 to p1.
+  const inRound = (round: number, id: string) => {
+    const at = results.findIndex((r, i) => i >= round * oneRound.length && i < (round + 1) * oneRound.length && r.implementation.id === id);
+    const result = results[at];
+    return result === undefined || 'failed' in result.backlog ? undefined : { backlog: result.backlog.eventsPerSecond, warm: result.warm?.eventsPerSecond };
+  };
+  const roundCeiling = (round: number) => median(produceCeilings.slice(round * oneRound.length, (round + 1) * oneRound.length));
+  const perRound = (label: string, of: (round: number) => { backlog: number; warm?: number } | undefined, to: (round: number) => { backlog: number; warm?: number } | undefined) => {
     const ratios: number[] = [];
     const warmRatios: number[] = [];
     for (let round = 0; round < REPEAT; round += 1) {
-      const [a, b] = [results[round * oneRound.length], results.find((r, i) => i >= round * oneRound.length && i < (round + 1) * oneRound.length && r.implementation.id === other.id)];
-      if (a === undefined || b === undefined || 'failed' in a.backlog || 'failed' in b.backlog) continue;
-      ratios.push(b.backlog.eventsPerSecond / a.backlog.eventsPerSecond);
-      if (a.warm !== undefined && b.warm !== undefined) warmRatios.push(b.warm.eventsPerSecond / a.warm.eventsPerSecond);
+      const [a, b] = [to(round), of(round)];
+      if (a === undefined || b === undefined) continue;
+      ratios.push(b.backlog / a.backlog);
+      if (a.warm !== undefined && b.warm !== undefined) warmRatios.push(b.warm / a.warm);
     }
-    console.log(`  ${other.id} / ${first!.id}, backlog, per round: ${ratios.map((r) => r.toFixed(2)).join(', ')} → median ${median(ratios).toFixed(2)}; its second half: ${warmRatios.map((r) => r.toFixed(2)).join(', ')} → median ${median(warmRatios).toFixed(2)}`);
+    if (ratios.length === 0) return;
+    const warmPart = warmRatios.length === 0 ? '' : `; its second half: ${warmRatios.map((r) => r.toFixed(2)).join(', ')} → median ${median(warmRatios).toFixed(2)}`;
+    console.log(`  ${label}, backlog, per round: ${ratios.map((r) => r.toFixed(2)).join(', ')} → median ${median(ratios).toFixed(2)}${warmPart}`);
+  };
+  const base = oneRound.find((i) => i.id === 'hand-written') ?? oneRound[0]!;
+  for (const implementation of oneRound.filter((i) => i.floor !== true)) {
+    perRound(`${implementation.id} / the round's produce ceiling`, (round) => inRound(round, implementation.id), (round) => ({ backlog: roundCeiling(round) }));
+  }
+  for (const other of oneRound.filter((i) => i !== base && i.floor !== true)) perRound(`${other.id} / ${base.id}`, (round) => inRound(round, other.id), (round) => inRound(round, base.id));
+  if (oneRound.some((i) => i.id === 'sluice-p1') && oneRound.some((i) => i.id === 'sluice-p2')) {
+    perRound('sluice-p2 / sluice-p1', (round) => inRound(round, 'sluice-p2'), (round) => inRound(round, 'sluice-p1'));
   }
 }
 
