@@ -241,13 +241,17 @@ async function measure(implementation: Implementation, brokers: string[], produc
     let first = BACKLOG;
     for (const rate of 'failed' in backlog ? [] : RATES) {
       const count = Math.round(rate * PACED_SECONDS);
+      const pacedFrom = Date.now();
       await paced(brokers, input, first, count, rate);
+      const pacedCpu = cpu.window(pacedFrom, Date.now());
       const settled = implementation.floor === true ? floorRead.consumed >= first + count : watch.outputs(first, first + count).count >= count;
       if (!settled) await until(() => (implementation.floor === true ? floorRead.consumed >= first + count : watch.outputs(first, first + count).count >= count), CATCH_UP_MS, exited);
       // The first second of a phase (the rate stepping up) is left out of its percentiles.
       const skip = Math.min(rate, Math.floor(count / 4));
       phases.push(phaseFigures(rate, count, watch.inputs(first + skip, first + count), implementation.floor === true ? undefined : watch.outputs(first + skip, first + count), count - skip));
       if (values.stages && implementation.id.startsWith('sluice')) console.log(`    ${fmt(rate)}/s floor p50/p99 ${phases.at(-1)!.floor.p50.toFixed(0)}/${phases.at(-1)!.floor.p99.toFixed(0)} ms; ${stageLine(watch.stages(first + skip, first + count))}`);
+      // What the machine was doing while the phase ran: at low rates every hop waits for a core.
+      if (values.stages) console.log(formatCpu(pacedCpu, count).replace(/^ {4}cpu over/, `    ${fmt(rate)}/s: cpu over`));
       first += count;
     }
     return { implementation, backlog, phases, backlogCpu, settled, warm };
