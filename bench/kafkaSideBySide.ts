@@ -480,7 +480,7 @@ function medians(results: Result[], produceCeilings: readonly number[]): void {
     perRound(`${implementation.id} / the round's produce ceiling`, (round) => inRound(round, implementation.id), (round) => ({ backlog: roundCeiling(round) }));
   }
   for (const other of oneRound.filter((i) => i !== base && i.floor !== true)) perRound(`${other.id} / ${base.id}`, (round) => inRound(round, other.id), (round) => inRound(round, base.id));
-  if (oneRound.some((i) => i.id === 'sluice-p1') && oneRound.some((i) => i.id === 'sluice-p2')) {
+  if (base.id !== 'sluice-p1' && oneRound.some((i) => i.id === 'sluice-p1') && oneRound.some((i) => i.id === 'sluice-p2')) {
     perRound('sluice-p2 / sluice-p1', (round) => inRound(round, 'sluice-p2'), (round) => inRound(round, 'sluice-p1'));
   }
 }
