@@ -172,7 +172,8 @@ try {
     console.log(row(result));
   }
   report(results, produceCeilings);
-  if (REPEAT > 1) medians(results, produceCeilings);
+  if (REPEAT > 1) medians(results);
+  ratios(results, produceCeilings);
   overRelay(results);
 } finally {
   cpu.stop();
@@ -251,7 +252,7 @@ async function measure(implementation: Implementation, brokers: string[], produc
       phases.push(phaseFigures(rate, count, watch.inputs(first + skip, first + count), implementation.floor === true ? undefined : watch.outputs(first + skip, first + count), count - skip));
       if (values.stages && implementation.id.startsWith('sluice')) console.log(`    ${fmt(rate)}/s floor p50/p99 ${phases.at(-1)!.floor.p50.toFixed(0)}/${phases.at(-1)!.floor.p99.toFixed(0)} ms; ${stageLine(watch.stages(first + skip, first + count))}`);
       // What the machine was doing while the phase ran: at low rates every hop waits for a core.
-      if (values.stages) console.log(formatCpu(pacedCpu, count).replace(/^ {4}cpu over/, `    ${fmt(rate)}/s: cpu over`));
+      if (values.stages) console.log(formatCpu(pacedCpu, count, `${fmt(rate)}/s: cpu`));
       first += count;
     }
     return { implementation, backlog, phases, backlogCpu, settled, warm };
@@ -407,25 +408,9 @@ function row({ implementation, backlog, phases, backlogCpu, settled, warm }: Res
 }
 
 function report(results: Result[], produceCeilings: number[]): void {
-  const ceiling = [...produceCeilings].sort((a, b) => a - b)[Math.floor(produceCeilings.length / 2)]!;
-  const backlogOf = (id: string) => {
-    const backlog = results.find((r) => r.implementation.id === id)?.backlog;
-    return backlog === undefined || 'failed' in backlog ? undefined : backlog.eventsPerSecond;
-  };
-  console.log(`\nkafkajs produce ceiling (1,000 per send, median of the ${produceCeilings.length} backlog loads): ${fmt(ceiling)} events/s`);
-  // With --repeat the ratios are each round's, in medians(): a row id is in every round.
+  console.log(`\nkafkajs produce ceiling (1,000 per send, lower median of the ${produceCeilings.length} backlog loads, as every median here): ${fmt(median(produceCeilings))} events/s`);
+  // With --repeat the latencies are in medians(): a row id is in every round.
   if (REPEAT > 1) return;
-  console.log('ratios (same run):');
-  const hand = backlogOf('hand-written');
-  for (const result of results) {
-    const own = backlogOf(result.implementation.id);
-    if (own === undefined) continue;
-    console.log(`  ${result.implementation.id.padEnd(20)} backlog ${ratio(own, ceiling)} × produce ceiling, ${ratio(own, hand)} × hand-written`);
-  }
-  const [p1, p2, before] = [backlogOf('sluice-p1'), backlogOf('sluice-p2'), backlogOf('sluice-p1-upstream')];
-  if (p1 !== undefined && before !== undefined) console.log(`  sluice-p1 / sluice-p1 on kafkajs as published (the patch): ${ratio(p1, before)}`);
-  const warmOf = (id: string) => results.find((r) => r.implementation.id === id)?.warm?.eventsPerSecond;
-  if (p1 !== undefined && p2 !== undefined) console.log(`  sluice-p2 / sluice-p1: ${ratio(p2, p1)}; the backlog's second half: ${ratio(warmOf('sluice-p2') ?? NaN, warmOf('sluice-p1'))}`);
   const handPhases = results.find((r) => r.implementation.id === 'hand-written')?.phases ?? [];
   for (const result of results.filter((r) => r.implementation.id.startsWith('sluice'))) {
     const parts = result.phases.map((p) => {
@@ -436,8 +421,8 @@ function report(results: Result[], produceCeilings: number[]): void {
   }
 }
 
-/** With --repeat: each row's median backlog and p99 − floor per rate, and the median p2/p1 of the rounds. */
-function medians(results: Result[], produceCeilings: readonly number[]): void {
+/** With --repeat: each row's median backlog and p99 − floor per rate. */
+function medians(results: Result[]): void {
   console.log(`\nmedians of ${REPEAT} rounds (lower median for an even count):`);
   for (const implementation of oneRound) {
     const mine = results.filter((r) => r.implementation.id === implementation.id);
@@ -454,8 +439,15 @@ function medians(results: Result[], produceCeilings: readonly number[]): void {
     const warmPart = warmRates.length === 0 ? '' : `, second half ${fmt(median(warmRates))} ev/s [${warmRates.map(fmt).join(', ')}] at ${median(warmCpu).toFixed(3)} cpu-s/1k ev`;
     console.log(`  ${implementation.id.padEnd(24)} backlog ${fmt(median(backlogs))} ev/s [${backlogs.map(fmt).join(', ')}]${settledPart}${warmPart}, job ${median(jobCpu).toFixed(3)} cpu-s/1k ev${perRate.length === 0 ? '' : `; ${perRate.join('; ')}`}`);
   }
-  // Each round's own ratios (A/B within a round, then the median): to the round's produce ceiling,
-  // to the hand-written loop (or the round's first row without it), and p2 to p1.
+}
+
+/**
+ * Each round's own ratios (A/B within a round; with --repeat, then the median): every row to the
+ * round's produce ceiling and to the hand-written loop (or the round's first row without it),
+ * p2 to p1, and p1 to p1 on kafkajs as published.
+ */
+function ratios(results: Result[], produceCeilings: readonly number[]): void {
+  console.log(REPEAT === 1 ? 'ratios (same run):' : `ratios, each round's own (${REPEAT} rounds):`);
   const inRound = (round: number, id: string) => {
     const at = results.findIndex((r, i) => i >= round * oneRound.length && i < (round + 1) * oneRound.length && r.implementation.id === id);
     const result = results[at];
@@ -463,17 +455,17 @@ function medians(results: Result[], produceCeilings: readonly number[]): void {
   };
   const roundCeiling = (round: number) => median(produceCeilings.slice(round * oneRound.length, (round + 1) * oneRound.length));
   const perRound = (label: string, of: (round: number) => { backlog: number; warm?: number } | undefined, to: (round: number) => { backlog: number; warm?: number } | undefined) => {
-    const ratios: number[] = [];
+    const backlogRatios: number[] = [];
     const warmRatios: number[] = [];
     for (let round = 0; round < REPEAT; round += 1) {
       const [a, b] = [to(round), of(round)];
       if (a === undefined || b === undefined) continue;
-      ratios.push(b.backlog / a.backlog);
+      backlogRatios.push(b.backlog / a.backlog);
       if (a.warm !== undefined && b.warm !== undefined) warmRatios.push(b.warm / a.warm);
     }
-    if (ratios.length === 0) return;
-    const warmPart = warmRatios.length === 0 ? '' : `; its second half: ${warmRatios.map((r) => r.toFixed(2)).join(', ')} → median ${median(warmRatios).toFixed(2)}`;
-    console.log(`  ${label}, backlog, per round: ${ratios.map((r) => r.toFixed(2)).join(', ')} → median ${median(ratios).toFixed(2)}${warmPart}`);
+    if (backlogRatios.length === 0) return;
+    const list = (xs: number[]) => (REPEAT === 1 ? `${xs[0]!.toFixed(2)} ×` : `per round ${xs.map((r) => r.toFixed(2)).join(', ')} → median ${median(xs).toFixed(2)}`);
+    console.log(`  ${label}, backlog: ${list(backlogRatios)}${warmRatios.length === 0 ? '' : `; its second half: ${list(warmRatios)}`}`);
   };
   const base = oneRound.find((i) => i.id === 'hand-written') ?? oneRound[0]!;
   for (const implementation of oneRound.filter((i) => i.floor !== true)) {
@@ -483,6 +475,7 @@ function medians(results: Result[], produceCeilings: readonly number[]): void {
   if (base.id !== 'sluice-p1' && oneRound.some((i) => i.id === 'sluice-p1') && oneRound.some((i) => i.id === 'sluice-p2')) {
     perRound('sluice-p2 / sluice-p1', (round) => inRound(round, 'sluice-p2'), (round) => inRound(round, 'sluice-p1'));
   }
+  perRound('sluice-p1 / sluice-p1 on kafkajs as published (the patch)', (round) => inRound(round, 'sluice-p1'), (round) => inRound(round, 'sluice-p1-upstream'));
 }
 
 /**
@@ -523,13 +516,14 @@ function stageLine(stamped: Stamped[]): string {
   if (stamped.length === 0) return 'stages: none stamped';
   const q = (xs: number[], at: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(at * xs.length))]!;
   const parts = { in: (s: Stamped) => s.decoded - s.created, queue: (s: Stamped) => s.batched - s.decoded, pool: (s: Stamped) => s.scored - s.batched, sink: (s: Stamped) => s.sent - s.scored, kafka: (s: Stamped) => s.arrived - s.sent };
-  const slowest = [...stamped].sort((a, b) => b.arrived - b.created - (a.arrived - a.created)).slice(0, Math.max(1, Math.floor(stamped.length / 100)));
+  // By total latency, fastest first: the slowest 1 % is its end, a typical record its middle.
+  const byTotal = [...stamped].sort((a, b) => a.arrived - a.created - (b.arrived - b.created));
+  const slowest = byTotal.slice(-Math.max(1, Math.floor(stamped.length / 100)));
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const each = Object.entries(parts).map(([name, f]) => `${name} ${q(stamped.map(f), 0.5).toFixed(0)}/${q(stamped.map(f), 0.99).toFixed(0)}`);
   const tail = Object.entries(parts).map(([name, f]) => `${name} ${mean(slowest.map(f)).toFixed(1)}`);
   // A typical record's split: the stages' p50s need not add up to the whole's p50 (each stage's
   // slow records are different ones), so also the mean of each part over the middle tenth.
-  const byTotal = [...stamped].sort((a, b) => a.arrived - a.created - (b.arrived - b.created));
   const middle = byTotal.slice(Math.floor(byTotal.length * 0.45), Math.max(Math.floor(byTotal.length * 0.45) + 1, Math.floor(byTotal.length * 0.55)));
   const typical = Object.entries(parts).map(([name, f]) => `${name} ${mean(middle.map(f)).toFixed(1)}`);
   // The job's own time, with neither Kafka hop in it: what it adds between its fetch and its produce request.

@@ -186,9 +186,10 @@ function cpuCount(): number {
  *
  * @example
  * formatCpu(cpu.window(first, last), 40_000)
+ * formatCpu(cpu.window(from, to), 2_500, '500/s: cpu') // '    500/s: cpu over 5.0 s: …'
  */
-export function formatCpu(window: CpuWindow, events: number): string {
-  if (window.seconds === 0) return '    cpu: not sampled';
+export function formatCpu(window: CpuWindow, events: number, label = 'cpu'): string {
+  if (window.seconds === 0) return `    ${label}: not sampled`;
   const per = (seconds: number) => `${((seconds / events) * 1000).toFixed(3)} cpu-s/1k ev (${(seconds / window.seconds).toFixed(2)} cores)`;
   const roles = [...window.byRole].filter(([, s]) => s > 0).sort((a, b) => b[1] - a[1]).map(([role, s]) => `${role} ${per(s)}`);
   const shown = window.jobThreads.slice(0, 8);
@@ -196,7 +197,7 @@ export function formatCpu(window: CpuWindow, events: number): string {
   const threads = shown.map((t) => `${t.main ? 'main' : `t${t.tid}`} ${(t.seconds / window.seconds).toFixed(2)}`).concat(rest > 0 ? [`${window.jobThreads.length - 8} more ${(rest / window.seconds).toFixed(2)}`] : []);
   const under = [...window.byRole.values()].reduce((a, b) => a + b, 0);
   return [
-    `    cpu over ${window.seconds.toFixed(1)} s: machine ${window.machineCoresBusy.toFixed(2)} of ${window.cores} cores busy, this bench's processes ${(under / window.seconds).toFixed(2)}`,
+    `    ${label} over ${window.seconds.toFixed(1)} s: machine ${window.machineCoresBusy.toFixed(2)} of ${window.cores} cores busy, this bench's processes ${(under / window.seconds).toFixed(2)}`,
     `      ${roles.join('; ')}`,
     `      job threads (cores): ${threads.join(', ')}`,
     `      job in the kernel ${((window.jobSystemSeconds / Math.max(1e-9, window.byRole.get('job') ?? 0)) * 100).toFixed(0)} % of its cpu; ${Math.round((window.jobMinorFaults / events) * 1000).toLocaleString('en-US')} minor page faults per 1k ev`,
