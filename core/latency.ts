@@ -45,9 +45,11 @@ export class LatencyHistogram {
     this.#histogram.add(other.#histogram);
   }
 
-  /** Records one observation in milliseconds. */
-  record(ms: number): void {
-    this.#histogram.recordValue(Math.max(1, Math.round(ms * 1000)));
+  /** Records one observation in milliseconds, or `count` equal ones. */
+  record(ms: number, count = 1): void {
+    const value = Math.max(1, Math.round(ms * 1000));
+    if (count === 1) this.#histogram.recordValue(value);
+    else this.#histogram.recordValueWithCount(value, count);
   }
 
   get count(): number {
@@ -68,4 +70,31 @@ export class LatencyHistogram {
   reset(): void {
     this.#histogram.reset();
   }
+}
+
+/**
+ * Calls `observe(value, count)` once per run of consecutive records with the same value. The
+ * records of one write mostly share their admission time (one fetch) and their event time (one
+ * producer send), and a histogram costs per call, not per count: on a backlog this turns two
+ * histogram updates per record into a few per write.
+ *
+ * @example
+ * forEachRun([{ at: 1 }, { at: 1 }, { at: 2 }], (r) => r.at, (at, count) => latency.record(9 - at, count));
+ * // latency.record(8, 2), then latency.record(7, 1)
+ */
+export function forEachRun<R>(records: readonly R[], valueOf: (record: R) => number, observe: (value: number, count: number) => void): void {
+  const length = records.length;
+  if (length === 0) return;
+  let value = valueOf(records[0]!);
+  let count = 1;
+  for (let i = 1; i < length; i += 1) {
+    const next = valueOf(records[i]!);
+    if (next === value) count += 1;
+    else {
+      observe(value, count);
+      value = next;
+      count = 1;
+    }
+  }
+  observe(value, count);
 }

@@ -1,5 +1,5 @@
 import type { Instrumentation } from '../core/instrumentation.ts';
-import { LatencyHistogram, type LatencySummary } from '../core/latency.ts';
+import { forEachRun, LatencyHistogram, type LatencySummary } from '../core/latency.ts';
 import type { Envelope } from '../core/record.ts';
 
 /** Event times this far ahead of this machine's clock are another clock's, not a skew: left out. */
@@ -39,11 +39,11 @@ export class EventTimeLatency {
 
   /** Records written at `writtenAt` (epoch ms). */
   observe(records: readonly Envelope<unknown>[], writtenAt: number): void {
-    for (let i = 0; i < records.length; i += 1) {
-      const ms = writtenAt - records[i]!.timestamp;
-      if (ms < -AHEAD_MS || ms > OLDEST_MS || Number.isNaN(ms)) this.#outside += 1;
-      else this.#histogram.record(Math.max(0, ms));
-    }
+    forEachRun(records, (record) => record.timestamp, (timestamp, count) => {
+      const ms = writtenAt - timestamp;
+      if (ms < -AHEAD_MS || ms > OLDEST_MS || Number.isNaN(ms)) this.#outside += count;
+      else this.#histogram.record(Math.max(0, ms), count);
+    });
   }
 
   summary(): EventTimeSummary {

@@ -48,6 +48,11 @@ class Engine {
   #checkpoints: CheckpointCoordinator | undefined;
   #done = 0;
   #lastDoneAt: number | undefined;
+  #doneStampDue = false;
+  readonly #stampDone = (): void => {
+    this.#doneStampDue = false;
+    this.#lastDoneAt = performance.now();
+  };
   #failure: unknown;
   #onFailure: (() => void) | undefined;
   #failedWith!: (error: unknown) => void;
@@ -66,8 +71,12 @@ class Engine {
     this.#budget = new InFlightBudget(options.maxInFlight);
     this.#tracker = new CompletionTracker(() => {
       this.#done += 1;
-      this.#lastDoneAt = performance.now();
       this.#budget.give();
+      // Read the clock once the run that finished records ends, not once per record.
+      if (!this.#doneStampDue) {
+        this.#doneStampDue = true;
+        queueMicrotask(this.#stampDone);
+      }
     });
     this.#instrumentation = options.instrumentation ?? new Instrumentation();
     this.#scheduler = options.scheduler ?? asyncScheduler;

@@ -1,7 +1,7 @@
 import { describeError, SluiceError } from '../errors.ts';
 import type { Instrumentation } from '../instrumentation.ts';
 import type { DeadLetter, Sink } from '../job.ts';
-import { LatencyHistogram } from '../latency.ts';
+import { forEachRun, LatencyHistogram } from '../latency.ts';
 import type { Envelope } from '../record.ts';
 import { withValue } from '../record.ts';
 
@@ -49,10 +49,8 @@ export class Outputs {
           maxBatch: parts.sinkBatchSize ?? DEFAULT_SINK_BATCH,
           onWritten: (records, startedAt) => {
             const now = performance.now();
-            for (const record of records) {
-              this.latency.record(now - record.receivedAt);
-              if (countAs !== undefined && countAs(record.value)) this.counted += 1;
-            }
+            forEachRun(records, (record) => record.receivedAt, (receivedAt, count) => this.latency.record(now - receivedAt, count));
+            if (countAs !== undefined) for (const record of records) if (countAs(record.value)) this.counted += 1;
             this.out += records.length;
             if (instrumentation.wants('sink.written')) instrumentation.emit('sink.written', { sink: sink.name, records, startedAt, endedAt: now });
             for (const record of records) record.ticket.release();

@@ -13,13 +13,14 @@ export class HistogramCell {
     this.counts = new Float64Array(bounds.length + 1);
   }
 
-  observe(value: number): void {
+  /** One observation, or `count` equal ones. */
+  observe(value: number, count = 1): void {
     const bounds = this.#bounds;
     let i = 0;
     while (i < bounds.length && value > bounds[i]!) i += 1;
-    this.counts[i]! += 1;
-    this.sum += value;
-    this.count += 1;
+    this.counts[i]! += count;
+    this.sum += value * count;
+    this.count += count;
   }
 }
 

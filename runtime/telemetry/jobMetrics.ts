@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import type { JobStats } from '../../core/engine/engine.ts';
 import type { Instrumentation, InstrumentationEvents } from '../../core/instrumentation.ts';
+import { forEachRun } from '../../core/latency.ts';
 import { BucketHistogram, type HistogramCell } from './bucketHistogram.ts';
 import { EnrichMetrics } from './enrichMetrics.ts';
 import { ModelMetrics } from './modelMetrics.ts';
@@ -197,7 +198,7 @@ export class JobMetrics {
 
   #sinkWritten({ sink, records, startedAt, endedAt }: InstrumentationEvents['sink.written']): void {
     const cell = this.#endToEnd;
-    for (const record of records) cell.observe((endedAt - record.receivedAt) / 1000);
+    forEachRun(records, (record) => record.receivedAt, (receivedAt, count) => cell.observe((endedAt - receivedAt) / 1000, count));
     this.#sinkRecords.set(sink, (this.#sinkRecords.get(sink) ?? 0) + records.length);
     this.#sinkWrite.cell({ sink }).observe((endedAt - startedAt) / 1000);
   }

@@ -183,6 +183,36 @@ describe('engine', () => {
     assert.ok(Math.max(...sizes) <= 10_000, `writes of ${sizes.join(', ')}: one above 10,000 records`);
   });
 
+  it('stamps the records a source hands in within one run with one time, and measures throughput from the first in to the last done', async () => {
+    const pauseMs = 150;
+    const twoRuns: Source<unknown> = {
+      name: 'two-runs',
+      async run(ctx) {
+        for (let offset = 0; offset < 5; offset += 1) {
+          // Three records in one synchronous run, a pause, then two more in another.
+          if (offset === 3) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+          const wait = ctx.emit({ key: undefined, value: offset, position: { topic: 'two-runs', partition: 0, offset } });
+          if (wait !== undefined) await wait;
+        }
+      },
+    };
+    const receivedAt: number[] = [];
+    const stamps: Sink<unknown> = {
+      name: 'stamps',
+      write: async (records) => {
+        for (const record of records) receivedAt.push(record.receivedAt);
+      },
+    };
+    const job = numbersJob('two-runs', (s) => s.pipe(map((n) => n)));
+    const { stats } = await runTestJob(job, { sources: { numbers: twoRuns }, sinks: { out: stamps } });
+    assert.equal(new Set(receivedAt.slice(0, 3)).size, 1, `the first run's records share one time: ${receivedAt.join(', ')}`);
+    assert.equal(new Set(receivedAt.slice(3)).size, 1, `the second run's records share one time: ${receivedAt.join(', ')}`);
+    assert.ok(receivedAt[3]! - receivedAt[0]! >= pauseMs - 1, `the second run's time is its own: ${receivedAt.join(', ')}`);
+    assert.equal(stats.latency.count, 5, 'every record is in the latency histogram');
+    assert.ok(stats.activeMs >= pauseMs - 1, `active ${stats.activeMs} ms: the span holds the pause between the first record in and the last done`);
+    assert.ok(stats.activeMs < stats.elapsedMs, `active ${stats.activeMs} ms within the run's ${stats.elapsedMs} ms`);
+  });
+
   it('fails with one message naming the output when a sink write fails', async () => {
     const failing: Sink<unknown> = { name: 'broken', write: async () => Promise.reject(new Error('disk full')) };
     const job = numbersJob('failing-sink', (s) => s.pipe(map((n) => n)));

@@ -34,6 +34,18 @@ describe('event-time latency', () => {
     assert.ok(latency.p50 < 0.01, `a timestamp 200 ms ahead reads as 0, not ${latency.p50}`);
   });
 
+  it('counts runs of equal event times, within and outside the range, as many records', () => {
+    const eventTime = new EventTimeLatency();
+    const writtenAt = 1_800_000_000_000;
+    const times = [10, 10, 10, 30, 2 * 3_600_000, 2 * 3_600_000, 10].map((ms) => written(writtenAt - ms));
+    eventTime.observe(times, writtenAt);
+    const { latency, outside } = eventTime.summary();
+    assert.equal(outside, 2);
+    assert.equal(latency.count, 5);
+    assert.ok(Math.abs(latency.p50 - 10) < 0.5, `p50 ${latency.p50}`);
+    assert.ok(Math.abs(latency.max - 30) < 0.5, `max ${latency.max}`);
+  });
+
   it('follows the sink.written events of a job', () => {
     const instrumentation = new Instrumentation();
     const eventTime = trackEventTimeLatency(instrumentation);

@@ -167,6 +167,18 @@ describe('BucketHistogram', () => {
     assert.deepEqual(parsePrometheusText(await ours.metrics()).find('h_count').map((s) => s.value), [0, 0]);
   });
 
+  it('renders a count of equal observations as that many single ones', async () => {
+    // Binary fractions, so the sums are exact either way.
+    const buckets = [0.125, 0.5, 1];
+    const [counted, single] = [new Registry(), new Registry()];
+    const many = new BucketHistogram({ name: 'h', help: 'h', labelNames: ['stage'], buckets, registers: [counted] }).cell({ stage: 'a' });
+    const one = new BucketHistogram({ name: 'h', help: 'h', labelNames: ['stage'], buckets, registers: [single] }).cell({ stage: 'a' });
+    many.observe(0.25, 3);
+    many.observe(2, 2);
+    for (const v of [0.25, 0.25, 0.25, 2, 2]) one.observe(v);
+    assert.equal(await counted.metrics(), await single.metrics());
+  });
+
   it('parses only well-formed text', () => {
     assert.throws(() => parsePrometheusText('# TYPE x counter\nx{a="1" 3\n'), /not a sample|bad labels/);
     assert.throws(() => parsePrometheusText('y 1\n'), /no # TYPE/);
