@@ -14,7 +14,7 @@
  *   flock /tmp/heavy.lock npm run bench:side-by-side
  *   npm run bench:side-by-side -- --backlog 200000 --paced-seconds 10 --only sluice-p1,hand-written
  *   npm run bench:side-by-side -- --backlog 300000 --rates none --only sluice-p1 --profile /tmp/prof   # CPU profiles
- *   npm run bench:side-by-side -- --rates none --only sluice-p1,sluice-p2 --repeat 3   # A B A B A B, medians
+ *   npm run bench:side-by-side -- --rates none --only sluice-p1,sluice-p2 --repeat 4   # A B, B A, A B, B A; medians
  *   npm run bench:side-by-side -- --only sluice-p1 --base HEAD~3 --variant 'sluice-p1+wait10:SLUICE_KAFKA_MAX_WAIT_MS=10'
  *
  * Every row also says who used the CPU while it ran (bench/sideBySide/cpu.ts): CPU-seconds per
@@ -44,7 +44,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     /** Write V8 CPU profiles of each implementation's threads into <folder>/<implementation> (the main thread's is the largest). */
     profile: { type: 'string' },
-    /** Run the chosen rows this many times, interleaved (A B A B ...), and print medians. */
+    /** Run the chosen rows this many times, interleaved and every other round reversed (A B, B A, ...), and print medians. */
     repeat: { type: 'string', default: '1' },
     /** Also run each chosen Sluice row from this commit (a `git archive` copy), for A/B in one run: rows `<row>@base`. */
     base: { type: 'string' },
@@ -114,7 +114,9 @@ const variants = values.variant!.map((spec): Implementation => {
 const baseRows = values.base === undefined ? [] : picked.filter((i) => i.id.startsWith('sluice')).map((i): Implementation => ({ ...i, id: `${i.id}@base`, label: `${i.label} @ ${values.base}`, cwd: baseCopy(repo, values.base!) }));
 const oneRound = [...picked, ...baseRows, ...variants];
 const REPEAT = Number(values.repeat);
-const chosen = Array.from({ length: REPEAT }, () => oneRound).flat();
+// Every other round runs its rows in reverse: the same code in both slots (an A/A run, 2 December)
+// came out 1.20, 1.02, 1.00 × in favour of the second, so a fixed order would lean every A/B.
+const chosen = Array.from({ length: REPEAT }, (_, round) => (round % 2 === 0 ? oneRound : [...oneRound].reverse())).flat();
 const cpu = new CpuSampler();
 cpu.start();
 
