@@ -3,6 +3,7 @@ import { ConnectorError } from '../../../core/errors.ts';
 import type { KafkaSettings } from '../../../core/job.ts';
 import { createKafka, type KafkaTuning } from '../config.ts';
 import { describeKafkaError, isTransientKafkaError } from '../errors.ts';
+import { RequestFill } from './requestChunks.ts';
 
 export interface ProducerQueueOptions {
   settings: KafkaSettings;
@@ -10,7 +11,7 @@ export interface ProducerQueueOptions {
   topic: string;
   /** Most messages per send. */
   batchSize: number;
-  /** Most bytes per send, by {@link messageBytes}: a send is one produce request. */
+  /** Most bytes per send, by `messageBytes` (requestChunks.ts): a send is one produce request. */
   maxRequestBytes: number;
   /** How long a send waits for more messages when it holds fewer than `batchSize`. */
   lingerMs: number;
@@ -91,18 +92,13 @@ export class ProducerQueue {
       // left without a pump.
       while (this.#queued > 0) {
         if (this.#queued < batchSize && lingerMs > 0) await this.#linger(lingerMs);
-        const chunk: Message[] = [];
+        const fill = new RequestFill(maxRequestBytes);
+        const chunk = fill.messages;
         const parts: { entry: Pending; count: number }[] = [];
-        let bytes = 0;
         for (const entry of this.#queue) {
           let count = 0;
           for (let i = entry.taken; i < entry.messages.length; i += 1) {
-            if (chunk.length >= batchSize) break;
-            const size = messageBytes(entry.messages[i]!);
-            // A message over the limit on its own still goes, alone: the broker then says why it refuses it.
-            if (chunk.length > 0 && bytes + size > maxRequestBytes) break;
-            bytes += size;
-            chunk.push(entry.messages[i]!);
+            if (chunk.length >= batchSize || !fill.add(entry.messages[i]!)) break;
             count += 1;
           }
           if (count > 0) {
@@ -179,42 +175,6 @@ export class ProducerQueue {
       }
     }
   }
-}
-
-/**
- * The most Kafka's record format (v2) adds to one record besides its key, value and headers: its
- * length (varint, ≤ 5), attributes (1), timestamp delta (varlong, ≤ 10), offset delta, key and
- * value lengths and header count (varints, ≤ 5 each).
- */
-const RECORD_FRAMING_BYTES = 36;
-/** Bytes one header's framing may add (two varint lengths). */
-const HEADER_FRAMING_BYTES = 10;
-
-/**
- * An upper bound of the bytes a message takes in a produce request: its key, value and header
- * names and values as UTF-8, plus the most the record framing adds. Sends are cut by it so one
- * never exceeds the broker's `message.max.bytes` however its messages fall on partitions.
- *
- * @example
- * messageBytes({ key: 'u1', value: '{"score":0.1}' }) // 2 + 13 + 36 = 51
- */
-export function messageBytes(message: Message): number {
-  let bytes = RECORD_FRAMING_BYTES + byteLength(message.key) + byteLength(message.value);
-  const headers = message.headers;
-  if (headers !== undefined) {
-    for (const name in headers) {
-      const value = headers[name];
-      bytes += HEADER_FRAMING_BYTES + Buffer.byteLength(name);
-      if (Array.isArray(value)) for (const item of value) bytes += HEADER_FRAMING_BYTES + byteLength(item);
-      else bytes += byteLength(value);
-    }
-  }
-  return bytes;
-}
-
-function byteLength(data: string | Buffer | null | undefined): number {
-  if (data === null || data === undefined) return 0;
-  return typeof data === 'string' ? Buffer.byteLength(data) : data.length;
 }
 
 /** Distinct keys whose partition is remembered; past it the cache starts over. */

@@ -5,7 +5,7 @@ import type { DeadLetter, KafkaSettings } from '../../../../core/job.ts';
 import type { Envelope } from '../../../../core/record.ts';
 import { DEAD_LETTER_HEADERS, kafkaDeadLetterSink, kafkaSink } from '../../../../connectors/kafka/index.ts';
 import { kafkaTuning } from '../../../../connectors/kafka/config.ts';
-import { messageBytes } from '../../../../connectors/kafka/producer/producerQueue.ts';
+import { messageBytes } from '../../../../connectors/kafka/producer/requestChunks.ts';
 import { PartitionTransactions } from '../../../../connectors/kafka/transactions/partitionTransactions.ts';
 import { readCommitted } from '../../../kit/exactlyOnce.ts';
 import { createTestKafka, createTopics, sharedKafka, TEST_CONSUMER_TIMINGS, type KafkaCluster } from '../../../kit/kafka.ts';
