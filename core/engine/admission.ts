@@ -125,7 +125,7 @@ export class Admission {
     this.#in += 1;
     // One clock reading per synchronous run, not per record: what a source hands in within one
     // run came in together (one fetch), and the time the job spends on the run's earlier records
-    // is time it added to the later ones. It also halves the clock reads and lets the output's
+    // is time it added to the later ones. It also spares a clock read per record and lets the output's
     // latency histogram take a write's records in a few runs of equal times (core/latency.ts).
     let receivedAt = this.#turnAt;
     if (receivedAt === undefined) {
