@@ -6,8 +6,8 @@
  *
  *   npm run bench                       # 1,000,000 events per run
  *   npm run bench -- --count 300000
- *   npm run bench -- --count 300000 --scaling 3   # only --parallelism 1 and 2 (--workers 2), 3 rounds alternating, ratio per round and median
- *   npm run bench -- --against 981e479 --rounds 3  # that commit's fraud job (--workers 2) against this tree's at --parallelism 2 and 1, alternating
+ *   npm run bench -- --count 300000 --scaling 3   # only --parallelism 1 and 2 (--workers 2), 3 rounds (every second one in reverse), ratio per round and median
+ *   npm run bench -- --against 981e479 --rounds 3  # that commit's fraud job (--workers 2) against this tree's at --parallelism 2 and 1, every second round in reverse
  *
  * `--against` runs the other commit from a `git archive` copy in /tmp that shares this
  * checkout's node_modules (bench/baseCopy.ts), each engine with its own fraud job: issue 11's
@@ -66,6 +66,18 @@ function median(values: number[]): number {
   return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
+/**
+ * Runs one round's rows, in reverse every second round (the results keep the rows' order): in a
+ * fixed order the row that ran second came out ahead (the side-by-side bench's A/A run, 2 December).
+ */
+async function inRoundOrder<T>(round: number, rows: readonly (() => Promise<T>)[]): Promise<T[]> {
+  const results = new Array<T>(rows.length);
+  const order = rows.map((_, i) => i);
+  if (round % 2 === 0) order.reverse();
+  for (const i of order) results[i] = await rows[i]!();
+  return results;
+}
+
 console.log(`embedded fraud job, ${count.toLocaleString('en-US')} events per run, ${process.env.npm_config_user_agent ?? ''}`.trim());
 if (values.against !== undefined) {
   // Another commit's engine and job against this tree's, alternating, so each round's ratios are of neighbouring runs.
@@ -73,9 +85,11 @@ if (values.against !== undefined) {
   const two: number[] = [];
   const one: number[] = [];
   for (let round = 1; round <= Number(values.rounds); round += 1) {
-    const before = await run(`${values.against}, --workers 2`, ['--workers', '2', ...(values.extra ?? [])], {}, other);
-    const threads = await run('this tree, --parallelism 2, --workers 2', ['--parallelism', '2', '--workers', '2', ...(values.extra ?? [])]);
-    const single = await run('this tree, --parallelism 1, --workers 2', ['--parallelism', '1', '--workers', '2', ...(values.extra ?? [])]);
+    const [before, threads, single] = await inRoundOrder(round, [
+      () => run(`${values.against}, --workers 2`, ['--workers', '2', ...(values.extra ?? [])], {}, other),
+      () => run('this tree, --parallelism 2, --workers 2', ['--parallelism', '2', '--workers', '2', ...(values.extra ?? [])]),
+      () => run('this tree, --parallelism 1, --workers 2', ['--parallelism', '1', '--workers', '2', ...(values.extra ?? [])]),
+    ]);
     two.push(threads.eventsPerSecond / before.eventsPerSecond);
     one.push(single.eventsPerSecond / before.eventsPerSecond);
     console.log(`${row(before)}\n${row(threads)}\n${row(single)}\n  round ${round}: parallelism 2 / ${values.against} = ${two.at(-1)!.toFixed(2)}x, parallelism 1 / ${values.against} = ${one.at(-1)!.toFixed(2)}x`);
@@ -88,8 +102,10 @@ if (values.scaling !== undefined) {
   // Stream-thread scaling alone: p1 and p2 alternate, so each round's ratio is of neighbouring runs.
   const ratios: number[] = [];
   for (let round = 1; round <= Number(values.scaling); round += 1) {
-    const one = await run('--parallelism 1, --workers 2', ['--parallelism', '1', '--workers', '2', ...(values.extra ?? [])]);
-    const two = await run('--parallelism 2, --workers 2', ['--parallelism', '2', '--workers', '2', ...(values.extra ?? [])]);
+    const [one, two] = await inRoundOrder(round, [
+      () => run('--parallelism 1, --workers 2', ['--parallelism', '1', '--workers', '2', ...(values.extra ?? [])]),
+      () => run('--parallelism 2, --workers 2', ['--parallelism', '2', '--workers', '2', ...(values.extra ?? [])]),
+    ]);
     ratios.push(two.eventsPerSecond / one.eventsPerSecond);
     console.log(`${row(one)}\n${row(two)}\n  round ${round}: parallelism 2 / 1 = ${ratios.at(-1)!.toFixed(2)}x`);
   }
