@@ -17,6 +17,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { baseCopy } from './baseCopy.ts';
+import { runInRoundOrder } from './roundOrder.ts';
 
 interface Figures {
   label: string;
@@ -66,18 +67,6 @@ function median(values: number[]): number {
   return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
-/**
- * Runs one round's rows, in reverse every second round (the results keep the rows' order): in a
- * fixed order the row that ran second came out ahead (the side-by-side bench's A/A run, 2 December).
- */
-async function inRoundOrder<T>(round: number, rows: readonly (() => Promise<T>)[]): Promise<T[]> {
-  const results = new Array<T>(rows.length);
-  const order = rows.map((_, i) => i);
-  if (round % 2 === 0) order.reverse();
-  for (const i of order) results[i] = await rows[i]!();
-  return results;
-}
-
 console.log(`embedded fraud job, ${count.toLocaleString('en-US')} events per run, ${process.env.npm_config_user_agent ?? ''}`.trim());
 if (values.against !== undefined) {
   // Another commit's engine and job against this tree's, alternating, so each round's ratios are of neighbouring runs.
@@ -85,7 +74,7 @@ if (values.against !== undefined) {
   const two: number[] = [];
   const one: number[] = [];
   for (let round = 1; round <= Number(values.rounds); round += 1) {
-    const [before, threads, single] = await inRoundOrder(round, [
+    const [before, threads, single] = await runInRoundOrder(round - 1, [
       () => run(`${values.against}, --workers 2`, ['--workers', '2', ...(values.extra ?? [])], {}, other),
       () => run('this tree, --parallelism 2, --workers 2', ['--parallelism', '2', '--workers', '2', ...(values.extra ?? [])]),
       () => run('this tree, --parallelism 1, --workers 2', ['--parallelism', '1', '--workers', '2', ...(values.extra ?? [])]),
@@ -102,7 +91,7 @@ if (values.scaling !== undefined) {
   // Stream-thread scaling alone: p1 and p2 alternate, so each round's ratio is of neighbouring runs.
   const ratios: number[] = [];
   for (let round = 1; round <= Number(values.scaling); round += 1) {
-    const [one, two] = await inRoundOrder(round, [
+    const [one, two] = await runInRoundOrder(round - 1, [
       () => run('--parallelism 1, --workers 2', ['--parallelism', '1', '--workers', '2', ...(values.extra ?? [])]),
       () => run('--parallelism 2, --workers 2', ['--parallelism', '2', '--workers', '2', ...(values.extra ?? [])]),
     ]);

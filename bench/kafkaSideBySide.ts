@@ -28,6 +28,7 @@ import { parseArgs } from 'node:util';
 import { Kafka, logLevel, type Message } from 'kafkajs';
 import { createTopics, startKafka, type KafkaCluster } from '../test/kit/kafka.ts';
 import { baseCopy } from './baseCopy.ts';
+import { inRoundOrder } from './roundOrder.ts';
 import { CpuSampler, formatCpu, type CpuWindow } from './sideBySide/cpu.ts';
 import { makeEvent } from './sideBySide/events.ts';
 import { phaseFigures, ratio, type PhaseFigures } from './sideBySide/figures.ts';
@@ -114,9 +115,7 @@ const variants = values.variant!.map((spec): Implementation => {
 const baseRows = values.base === undefined ? [] : picked.filter((i) => i.id.startsWith('sluice')).map((i): Implementation => ({ ...i, id: `${i.id}@base`, label: `${i.label} @ ${values.base}`, cwd: baseCopy(repo, values.base!) }));
 const oneRound = [...picked, ...baseRows, ...variants];
 const REPEAT = Number(values.repeat);
-// Every other round runs its rows in reverse: the same code in both slots (an A/A run, 2 December)
-// came out 1.20, 1.02, 1.00 × in favour of the second, so a fixed order would lean every A/B.
-const chosen = Array.from({ length: REPEAT }, (_, round) => (round % 2 === 0 ? oneRound : [...oneRound].reverse())).flat();
+const chosen = Array.from({ length: REPEAT }, (_, round) => inRoundOrder(round, oneRound)).flat();
 const cpu = new CpuSampler();
 cpu.start();
 
