@@ -2,6 +2,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually } from './eventually.ts';
 
 const made: string[] = [];
 // 'exit' also runs under --test-force-exit, and by then the tests' children have been stopped.
@@ -33,9 +34,5 @@ export function lines(path: string): string[] {
  * await waitForLines('out/decisions.jsonl', 500);
  */
 export async function waitForLines(path: string, count: number, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (lines(path).length < count) {
-    if (Date.now() > deadline) throw new Error(`${path} did not reach ${count} lines`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await eventually(`${path} to reach ${count} lines`, () => lines(path).length >= count, { timeoutMs, everyMs: 10, detail: () => `it has ${lines(path).length}` });
 }

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 import type { Consumer } from 'kafkajs';
 
+import { eventually, eventuallyValue } from './eventually.ts';
 import { KafkaKitError } from './kafkaJars.ts';
 import { groupAlive } from './kafkaNode.ts';
 import {
@@ -30,14 +31,6 @@ import {
 } from './kafka.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 function messages(prefix: string, n: number): TestMessage[] {
   return Array.from({ length: n }, (_, i) => ({ key: `${prefix}-k${i}`, value: `${prefix}-v${i}` }));
@@ -102,13 +95,13 @@ describe('Kafka test broker', () => {
       await c.connect();
       await c.subscribe({ topics: [topic], fromBeginning: true });
       await c.run({ eachMessage: async ({ message }) => void values.push(message.value?.toString() ?? '') });
-      if (name === 'A') await waitFor('A to join', () => assigned['A']?.length === 4, 15_000);
+      if (name === 'A') await eventually('A to join', () => assigned['A']?.length === 4, { timeoutMs: 15_000, everyMs: 25 });
     }
-    await waitFor('both consumers to hold partitions', () => assigned['A']?.length === 2 && assigned['B']?.length === 2, 15_000);
+    await eventually('both consumers to hold partitions', () => assigned['A']?.length === 2 && assigned['B']?.length === 2, { timeoutMs: 15_000, everyMs: 25, detail: () => JSON.stringify(assigned) });
     assert.deepEqual(crashes, []);
     assert.deepEqual([...(assigned['A'] ?? []), ...(assigned['B'] ?? [])].sort(), [0, 1, 2, 3]);
     await produceMessages(brokers, topic, messages('s', 400));
-    await waitFor('all 400 messages', () => values.length >= 400, 15_000);
+    await eventually('all 400 messages', () => values.length >= 400, { timeoutMs: 15_000, everyMs: 25, detail: () => `${values.length} consumed` });
     assert.equal(new Set(values).size, 400);
   });
 
@@ -189,12 +182,12 @@ describe('Kafka test broker', () => {
     t.after(() => child.kill('SIGKILL'));
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    await waitFor('the child to start its broker', () => out.includes('\n'), 60_000);
+    await eventually('the child to start its broker', () => out.includes('\n'), { timeoutMs: 60_000, everyMs: 25 });
     const { pgids, root } = JSON.parse(out) as { pgids: number[]; root: string };
     assert.equal(groupAlive(pgids[0]!), true);
     child.kill('SIGKILL');
-    await waitFor('the orphaned JVM to die', () => !groupAlive(pgids[0]!), 10_000);
-    await waitFor('the orphaned data to go', () => !existsSync(root), 10_000);
+    await eventually('the orphaned JVM to die', () => !groupAlive(pgids[0]!), { timeoutMs: 10_000, everyMs: 25 });
+    await eventually('the orphaned data to go', () => !existsSync(root), { timeoutMs: 10_000, everyMs: 25 });
   });
 
   test('on three nodes, killing a partition leader moves leadership and sends go on', opts, async (t) => {
@@ -211,12 +204,12 @@ describe('Kafka test broker', () => {
     assert.equal(cluster.nodeIds.includes(leader), true);
 
     await cluster.kill(leader);
-    const deadline = Date.now() + 30_000;
-    let next = await leaderOf0().catch(() => undefined);
-    while ((next === undefined || next === leader) && Date.now() < deadline) {
-      await sleep(250);
-      next = await leaderOf0().catch(() => undefined);
-    }
+    // Metadata requests may fail while the cluster notices the death: such a poll reads no leader.
+    const next = await eventuallyValue(`partition 0 to get a leader other than node ${leader}`, () => leaderOf0().catch(() => undefined), (id) => id !== undefined && id !== leader, {
+      timeoutMs: 30_000,
+      everyMs: 250,
+      detail: (id) => `leader: ${String(id)}`,
+    });
     assert.notEqual(next, leader, 'leadership did not move');
     const alive = cluster.brokers.filter((_, i) => cluster.nodeIds[i] !== leader);
     await produceMessages(alive, topic, messages('after', 300), { retries: 10 });

@@ -4,6 +4,7 @@ import { after, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { InferencePool } from '../../runtime/inferencePool.ts';
 import { LifecycleMetrics } from '../../runtime/telemetry/lifecycleMetrics.ts';
+import { eventually } from '../kit/eventually.ts';
 import { runTestJob } from '../kit/jobs.ts';
 import { items, recording, registryWithV1, scoringJob, writeVersion, type Scored } from '../runtime/models/liveKit.ts';
 import { FIXTURE_MODELS } from '../runtime/models/registryKit.ts';
@@ -39,10 +40,15 @@ describe('infer shadow scoring', () => {
 
     const events = seen['shadow.compared'];
     // Shadow batches never hold the output back, so the last comparisons may land after the job ended.
-    for (const deadline = Date.now() + 10_000; events.reduce((n, e) => n + e.records, 0) < count && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
+    const comparedOrSkipped = () => events.reduce((n, e) => n + e.records, 0);
+    await eventually('every batch compared or counted as skipped', () => comparedOrSkipped() >= count, {
+      timeoutMs: 10_000,
+      everyMs: 20,
+      detail: () => `${comparedOrSkipped()} of ${count} records; first error: ${events.find((e) => e.error)?.error ?? 'none'}`,
+    });
     const compared = events.filter((e) => !e.skipped && e.error === undefined);
     assert.equal(events.filter((e) => e.error !== undefined).length, 0, events.find((e) => e.error)?.error);
-    assert.equal(events.reduce((n, e) => n + e.records, 0), count, 'every batch compared or counted as skipped');
+    assert.equal(comparedOrSkipped(), count, 'every batch compared or counted as skipped');
     assert.ok(compared.length > 0);
     assert.ok(compared.every((e) => e.model === 'fraud@1' && e.shadow === 'fraud@2'));
     const flips = compared.reduce((n, e) => n + e.flips, 0);

@@ -8,6 +8,7 @@ import { generatorSource } from '../../connectors/generatorSource.ts';
 import { FileCheckpointStore } from '../../core/checkpoint/fileCheckpointStore.ts';
 import { defineJob, input, output } from '../../core/index.ts';
 import { intervalJoin } from '../../operators/index.ts';
+import { eventually } from '../kit/eventually.ts';
 import { startTestJob } from '../kit/jobs.ts';
 
 const HOUR = 3600_000;
@@ -39,7 +40,7 @@ describe('intervalJoin across a stop and restart', () => {
     const checkpoints = { store: new FileCheckpointStore({ directory: dir, log: () => {} }), intervalMs: 50, log: () => {} };
     const first = startTestJob(job, { sources: sources(3000), engine: { checkpoints } });
     // Stop once part of the pairs are out, with records of both inputs still waiting in the join.
-    while (first.outputs.pairs!.records.length < 200) await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventually('200 pairs out', () => first.outputs.pairs!.records.length >= 200, { everyMs: 10 });
     first.running.stop();
     const firstStats = await first.running.done;
     assert.ok(firstStats.in < COUNT + COUNT / 2, 'stopped before the end of the inputs');

@@ -8,6 +8,7 @@ import { generatorSource } from '../../connectors/generatorSource.ts';
 import { FileCheckpointStore } from '../../core/checkpoint/fileCheckpointStore.ts';
 import { defineJob, input, output } from '../../core/index.ts';
 import { driftMonitor, onlineAccuracy, type AccuracyReport, type DriftReport } from '../../operators/index.ts';
+import { eventually } from '../kit/eventually.ts';
 import { startTestJob } from '../kit/jobs.ts';
 import { tinyManifest } from './monitoring/fixtures.ts';
 
@@ -40,7 +41,7 @@ describe('driftMonitor and onlineAccuracy across a stop and restart', () => {
     const accuracy: AccuracyReport[] = [];
     const store = () => new FileCheckpointStore({ directory: dir, log: () => {} });
     const first = startTestJob(monitoringJob(drift, accuracy), { sources: { rows: generatorSource({ name: 'rows', count: COUNT, make, ratePerSecond: 4000, partitions: 2 }) }, engine: { checkpoints: { store: store(), intervalMs: 50, log: () => {} } } });
-    while (first.outputs.rows!.records.length < 800) await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventually('800 rows out', () => first.outputs.rows!.records.length >= 800, { everyMs: 10 });
     first.running.stop();
     await first.running.done;
     assert.deepEqual([drift.length, accuracy.length], [0, 0], 'a resumable stop keeps the open windows instead of reporting them');

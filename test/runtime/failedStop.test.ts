@@ -8,6 +8,7 @@ import type { Source } from '../../core/job.ts';
 import { map } from '../../operators/index.ts';
 import { exactlyOnceRun, localPublishing } from '../../runtime/exactlyOnce.ts';
 import { boundFailedStop, stopWithin } from '../../runtime/failedStop.ts';
+import { eventually } from '../kit/eventually.ts';
 import { tempDir } from '../kit/files.ts';
 import { startTestJob } from '../kit/jobs.ts';
 
@@ -86,7 +87,7 @@ describe('a failed run that does not stop', () => {
     const { running } = startTestJob(job, { sources: { numbers: generatorSource({ name: 'numbers', count: Infinity, make: (i) => i }) }, sinks: { out: hanging }, maxInFlight: 100 });
     await running.started;
     boundFailedStop(running, (line) => lines.push(line), 200);
-    while (writes <= 3) await new Promise((resolve) => setTimeout(resolve, 5));
+    await eventually('the fourth write, which hangs', () => writes > 3, { everyMs: 5 });
     running.fail(new SluiceError('could not commit'));
     await new Promise((resolve) => setTimeout(resolve, 400));
     assert.deepEqual(exits, [1]);

@@ -3,6 +3,7 @@ import { after, describe, it } from 'node:test';
 import { threadId } from 'node:worker_threads';
 import { InferencePool } from '../../runtime/inferencePool.ts';
 import { InlinePlacement } from '../../runtime/inlinePlacement.ts';
+import { eventually } from '../kit/eventually.ts';
 
 // inlineMs: a batch is scored on the calling thread (no hop to a worker) while no batch is in a
 // worker and the model's batches of its size took at most that long lately; others on a worker,
@@ -11,14 +12,12 @@ const MODEL = 'models/fraud-v1.onnx';
 const features = (rows: number) => Float32Array.from({ length: rows * 10 }, (_, i) => ((i * 7) % 13) / 13);
 const run = (pool: InferencePool, rows: number) => pool.model(MODEL).run({ features: features(rows), rows, columns: 10, timeoutMs: 5000 });
 
-/** Scores batches of `rows` until one is scored on this thread (the first ones time the model and load it here). */
-async function untilHere(pool: InferencePool, rows: number): Promise<number> {
-  for (let i = 1; i <= 50; i += 1) {
-    if ((await run(pool, rows)).worker.threadId === threadId) return i;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`no batch of ${rows} rows was scored on this thread in 50 tries`);
-}
+/**
+ * Scores batches of `rows` until one is scored on this thread (the first ones time the model and
+ * load it here). The load runs in the background, so the limit is time (it only stops a hang).
+ */
+const untilHere = (pool: InferencePool, rows: number): Promise<void> =>
+  eventually(`a batch of ${rows} rows scored on this thread`, async () => (await run(pool, rows)).worker.threadId === threadId, { everyMs: 10 });
 
 describe('InferencePool inlineMs', () => {
   const inline = new InferencePool({ workers: 1, inlineMs: 1000 });

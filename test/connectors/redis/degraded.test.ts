@@ -4,6 +4,7 @@ import { TestClock } from '../../../core/clock.ts';
 import type { FeatureRow } from '../../../core/features/index.ts';
 import { onlineStore } from '../../../connectors/redis/index.ts';
 import { fraudFeatures } from '../../../jobs/fraud/featureView.ts';
+import { eventually } from '../../kit/eventually.ts';
 import { startRedis, type TestRedis } from '../../kit/redis.ts';
 
 let redis: TestRedis;
@@ -54,18 +55,11 @@ test('while Redis is down the buffer keeps the newest row per entity, and drops 
   assert.equal(stats.rowsWritten, 0);
 
   await redis.restart();
-  const deadline = Date.now() + 15_000;
-  while (!(await store.flush())) {
-    assert.ok(Date.now() < deadline, 'the buffer drains once Redis is back');
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await eventually('the buffer to drain once Redis is back', () => store.flush(), { timeoutMs: 15_000, everyMs: 25 });
   clock.set(30);
   // The reads have a connection of their own, which may reconnect after the writes' (a lookup
   // meanwhile serves defaults, as the store does while Redis is down): wait until it reads again.
-  while ((await store.lookup(fraudFeatures, ['c']))[0]!.values.amount_log!.status !== 'fresh') {
-    assert.ok(Date.now() < deadline, 'lookups read Redis again once it is back');
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await eventually('lookups to read Redis again once it is back', async () => (await store.lookup(fraudFeatures, ['c']))[0]!.values.amount_log!.status === 'fresh', { timeoutMs: 15_000, everyMs: 25 });
   const got = await store.lookup(fraudFeatures, ['a', 'b', 'c', 'd']);
   assert.deepEqual(
     got.map((u) => [u.entity, u.eventTime, u.values.amount_log!.value]),

@@ -6,6 +6,7 @@ import { computeRows, type FeatureRow, type FeatureViewInfo } from '../../../cor
 import { onlineStore } from '../../../connectors/redis/index.ts';
 import { fraudFeatures } from '../../../jobs/fraud/featureView.ts';
 import { TransactionGenerator } from '../../../jobs/fraud/transactions.ts';
+import { eventually } from '../../kit/eventually.ts';
 import { startRedis, type TestRedis } from '../../kit/redis.ts';
 
 let redis: TestRedis;
@@ -15,14 +16,6 @@ before(async () => {
 after(() => redis.stop());
 
 const noTtl: FeatureViewInfo = { ...fraudFeatures, features: fraudFeatures.features.map((f) => ({ ...f, ttlMs: Number.POSITIVE_INFINITY })) };
-
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 test('Redis killed mid-run and restarted: lookups fall back to cache and defaults, materialization catches up', async (t) => {
   const gen = new TransactionGenerator({ seed: 3 });
@@ -66,7 +59,7 @@ test('Redis killed mid-run and restarted: lookups fall back to cache and default
   assert.ok(store.stats().materialize.pending > 0);
 
   await redis.restart();
-  await until('the buffer to drain into the restarted Redis', () => store.flush());
+  await eventually('the buffer to drain into the restarted Redis', () => store.flush(), { timeoutMs: 15_000, everyMs: 25 });
   assert.deepEqual(new Set(await feed(4000, 6000)), new Set([true]));
 
   const stats = store.stats().materialize;

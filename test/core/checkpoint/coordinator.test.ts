@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { eventually } from '../../kit/eventually.ts';
 import { tempDir } from '../../kit/files.ts';
 import type { Checkpoint, CheckpointInput, CheckpointStore } from '../../../core/checkpoint/checkpoint.ts';
 import { CheckpointTimeoutError } from '../../../core/checkpoint/errors.ts';
@@ -77,10 +78,11 @@ describe('checkpoint coordinator', () => {
     // (counted, not timed: a loaded machine may take long to get there; 10 s only stops a hang).
     await firstSave;
     const looksBeforeSave = seen.length;
-    for (const deadline = Date.now() + 10_000; seen.length < looksBeforeSave + 3; ) {
-      assert.ok(Date.now() < deadline, `the source stopped while the first checkpoint was written (${seen.length} looks)`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await eventually('the source to look 3 times more while the first checkpoint is written', () => seen.length >= looksBeforeSave + 3, {
+      timeoutMs: 10_000,
+      everyMs: 5,
+      detail: () => `the source stopped while the first checkpoint was written (${seen.length} looks)`,
+    });
     assert.ok(seen.every((offset) => offset === undefined), 'nothing committable while the first checkpoint is not durable');
     release();
     const stats = await running.done;

@@ -14,6 +14,7 @@ import { testDriver } from '../../../runtime/testing/testDriver.ts';
 import fraudJob from '../../../jobs/fraud-detection.ts';
 import { featureVector, fraudFeatures } from '../../../jobs/fraud/featureView.ts';
 import { parseTransaction, TransactionGenerator, type Transaction } from '../../../jobs/fraud/transactions.ts';
+import { eventually } from '../../kit/eventually.ts';
 import { startRedis, type TestRedis } from '../../kit/redis.ts';
 
 let redis: TestRedis;
@@ -28,14 +29,6 @@ function bits(values: ArrayLike<number>): number[] {
 
 async function stored(client: Redis, entity: string): Promise<FeatureRow | undefined> {
   return storedRow(client, fraudFeatures, entity).catch(() => undefined);
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** Looks up the users' fraud features (as another service would) and keeps the statuses. */
@@ -82,10 +75,10 @@ test('Redis killed mid-run and restarted: the fraud job never stops, in = out, m
     if (options.awaitRedis === true) {
       // Rows are written in the background (up to writeIntervalMs behind the job): wait for them.
       const expected = newestOf(batch);
-      await until('the rows of the batch in Redis', async () => {
+      await eventually('the rows of the batch in Redis', async () => {
         for (const tx of batch) if ((await stored(client, tx.userId))?.eventTime !== expected.get(tx.userId)) return false;
         return true;
-      });
+      }, { timeoutMs: 20_000 });
     }
     lookups.inputs.transactions.pipeAll(batch);
     return lookups.outputs.served.read();
@@ -114,17 +107,17 @@ test('Redis killed mid-run and restarted: the fraud job never stops, in = out, m
 
   // Redis came back empty: every user active during or after the outage must get its newest row back.
   const expected = new Set([...phase[1]!, ...phase[2]!].map((tx) => tx.userId));
-  await until('materialization to catch up', async () => {
+  await eventually('materialization to catch up', async () => {
     for (const user of expected) if ((await stored(client, user))?.eventTime !== newest.get(user)!.eventTime) return false;
     return true;
-  });
+  }, { timeoutMs: 20_000 });
   for (const user of expected) assert.deepEqual(bits(featureVector((await stored(client, user))!)), bits(featureVector(newest.get(user)!)), `user ${user}`);
 
   // Lookups recover: once reconnected, values are fresh again.
-  await until('lookups to read Redis again', async () => {
+  await eventually('lookups to read Redis again', async () => {
     lookups.inputs.transactions.pipe(phase[2]!.at(-1)!);
     return (await lookups.outputs.served.read()).some((s) => s.statuses.includes('fresh'));
-  });
+  }, { timeoutMs: 20_000 });
   await job.close();
   open.delete(job);
   await lookups.close();

@@ -3,6 +3,7 @@ import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { InferencePool } from '../../../runtime/inferencePool.ts';
+import { eventuallyValue } from '../../kit/eventually.ts';
 import { nextEvent, registryWithV1, writeVersion } from './liveKit.ts';
 import { FIXTURE_MODELS, FRAUD_REGISTRY } from './registryKit.ts';
 
@@ -18,18 +19,16 @@ function writeServable(registry: string, version: number): void {
 }
 
 /**
- * Polls the workers until `check` holds for what they have loaded (unloads go out after the last
- * batch ends). The bug leaves a version loaded for good, so the limit only stops the wait: 10 s,
- * not a count of polls a loaded machine could run through before the unload arrives.
+ * Polls the workers until none has `path` loaded, and resolves with what they have (unloads go out
+ * after the last batch ends). The bug leaves a version loaded for good, so the limit only stops
+ * the wait: 10 s, not a count of polls a loaded machine could run through before the unload arrives.
  */
-async function eventually(pool: InferencePool, check: (loaded: string[][]) => boolean): Promise<string[][]> {
-  let loaded: string[][] = [];
-  for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
-    loaded = [...(await pool.loadedModels()).values()];
-    if (check(loaded)) return loaded;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return loaded;
+function unloaded(pool: InferencePool, what: string, path: string): Promise<string[][]> {
+  return eventuallyValue(what, async () => [...(await pool.loadedModels()).values()], (loaded) => loaded.every((paths) => !paths.includes(path)), {
+    timeoutMs: 10_000,
+    everyMs: 20,
+    detail: (loaded) => `still loaded: ${loaded.map((paths) => paths.join(', ')).join(' | ')}`,
+  });
 }
 
 describe('unloading model versions no handle serves', () => {
@@ -53,7 +52,7 @@ describe('unloading model versions no handle serves', () => {
     await pool.reload();
     assert.deepEqual(await swapped, { kind: 'swapped', model: 'fraud', version: 'fraud@2', from: 'fraud@1' });
     assert.equal((await following.run(batch())).modelVersion, 'fraud@2');
-    const loaded = await eventually(pool, (all) => all.every((paths) => !paths.includes(v(1))));
+    const loaded = await unloaded(pool, 'fraud@1 to leave every worker', v(1));
     for (const paths of loaded) {
       assert.ok(!paths.includes(v(1)), `fraud@1 still loaded: ${paths.join(', ')}`);
       assert.ok(paths.includes(v(2)), 'the serving version is loaded on every worker');
@@ -81,7 +80,7 @@ describe('unloading model versions no handle serves', () => {
     const refused = nextEvent(shadow);
     await pool.reload();
     assert.equal((await refused).kind, 'refused');
-    const loaded = await eventually(pool, (all) => all.every((paths) => !paths.includes(v(4))));
+    const loaded = await unloaded(pool, 'the refused fraud@4 to leave every worker', v(4));
     for (const paths of loaded) assert.ok(!paths.includes(v(4)), `the refused fraud@4 still loaded: ${paths.join(', ')}`);
   });
 });

@@ -4,7 +4,8 @@ import { ModelError } from '../../../core/errors.ts';
 import type { InferenceService } from '../../../core/inference.ts';
 import { InferencePool } from '../../../runtime/inferencePool.ts';
 import { startModelService, type ModelService } from '../../../runtime/serve/modelService.ts';
-import { CountingPool, directScores, featureRows, inferBody, ManualTimer, MODEL_PATH, until } from './kit.ts';
+import { eventually } from '../../kit/eventually.ts';
+import { CountingPool, directScores, featureRows, inferBody, ManualTimer, MODEL_PATH } from './kit.ts';
 
 let pool: InferencePool;
 const services: ModelService[] = [];
@@ -35,7 +36,7 @@ describe('dynamic batching in the service', () => {
     const sizes = [1, 2, 3, 4, 5];
     const inputs = sizes.map((rows, i) => featureRows(rows, 100 + i));
     const answers = sizes.map((rows, i) => post(service, inputs[i]!, rows));
-    await until(() => service.queue().waiting === sizes.length, 'all five requests waiting for their batch');
+    await eventually('all five requests to wait for their batch', () => service.queue().waiting === sizes.length);
     assert.deepEqual(counting.calls, [], 'no model call before max-delay ends');
     timer.fireAll();
     const results = await Promise.all(answers);
@@ -72,14 +73,14 @@ describe('dynamic batching in the service', () => {
     const timer = new ManualTimer();
     const service = await start({ pool: flaky, maxBatch: 100, maxDelayMs: 5, timer });
     const answers = [post(service, featureRows(1, 1), 1), post(service, featureRows(2, 2), 2)];
-    await until(() => service.queue().waiting === 2, 'both requests waiting');
+    await eventually('both requests to wait', () => service.queue().waiting === 2);
     timer.fireAll();
     for (const result of await Promise.all(answers)) {
       assert.equal(result.status, 500);
       assert.deepEqual(result.body, { error: 'model fraud-v1 failed: onnxruntime ran out of memory' });
     }
     const next = post(service, featureRows(1, 3), 1);
-    await until(() => service.queue().waiting === 1, 'the next request waiting');
+    await eventually('the next request to wait', () => service.queue().waiting === 1);
     timer.fireAll();
     assert.equal((await next).status, 200);
   });
@@ -91,7 +92,7 @@ describe('closing the service', () => {
     const timer = new ManualTimer();
     const service = await startModelService({ model: MODEL_PATH, port: 0, pool: counting, maxBatch: 100, maxDelayMs: 5, timer });
     const answers = [post(service, featureRows(1, 7), 1), post(service, featureRows(2, 8), 2)];
-    await until(() => service.queue().waiting === 2, 'both requests waiting');
+    await eventually('both requests to wait', () => service.queue().waiting === 2);
     // No timer fires: close() itself sends the waiting batch.
     await service.close();
     assert.deepEqual((await Promise.all(answers)).map((r) => r.status), [200, 200]);

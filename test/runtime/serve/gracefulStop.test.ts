@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { featureRows, inferBody, MODEL_PATH, until } from './kit.ts';
+import { eventually } from '../../kit/eventually.ts';
+import { featureRows, inferBody, MODEL_PATH } from './kit.ts';
 
 const tsx = fileURLToPath(import.meta.resolve('tsx'));
 const main = fileURLToPath(new URL('./fixtures/serveMain.ts', import.meta.url));
@@ -19,7 +20,7 @@ describe('sluice serve as a process', () => {
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await until(() => out.includes('\n') || child.exitCode !== null, 'the serving line', 60_000);
+    await eventually('the serving line', () => out.includes('\n') || child.exitCode !== null, { timeoutMs: 60_000, detail: () => err });
     const url = /at (http:\/\/127\.0\.0\.1:\d+) \(OIP v2\)/.exec(out)?.[1];
     assert.ok(url !== undefined, `${out}${err}`);
     const response = await fetch(`${url}/v2/models/fraud-v1/infer`, { method: 'POST', body: inferBody(featureRows(4), 4) });

@@ -65,15 +65,6 @@ export async function directScores(pool: InferencePool, features: Float32Array, 
   return Array.from(scores);
 }
 
-/** Waits for a condition (requests reaching the service), giving up after `limitMs`; nothing here depends on timing. */
-export async function until(condition: () => boolean, what: string, limitMs = 10_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
-
 /** A timer that fires only when the test says so. */
 export class ManualTimer implements BatchTimer {
   readonly pending = new Map<number, { callback: () => void; ms: number }>();

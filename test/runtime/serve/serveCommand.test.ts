@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { serveCommand } from '../../../runtime/serve/serveCommand.ts';
 import { startOtlpReceiver, type OtlpReceiver } from '../telemetry/otlpReceiver.ts';
-import { featureRows, inferBody, MODEL_PATH, until } from './kit.ts';
+import { eventually } from '../../kit/eventually.ts';
+import { featureRows, inferBody, MODEL_PATH } from './kit.ts';
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 const CALLER_SPAN = 'b7ad6b7169203331';
@@ -35,7 +36,7 @@ describe('sluice serve (serveCommand)', () => {
     t.after(() => stop.abort());
     const { lines, output } = capture();
     const exit = serveCommand({ model: MODEL_PATH, port: 0, workers: 1, signal: stop.signal }, output);
-    await until(() => lines.out !== '', 'the serving line');
+    await eventually('the serving line', () => lines.out !== '', { detail: () => lines.err });
     const match = /^serving fraud-v1 vfraud-v1 at (http:\/\/127\.0\.0\.1:\d+) \(OIP v2\)\n$/.exec(lines.out);
     assert.ok(match !== null, lines.out);
     const response = await fetch(`${match[1]}/v2/models/fraud-v1/infer`, { method: 'POST', headers: { traceparent: `00-${TRACE_ID}-${CALLER_SPAN}-01` }, body: inferBody(featureRows(2), 2) });
@@ -63,7 +64,7 @@ describe('sluice serve (serveCommand)', () => {
     t.after(() => stop.abort());
     const first = capture();
     const running = serveCommand({ model: MODEL_PATH, port: 0, workers: 1, signal: stop.signal }, first.output);
-    await until(() => first.lines.out !== '', 'the first service');
+    await eventually('the first service', () => first.lines.out !== '', { detail: () => first.lines.err });
     const port = Number(/:(\d+) /.exec(first.lines.out)![1]);
     const second = capture();
     assert.equal(await serveCommand({ model: MODEL_PATH, port, workers: 1 }, second.output), 1);

@@ -15,6 +15,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { eventually, eventuallyValue } from '../../kit/eventually.ts';
 import { freePorts } from '../../kit/kafkaPorts.ts';
 import { killAllSluice, spawnSluice } from '../../kit/sluiceProcess.ts';
 
@@ -43,11 +44,14 @@ describe('the fraud job traced into a real Jaeger v2', { skip: existsSync(JAEGER
     let log = '';
     jaeger.stderr!.setEncoding('utf8').on('data', (chunk: string) => (log += chunk));
     query = `http://127.0.0.1:${http}`;
-    const up = Date.now() + 20_000;
-    while (!(await fetch(`${query}/api/services`).then((r) => r.ok, () => false))) {
-      assert.ok(Date.now() < up && jaeger.exitCode === null, `Jaeger did not start:\n${log}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await eventually(
+      'Jaeger to answer its query API',
+      async () => {
+        assert.equal(jaeger.exitCode, null, `Jaeger did not start:\n${log}`);
+        return fetch(`${query}/api/services`).then((r) => r.ok, () => false);
+      },
+      { timeoutMs: 20_000, everyMs: 200, detail: () => log },
+    );
 
     const job = spawnSluice(
       ['run', 'jobs/fraud-detection.ts', '--parallelism', '1', '--workers', '1', '--set', `count=${RECORDS}`, '--trace-sample', '1', '--output', 'decisions=none', '--no-progress', '--no-typecheck'],
@@ -56,12 +60,15 @@ describe('the fraud job traced into a real Jaeger v2', { skip: existsSync(JAEGER
     const exit = await job.exited;
     assert.equal(exit.code, 0, job.stderr());
     // Jaeger's batch processor hands spans to storage within 200 ms.
-    const deadline = Date.now() + 15_000;
-    do {
-      await new Promise((resolve) => setTimeout(resolve, 300));
+    const stored = async () => {
       const body = (await (await fetch(`${query}/api/traces?service=fraud-detection&limit=${RECORDS * 2}&lookback=1h`)).json()) as { data: Array<{ traceID: string; spans: JaegerSpan[] }> };
-      traces = body.data ?? [];
-    } while (traces.length < RECORDS && Date.now() < deadline);
+      return body.data ?? [];
+    };
+    traces = await eventuallyValue(`${RECORDS} traces in Jaeger`, stored, (found) => found.length >= RECORDS, {
+      timeoutMs: 15_000,
+      everyMs: 300,
+      detail: (found) => `${found.length} traces`,
+    });
   });
 
   after(async () => {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { eventually } from '../../kit/eventually.ts';
 import { assertExactlyOnce, badRecords, numberedInput, readCommitted } from '../../kit/exactlyOnce.ts';
 import { createTopics, produceMessages, sharedKafka, type KafkaCluster } from '../../kit/kafka.ts';
 import { consumeUntil, KAFKA_TEST_ENV, killAllSluice, spawnSluice, type SluiceProcess } from '../../kit/sluiceProcess.ts';
@@ -100,11 +101,11 @@ describe('--parallelism 2 --guarantee exactly-once on Kafka', () => {
     const total = KEYS * (PER_KEY + LAST);
     await consumeUntil(kafka.brokers, 'tke-out', { until: (got) => got.length >= total, timeoutMs: 180_000 }).catch((error: unknown) => assert.fail(`${String(error)}; the job's log:\n${last.stderr().slice(-6000)}`));
     // One progress line holds the lag of all four partitions: two from each thread.
-    const deadline = Date.now() + 30_000;
-    while (!progressLines(last.stderr()).some((line) => lagPartitions(line) === 4)) {
-      assert.ok(Date.now() < deadline, `no progress line with the lag of 4 partitions:\n${last.stderr()}`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    await eventually('a progress line with the lag of 4 partitions', () => progressLines(last.stderr()).some((line) => lagPartitions(line) === 4), {
+      timeoutMs: 30_000,
+      everyMs: 500,
+      detail: () => last.stderr(),
+    });
     last.kill('SIGTERM');
     assert.equal((await last.exited).code, 0, last.stderr());
     assertExactlyOnce(await readCommitted(kafka.brokers, 'tke-out'), KEYS, PER_KEY + LAST);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { eventuallyValue } from '../../kit/eventually.ts';
 import { killAllSluice, spawnSluice } from '../../kit/sluiceProcess.ts';
 
 // One /metrics for a run of two stream threads: each thread's metrics, added up, and the
@@ -26,13 +27,13 @@ describe('/metrics of --parallelism 2', () => {
     ]);
     try {
       const [, url] = await run.waitForStderr(/metrics: (http:\/\/\S+)/, 60_000);
-      let text = '';
       // Until both threads have records in: the sum must exceed what one thread alone could report.
-      for (let attempt = 0; attempt < 50; attempt += 1) {
-        text = await (await fetch(url!)).text();
-        if (value(samples(text, 'sluice_records_in_total')[0]) > 2000) break;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
+      const recordsIn = (scraped: string) => value(samples(scraped, 'sluice_records_in_total')[0]);
+      const text = await eventuallyValue('more than 2000 records in, from both threads', async () => (await fetch(url!)).text(), (scraped) => recordsIn(scraped) > 2000, {
+        timeoutMs: 30_000,
+        everyMs: 200,
+        detail: (scraped) => `sluice_records_in_total ${recordsIn(scraped)}\n${run.stderr()}`,
+      });
       // Each thread has a pool of one worker (--workers 2 shared out): two in all.
       assert.deepEqual(samples(text, 'sluice_worker_pool_threads').map(value), [2], text);
       const utilization = samples(text, 'sluice_worker_pool_utilization').map(value);

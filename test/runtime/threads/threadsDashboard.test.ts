@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { eventuallyValue } from '../../kit/eventually.ts';
 import { createTopics, produceMessages, sharedKafka, uniqueTopic, type KafkaCluster } from '../../kit/kafka.ts';
 import { KAFKA_TEST_ENV, killAllSluice, spawnSluice, type SluiceProcess } from '../../kit/sluiceProcess.ts';
 import { startTransactionFeed } from '../../kit/transactionFeed.ts';
@@ -52,16 +53,18 @@ describe('the dashboard of a job on two stream threads', () => {
     await feed.done;
     // Poll until the page counts every record: the threads' views arrive once a second each, so
     // the merged counts converge on the totals (a page showing one thread's view never gets there).
-    const deadline = Date.now() + 90_000;
     const complete = (view: MetricsView) =>
       view.totals.in === TRANSACTIONS + PARTITIONS && view.deadLetters.total === PARTITIONS && view.model.stages[0]?.records === TRANSACTIONS && view.stages.find((s) => s.name === 'features')?.records === TRANSACTIONS;
-    for (;;) {
+    const poll = async () => {
       const view = await api<MetricsView>(url, '/api/metrics');
       busiestWindow = Math.max(busiestWindow, view.latency.window.count);
-      if (complete(view)) break;
-      assert.ok(Date.now() < deadline, `the dashboard never counted every record: in ${view.totals.in}, scored ${view.model.stages[0]?.records}, dead letters ${view.deadLetters.total}\n${job.stderr()}`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+      return view;
+    };
+    await eventuallyValue('the dashboard to count every record', poll, complete, {
+      timeoutMs: 90_000,
+      everyMs: 500,
+      detail: (view) => `in ${view.totals.in}, scored ${view.model.stages[0]?.records}, dead letters ${view.deadLetters.total}\n${job?.stderr() ?? ''}`,
+    });
     // Then for a few more ticks, to catch a count that goes on past the totals (a view counted twice).
     for (let tick = 0; tick < 3; tick += 1) {
       await new Promise((resolve) => setTimeout(resolve, 1000));

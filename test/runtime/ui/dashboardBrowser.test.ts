@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { eventually, eventuallyValue } from '../../kit/eventually.ts';
 import { createTopics, produceMessages, sharedKafka, uniqueTopic, type KafkaCluster } from '../../kit/kafka.ts';
 import { KAFKA_TEST_ENV, killAllSluice, spawnSluice, type SluiceProcess } from '../../kit/sluiceProcess.ts';
 import { startTransactionFeed, type TransactionFeed } from '../../kit/transactionFeed.ts';
@@ -150,8 +151,11 @@ describe('the dashboard of a running Kafka job, in Chromium', () => {
     const traceId = /^http:\/\/127\.0\.0\.1:16686\/trace\/([0-9a-f]{32})$/.exec(href)?.[1];
     assert.ok(traceId !== undefined, `link ${href}`);
     // The id is a real trace: the job exported spans of it (consume, stages, sink).
-    const deadline = Date.now() + 20_000;
-    while (!receiver.spans.some((span) => span.traceId === traceId) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+    await eventually(`spans of trace ${traceId} at the receiver`, () => receiver.spans.some((span) => span.traceId === traceId), {
+      timeoutMs: 20_000,
+      everyMs: 250,
+      detail: () => `${receiver.spans.length} spans received, none of that trace`,
+    });
     const spans = receiver.spans.filter((span) => span.traceId === traceId).map((span) => span.name);
     assert.ok(spans.some((name) => name.startsWith('consume')), `spans of trace ${traceId}: ${spans.join(', ')}`);
   });
@@ -190,13 +194,12 @@ describe('the dashboard of a running Kafka job, in Chromium', () => {
     after(() => stop(redacted));
 
     it('shows the dead letter with reason and position only, in the page and the API', async () => {
-      const deadline = Date.now() + 30_000;
-      let recent: DeadLetterJson[] = [];
-      while (Date.now() < deadline) {
-        recent = (await api<{ deadLetters: { recent: DeadLetterJson[] } }>(redactedUrl, '/api/metrics')).deadLetters.recent;
-        if (recent.length > 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
+      const recent = await eventuallyValue(
+        'a dead letter in the API',
+        async () => (await api<{ deadLetters: { recent: DeadLetterJson[] } }>(redactedUrl, '/api/metrics')).deadLetters.recent,
+        (list) => list.length > 0,
+        { timeoutMs: 30_000, everyMs: 500 },
+      );
       const [entry] = recent;
       assert.ok(entry !== undefined, 'the malformed record was dead-lettered');
       assert.match(entry.reason, /malformed JSON/);
