@@ -20,7 +20,7 @@ export function inRoundOrder<T>(round: number, rows: readonly T[]): T[] {
  * const [before, after] = await runInRoundOrder(round, [() => run('before'), () => run('after')]);
  */
 export async function runInRoundOrder<T>(round: number, rows: readonly (() => Promise<T>)[]): Promise<T[]> {
-  const results = new Map<() => Promise<T>, T>();
-  for (const row of inRoundOrder(round, rows)) results.set(row, await row());
-  return rows.map((row) => results.get(row)!);
+  const results: T[] = new Array(rows.length);
+  for (const i of inRoundOrder(round, [...rows.keys()])) results[i] = await rows[i]!();
+  return results;
 }

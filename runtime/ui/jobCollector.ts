@@ -1,5 +1,6 @@
 import type { JobStats } from '../../core/engine/engine.ts';
 import type { Instrumentation, InstrumentationEvents } from '../../core/instrumentation.ts';
+import { forEachRun } from '../../core/latency.ts';
 import type { HistoryPoint, JobGraph, MetricsView, Percentiles, StageView } from './api.ts';
 import type { CheckpointWatch } from './checkpointWatch.ts';
 import { DeadLetterLog } from './deadLetterLog.ts';
@@ -187,7 +188,7 @@ export class JobCollector implements ViewSource {
     if (meter === undefined) this.#sinks.set(sink, (meter = new WindowMeter({ mergeable: this.#options.mergeable === true })));
     meter.observe(records.length, endedAt - startedAt);
     const latency = this.#latency;
-    for (const record of records) latency.record(endedAt - record.receivedAt);
+    forEachRun(records, (record) => record.receivedAt, (receivedAt, count) => latency.record(endedAt - receivedAt, count));
     if (this.#options.tracing) this.#slow.written(sink, records, endedAt);
   }
 }

@@ -82,11 +82,12 @@ export class LogHistogram {
   #count = 0;
   #max = 0;
 
-  record(ms: number): void {
+  /** Records one time in ms, or `count` equal ones. */
+  record(ms: number, count = 1): void {
     const us = ms * 1000;
     const i = us <= 1 ? 0 : Math.min(BUCKETS - 1, Math.ceil(Math.log2(us) * PER_DOUBLING));
-    this.#counts[i]! += 1;
-    this.#count += 1;
+    this.#counts[i]! += count;
+    this.#count += count;
     if (ms > this.#max) this.#max = ms;
   }
 
