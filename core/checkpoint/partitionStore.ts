@@ -22,6 +22,18 @@ export interface RestoredPartition {
   readonly offset: number;
   readonly state: ReadonlyArray<readonly [name: string, key: string, entry: StateEntry]>;
   readonly operators: Readonly<Record<string, unknown>>;
+  /**
+   * Where the store knows it (a Kafka changelog): the producer epoch and the time of the write
+   * that committed this checkpoint. Exactly-once uses it to judge a transaction that the broker
+   * left open (see PartitionTransactions.closeLeftOpen).
+   */
+  readonly committedBy?: CommittedBy;
+}
+
+/** The producer epoch and time (ms since the epoch) of a transactional write. */
+export interface CommittedBy {
+  readonly producerEpoch: number;
+  readonly timestamp: number;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Message } from 'kafkajs';
-import type { PartitionCheckpoint, RestoredPartition } from '../../../core/checkpoint/partitionStore.ts';
+import type { CommittedBy, PartitionCheckpoint, RestoredPartition } from '../../../core/checkpoint/partitionStore.ts';
 import type { StateEntry } from '../../../core/state/backend.ts';
 
 // The changelog's record format, written and read back. Keys are `<topic>\0<kind>...`: `r`
@@ -37,6 +37,7 @@ export class PartitionReplay {
   readonly #state = new Map<string, [string, string, StateEntry]>();
   readonly #operators: Record<string, unknown> = {};
   #offset: number | undefined;
+  #committedBy: CommittedBy | undefined;
   /** Records since the last commit marker: applied when the next marker arrives. */
   #pending: Array<[kind: string, rest: string, value: Buffer | null]> = [];
 
@@ -45,7 +46,8 @@ export class PartitionReplay {
     this.#partition = partition;
   }
 
-  apply(kindAndRest: string, value: Buffer | null): void {
+  /** Applies one changelog record; `written` is the transactional write it came in, when known. */
+  apply(kindAndRest: string, value: Buffer | null, written?: CommittedBy): void {
     const kind = kindAndRest.charAt(0);
     if (kind !== 'c') {
       this.#pending.push([kind, kindAndRest.slice(2), value]);
@@ -64,10 +66,12 @@ export class PartitionReplay {
     }
     this.#pending = [];
     this.#offset = (JSON.parse(value!.toString('utf8')) as { offset: number }).offset;
+    this.#committedBy = written;
   }
 
   result(): RestoredPartition | undefined {
     if (this.#offset === undefined) return undefined;
-    return { topic: this.#topic, partition: this.#partition, offset: this.#offset, state: [...this.#state.values()], operators: this.#operators };
+    const restored = { topic: this.#topic, partition: this.#partition, offset: this.#offset, state: [...this.#state.values()], operators: this.#operators };
+    return this.#committedBy === undefined ? restored : { ...restored, committedBy: this.#committedBy };
   }
 }

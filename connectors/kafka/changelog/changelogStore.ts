@@ -134,7 +134,9 @@ class KafkaChangelogStore implements PartitionCheckpointStore {
             if (Number(message.offset) >= end) break;
             const key = message.key?.toString('utf8') ?? '';
             const split = key.indexOf(SEPARATOR);
-            byTopic.get(key.slice(0, split))?.apply(key.slice(split + 1), message.value);
+            const batch = 'batchContext' in message ? message.batchContext : undefined;
+            const written = batch?.inTransaction === true ? { producerEpoch: batch.producerEpoch, timestamp: Number(message.timestamp) } : undefined;
+            byTopic.get(key.slice(0, split))?.apply(key.slice(split + 1), message.value, written);
           }
         },
       });

@@ -18,7 +18,8 @@ export interface ExactlyOnceChangelogOptions {
  * partition holding the partition's outputs and dead letters (already sent), its changelog
  * records and its consumed offset. On assignment it first claims the partitions' transactional
  * ids (aborting a previous owner's open transaction), then restores their state from what
- * committed. A partition with nothing new since its last commit is left out of the checkpoint.
+ * committed, then closes what the broker may have left open of an earlier owner's transactions
+ * (PartitionTransactions.closeLeftOpen). A partition with nothing new since its last commit is left out of the checkpoint.
  *
  * @example
  * const store = exactlyOnceChangelogStore({ restore: kafkaChangelogStore({ settings, topic }), topic, transactions });
@@ -34,11 +35,17 @@ class ExactlyOnceChangelogStore implements PartitionCheckpointStore {
 
   constructor(options: ExactlyOnceChangelogOptions) {
     this.#options = options;
+    // Changelog partition p holds input partition p's checkpoints, written by p's producer only.
+    options.transactions.writesTo(options.topic, 'its input partition');
   }
 
   async load(partitions: ReadonlyArray<{ topic: string; partition: number }>): Promise<RestoredPartition[]> {
-    await this.#options.transactions.claim(partitions);
-    return this.#options.restore.load(partitions);
+    const { transactions, restore } = this.#options;
+    await transactions.claim(partitions);
+    const restored = await restore.load(partitions);
+    const lastCommit = new Map(restored.map((r) => [partitionKey(r.topic, r.partition), r.committedBy]));
+    await transactions.closeLeftOpen(partitions, (input) => lastCommit.get(partitionKey(input.topic, input.partition)));
+    return restored;
   }
 
   /** Not async on purpose: the transactions are cut now, before any later send can join them. */

@@ -70,6 +70,7 @@ export function kafkaSink<T>(options: KafkaSinkOptions<T>): Sink<T> & { readonly
   const toMessage = (record: Envelope<T>): Message => ({ key: key(record) ?? null, value: encode(record), headers: headers(record) });
   if (options.transactions !== undefined) {
     const transactions = options.transactions;
+    transactions.writesTo(options.topic);
     return { name: `kafka:${options.topic}`, topic: options.topic, write: (records) => transactionalWrite(transactions, options.topic, records, toMessage) };
   }
   const queue = new ProducerQueue({

@@ -1,4 +1,5 @@
 import type { Producer, TopicMessages, Transaction } from 'kafkajs';
+import type { CommittedBy } from '../../../core/checkpoint/partitionStore.ts';
 import { finishedWithin, withDeadline } from '../../../core/deadline.ts';
 import { ConnectorError } from '../../../core/errors.ts';
 import type { KafkaSettings } from '../../../core/job.ts';
@@ -7,6 +8,7 @@ import { createKafka, type KafkaTuning } from '../config.ts';
 import { describeKafkaError } from '../errors.ts';
 import { cachedKeyPartitioner } from '../producer/producerQueue.ts';
 import { requestChunks } from '../producer/requestChunks.ts';
+import { leftOpenFate, openTransactions, type OpenTransaction } from './leftOpen.ts';
 
 /** How long closing a partition's producer waits for its last send or commit. */
 const DISCARD_WAIT_MS = 10_000;
@@ -66,10 +68,23 @@ interface Entry {
 export class PartitionTransactions {
   readonly #options: PartitionTransactionsOptions;
   readonly #entries = new Map<string, Entry>();
+  /** The topics the producers write, and whether a producer writes all their partitions or only its input's. */
+  readonly #written = new Map<string, 'every partition' | 'its input partition'>();
+  readonly #log: (line: string) => void;
   #closed = false;
 
   constructor(options: PartitionTransactionsOptions) {
     this.#options = options;
+    this.#log = options.log ?? ((line) => process.stderr.write(`kafka: ${line}\n`));
+  }
+
+  /**
+   * Declares a topic the transactions write (an output, the dead letters, the changelog), where
+   * {@link closeLeftOpen} looks for what an earlier owner left open. A changelog partition is
+   * written only by its input partition's producer.
+   */
+  writesTo(topic: string, scope: 'every partition' | 'its input partition' = 'every partition'): void {
+    if (this.#written.get(topic) !== 'every partition') this.#written.set(topic, scope);
   }
 
   /** The transactional id of an input partition's producer. */
@@ -111,6 +126,82 @@ export class PartitionTransactions {
         }
       }),
     );
+  }
+
+  /**
+   * After a claim and the restore of its partitions' state, before any of their records is
+   * processed: closes what an earlier epoch of a partition's producer id left open on the
+   * partitions it writes. The coordinator completes a transaction without writing the marker
+   * of a partition that has no leader at that moment (Kafka 4.x, KAFKA-20734): those records
+   * stay open, and this producer's next commit would commit them with its own — a transaction
+   * aborted at a broker outage would reach read_committed readers next to its replay. Each one
+   * found is aborted, or kept for the next commit when the restored checkpoint shows that it
+   * had committed ({@link leftOpenFate}).
+   *
+   * @example
+   * await transactions.claim(partitions);
+   * const restored = await changelog.load(partitions);
+   * await transactions.closeLeftOpen(partitions, (p) => restored.find((r) => r.partition === p.partition)?.committedBy);
+   */
+  async closeLeftOpen(partitions: readonly InputPartition[], lastCommit: (input: InputPartition) => CommittedBy | undefined): Promise<void> {
+    const claimed = partitions.flatMap((input) => {
+      const entry = this.#entry(input);
+      return entry === undefined || entry.released || entry.dirty ? [] : [{ input, entry }];
+    });
+    if (claimed.length === 0 || this.#written.size === 0) return;
+    const open = await this.#answered(this.#openTransactions(claimed.map(({ input }) => input.partition)), 'the look for transactions left open');
+    await Promise.all(
+      claimed.map(async ({ input, entry }) => {
+        const transaction = (entry.transaction ??= await this.#answered(entry.producer.transaction(), 'begin a transaction'));
+        const own = transaction.producerIdAndEpoch();
+        const mine = open.filter(
+          (o) => o.producerId === own.producerId && o.producerEpoch < own.producerEpoch && (this.#written.get(o.topic) === 'every partition' || o.partition === input.partition),
+        );
+        if (mine.length === 0) return;
+        const committedBy = lastCommit(input);
+        const abort = mine.filter((o) => leftOpenFate(o, committedBy) === 'abort');
+        const keep = mine.filter((o) => !abort.includes(o));
+        const where = (list: OpenTransaction[]) => list.map((o) => `${o.topic}[${o.partition}] from offset ${o.offset}`).join(', ');
+        if (keep.length > 0) {
+          this.#log(`${this.transactionalId(input)}: a committed transaction of epoch ${keep[0]!.producerEpoch} is still open on ${where(keep)} (the broker lost its commit marker, KAFKA-20734); the next commit closes it as committed`);
+        }
+        if (abort.length === 0) return;
+        const byTopic = new Map<string, { partition: number }[]>();
+        for (const o of abort) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), { partition: o.partition }]);
+        try {
+          // Adding the partitions to a transaction of the new epoch and aborting it writes the
+          // abort marker the broker lost: it closes the old epoch's records there as aborted.
+          await this.#answered(transaction.addPartitions([...byTopic].map(([topic, list]) => ({ topic, partitions: list }))), 'adding the partitions left open');
+          await this.#answered(transaction.abort(), 'the abort of what was left open');
+        } catch (error) {
+          throw new ConnectorError(`could not abort what ${this.transactionalId(input)} left open on ${where(abort)}: ${describeKafkaError(error)}`, { cause: error, retriable: true });
+        }
+        entry.transaction = undefined;
+        this.#log(
+          `${this.transactionalId(input)}: aborted a transaction of epoch ${abort[0]!.producerEpoch} that the broker had left open on ${where(abort)} (its abort marker was lost while the partition had no leader, KAFKA-20734); read_committed readers go on from there`,
+        );
+      }),
+    );
+  }
+
+  /** The transactions open on the partitions the producers of these input partitions write. */
+  async #openTransactions(inputPartitions: readonly number[]): Promise<OpenTransaction[]> {
+    const admin = createKafka(this.#options.settings, this.#options.tuning, 'eos-left-open').admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const open: OpenTransaction[] = [];
+      for (const [topic, scope] of this.#written) {
+        // The changelog is created at the first restore or checkpoint: absent, nothing is open there.
+        if (!existing.has(topic)) continue;
+        const all = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions.map((p) => p.partitionId) ?? [];
+        const partitions = scope === 'every partition' ? all : all.filter((p) => inputPartitions.includes(p));
+        open.push(...(await openTransactions(admin, topic, partitions)));
+      }
+      return open;
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
   }
 
   /**
