@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { assertExactlyOnce, badRecords, numberedInput, readCommitted } from '../kit/exactlyOnce.ts';
+import { assertExactlyOnce, badRecords, describeTransactions, numberedInput, readCommitted } from '../kit/exactlyOnce.ts';
 import { createTopics, produceMessages, sharedKafka, type KafkaCluster } from '../kit/kafka.ts';
 import { consumeUntil, KAFKA_TEST_ENV, killAllSluice, spawnSluice, type SluiceProcess } from '../kit/sluiceProcess.ts';
 import { countDecisions, startTransactionFeed, summaryPeakInFlight } from '../kit/transactionFeed.ts';
@@ -104,6 +104,7 @@ describe('exactly-once: the broker stops answering while a transaction is open',
     const second = numberedInput(KEYS, 11, 10);
     const good = (messages: { value: string }[]) => messages.length - badRecords(messages);
     let job = spawnSluice(args(), { env });
+    const firstRun = job;
     await job.waitForStderr(/assigned st-in\[0,1\]/, 60_000);
     await produceMessages(kafka.brokers, 'st-in', first);
     // The first batch committed by a checkpoint; the second sent right after, into transactions
@@ -128,7 +129,14 @@ describe('exactly-once: the broker stops answering while a transaction is open',
     await job.waitForStderr(/output counted: Kafka topic/, 60_000);
     job.kill('SIGTERM');
     assert.equal((await job.exited).code, 0, job.stderr());
-    assertExactlyOnce(await readCommitted(kafka.brokers, 'st-out'), KEYS, 20);
+    try {
+      assertExactlyOnce(await readCommitted(kafka.brokers, 'st-out'), KEYS, 20);
+    } catch (error) {
+      // What the brokers and both runs said: a failure here in CI found KAFKA-20734.
+      const brokers = await describeTransactions(kafka.brokers, 'st', ['st-in', 'st-out', 'st-changelog']);
+      (error as Error).message += `\nthe brokers:\n${brokers}\nthe first run:\n${firstRun.stderr()}\nthe restart:\n${job.stderr()}`;
+      throw error;
+    }
     assert.equal((await readCommitted(kafka.brokers, 'st-dead')).length, badRecords(first) + badRecords(second), 'every bad record dead-lettered once');
   });
 });
