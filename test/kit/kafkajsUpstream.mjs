@@ -28,14 +28,20 @@ export function upstreamSources() {
   }
 }
 
+/** kafkajs' entry modules: compiling one requires much of kafkajs, patched files included. */
+const ENTRY_MODULES = new Set(['node_modules/kafkajs/src/admin/index.js', 'node_modules/kafkajs/src/producer/index.js']);
+
 /**
- * Loads upstream's version of each patched file at the installed file's path (so its own requires
- * resolve as usual) and puts it in the module cache, in the patch's order (which is the order
- * they require each other in: grouping, encoder, record, produce request).
+ * Loads upstream's version of each patched JavaScript file at the installed file's path (so its
+ * own requires resolve as usual) and puts it in the module cache, in the patch's order (which is
+ * the order they require each other in: grouping, encoder, record, produce request), the entry
+ * modules last, so that what they pull in is upstream's already. The types are not modules.
  */
 export function useUpstreamKafkajs() {
   const modules = new Map();
-  for (const [file, source] of upstreamSources()) {
+  const sources = [...upstreamSources()].filter(([file]) => file.endsWith('.js'));
+  const ordered = [...sources.filter(([file]) => !ENTRY_MODULES.has(file)), ...sources.filter(([file]) => ENTRY_MODULES.has(file))];
+  for (const [file, source] of ordered) {
     const filename = join(repo, file);
     const module = new Module(filename);
     module.filename = filename;

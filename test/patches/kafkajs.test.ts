@@ -58,6 +58,16 @@ describe('patched kafkajs (patches/kafkajs+2.2.4.patch)', () => {
     assert.match(source, /Patched by Sluice/, 'node_modules/kafkajs is not patched: run npm ci (its postinstall applies patches/)');
   });
 
+  it('is compared with kafkajs 2.2.4 as published, entry modules included', () => {
+    // Sluice's additions to the admin and producer modules (see docs/kafka.md) are absent upstream.
+    const admin = (variant: 'upstream' | 'installed') => String(freshKafkajs('node_modules/kafkajs/src/admin/index.js', variant));
+    const producer = (variant: 'upstream' | 'installed') => String(freshKafkajs('node_modules/kafkajs/src/producer/index.js', variant));
+    assert.doesNotMatch(admin('upstream'), /fetchFirstRecords/);
+    assert.match(admin('installed'), /fetchFirstRecords/);
+    assert.doesNotMatch(producer('upstream'), /addPartitions/);
+    assert.match(producer('installed'), /addPartitions/);
+  });
+
   it('encodes produce requests byte for byte as kafkajs 2.2.4 does', async () => {
     for (const [count, partitions, seed] of [[1, 1, 1], [50, 1, 2], [1000, 16, 3], [777, 5, 4], [3000, 8, 5], [20_000, 1, 6]] as const) {
       const list = messages(count, seed);
