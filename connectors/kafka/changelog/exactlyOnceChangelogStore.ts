@@ -19,7 +19,8 @@ export interface ExactlyOnceChangelogOptions {
  * records and its consumed offset. On assignment it first claims the partitions' transactional
  * ids (aborting a previous owner's open transaction), then restores their state from what
  * committed, then closes what the broker may have left open of an earlier owner's transactions
- * (PartitionTransactions.closeLeftOpen). A partition with nothing new since its last commit is left out of the checkpoint.
+ * (PartitionTransactions.closeLeftOpen). A partition with nothing new since its last commit is
+ * left out of the checkpoint.
  *
  * @example
  * const store = exactlyOnceChangelogStore({ restore: kafkaChangelogStore({ settings, topic }), topic, transactions });
