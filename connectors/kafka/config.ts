@@ -66,6 +66,16 @@ const LOG_LEVELS = { nothing: logLevel.NOTHING, error: logLevel.ERROR, warn: log
  * @example
  * kafkaTuning(process.env, { maxWaitMs: 50 }).sessionTimeoutMs // 30000 unless SLUICE_KAFKA_SESSION_TIMEOUT_MS is set
  */
+/**
+ * Where a Kafka connector's lines go unless its options say otherwise: stderr, prefixed `kafka: `.
+ *
+ * @example
+ * const log = options.log ?? logKafkaLine;
+ */
+export function logKafkaLine(line: string): void {
+  process.stderr.write(`kafka: ${line}\n`);
+}
+
 export function kafkaTuning(env: NodeJS.ProcessEnv = process.env, overrides: Partial<KafkaTuning> = {}): KafkaTuning {
   const tuning: { -readonly [K in keyof KafkaTuning]: KafkaTuning[K] } = { ...DEFAULT_KAFKA_TUNING };
   for (const [field, name] of Object.entries(ENV_NAMES) as [keyof typeof ENV_NAMES, string][]) {

@@ -134,9 +134,11 @@ class KafkaChangelogStore implements PartitionCheckpointStore {
             if (Number(message.offset) >= end) break;
             const key = message.key?.toString('utf8') ?? '';
             const split = key.indexOf(SEPARATOR);
-            const batch = 'batchContext' in message ? message.batchContext : undefined;
+            const kindAndRest = key.slice(split + 1);
+            // Which transactional write committed a checkpoint: read off its commit record only.
+            const batch = kindAndRest.charAt(0) === 'c' && 'batchContext' in message ? message.batchContext : undefined;
             const written = batch?.inTransaction === true ? { producerEpoch: batch.producerEpoch, timestamp: Number(message.timestamp) } : undefined;
-            byTopic.get(key.slice(0, split))?.apply(key.slice(split + 1), message.value, written);
+            byTopic.get(key.slice(0, split))?.apply(kindAndRest, message.value, written);
           }
         },
       });

@@ -3,7 +3,7 @@ import { describeError, InvalidOptionError } from '../../../core/errors.ts';
 import type { KafkaSettings, Source, SourceContext } from '../../../core/job.ts';
 import type { SourceRecord } from '../../../core/record.ts';
 import { jsonDecoder } from '../../../core/decode.ts';
-import { createKafka, kafkaTuning, type KafkaTuning } from '../config.ts';
+import { createKafka, kafkaTuning, logKafkaLine, type KafkaTuning } from '../config.ts';
 import { consumerStartError, groupConsumer, watchCrashes } from './groupConsumer.ts';
 import { readHeaders, traceFromHeaders } from '../headers.ts';
 import { GroupAssignments } from './assignments.ts';
@@ -90,7 +90,7 @@ class KafkaSource<T> implements Source<T> {
     this.#topics = topics;
     this.#tuning = kafkaTuning(process.env, options.tuning);
     this.#decode = options.decode ?? jsonDecoder((value) => value as T);
-    this.#log = options.log ?? ((line) => process.stderr.write(`kafka: ${line}\n`));
+    this.#log = options.log ?? logKafkaLine;
     this.name = `kafka:${topics.join(',')}`;
   }
 

@@ -2,7 +2,7 @@ import type { CompressionTypes, Message } from 'kafkajs';
 import { InvalidOptionError, requireNonNegativeNumber, requirePositiveInteger } from '../../../core/errors.ts';
 import type { KafkaSettings, Sink } from '../../../core/job.ts';
 import type { Envelope } from '../../../core/record.ts';
-import { kafkaTuning, type KafkaTuning } from '../config.ts';
+import { kafkaTuning, logKafkaLine, type KafkaTuning } from '../config.ts';
 import { outputHeaders } from '../headers.ts';
 import type { PartitionTransactions } from '../transactions/partitionTransactions.ts';
 import { ProducerQueue } from './producerQueue.ts';
@@ -82,7 +82,7 @@ export function kafkaSink<T>(options: KafkaSinkOptions<T>): Sink<T> & { readonly
     lingerMs,
     acks: options.acks ?? -1,
     compression: options.compression,
-    log: options.log ?? ((line) => process.stderr.write(`kafka: ${line}\n`)),
+    log: options.log ?? logKafkaLine,
   });
   return {
     name: `kafka:${options.topic}`,

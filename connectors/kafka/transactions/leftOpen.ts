@@ -40,16 +40,15 @@ export function leftOpenFate(open: { readonly producerEpoch: number; readonly ti
 }
 
 /**
- * The transactions open on these partitions of `topic`: for each, the first record at its
- * last stable offset, read uncommitted (kafkajs patched: `fetchFirstRecords`). A partition
- * whose last stable offset is its high watermark has none.
+ * The transactions open on the partitions of `topic` (those `include` keeps): for each, the
+ * first record at its last stable offset, read uncommitted (kafkajs patched:
+ * `fetchFirstRecords`). A partition whose last stable offset is its high watermark has none.
  *
  * @example
- * await openTransactions(admin, 'fraud-decisions', [0, 1, 2, 3]) // [{ topic: 'fraud-decisions', partition: 0, offset: '111', producerId: '3', producerEpoch: 0, … }]
+ * await openTransactions(admin, 'fraud-decisions') // [{ topic: 'fraud-decisions', partition: 0, offset: '111', producerId: '3', producerEpoch: 0, … }]
  */
-export async function openTransactions(admin: Admin, topic: string, partitions: readonly number[]): Promise<OpenTransaction[]> {
-  const wanted = new Set(partitions);
-  const stable = (await admin.fetchTopicOffsets(topic)).filter((o) => wanted.has(o.partition));
+export async function openTransactions(admin: Admin, topic: string, include: (partition: number) => boolean = () => true): Promise<OpenTransaction[]> {
+  const stable = (await admin.fetchTopicOffsets(topic)).filter((o) => include(o.partition));
   if (stable.length === 0) return [];
   const heads = await admin.fetchFirstRecords(
     topic,

@@ -4,7 +4,7 @@ import { finishedWithin, withDeadline } from '../../../core/deadline.ts';
 import { ConnectorError } from '../../../core/errors.ts';
 import type { KafkaSettings } from '../../../core/job.ts';
 import { partitionKey } from '../../../core/partition.ts';
-import { createKafka, type KafkaTuning } from '../config.ts';
+import { createKafka, logKafkaLine, type KafkaTuning } from '../config.ts';
 import { describeKafkaError } from '../errors.ts';
 import { cachedKeyPartitioner } from '../producer/producerQueue.ts';
 import { requestChunks } from '../producer/requestChunks.ts';
@@ -75,7 +75,7 @@ export class PartitionTransactions {
 
   constructor(options: PartitionTransactionsOptions) {
     this.#options = options;
-    this.#log = options.log ?? ((line) => process.stderr.write(`kafka: ${line}\n`));
+    this.#log = options.log ?? logKafkaLine;
   }
 
   /**
@@ -154,9 +154,7 @@ export class PartitionTransactions {
       claimed.map(async ({ input, entry }) => {
         const transaction = (entry.transaction ??= await this.#answered(entry.producer.transaction(), 'begin a transaction'));
         const own = transaction.producerIdAndEpoch();
-        const mine = open.filter(
-          (o) => o.producerId === own.producerId && o.producerEpoch < own.producerEpoch && (this.#written.get(o.topic) === 'every partition' || o.partition === input.partition),
-        );
+        const mine = open.filter((o) => o.producerId === own.producerId && o.producerEpoch < own.producerEpoch);
         if (mine.length === 0) return;
         const committedBy = lastCommit(input);
         const abort = mine.filter((o) => leftOpenFate(o, committedBy) === 'abort');
@@ -194,9 +192,7 @@ export class PartitionTransactions {
       for (const [topic, scope] of this.#written) {
         // The changelog is created at the first restore or checkpoint: absent, nothing is open there.
         if (!existing.has(topic)) continue;
-        const all = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions.map((p) => p.partitionId) ?? [];
-        const partitions = scope === 'every partition' ? all : all.filter((p) => inputPartitions.includes(p));
-        open.push(...(await openTransactions(admin, topic, partitions)));
+        open.push(...(await openTransactions(admin, topic, scope === 'every partition' ? undefined : (p) => inputPartitions.includes(p))));
       }
       return open;
     } finally {

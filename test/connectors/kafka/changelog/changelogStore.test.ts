@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
 import { kafkaChangelogStore } from '../../../../connectors/kafka/changelog/changelogStore.ts';
+import { exactlyOnceChangelogStore } from '../../../../connectors/kafka/changelog/exactlyOnceChangelogStore.ts';
+import { kafkaTuning } from '../../../../connectors/kafka/config.ts';
+import { PartitionTransactions } from '../../../../connectors/kafka/transactions/partitionTransactions.ts';
 import type { KafkaSettings } from '../../../../core/job.ts';
 import { createTestKafka, createTopics, produceMessages, sharedKafka, TEST_CONSUMER_TIMINGS, type KafkaCluster } from '../../../kit/kafka.ts';
 
@@ -25,6 +28,7 @@ describe('Kafka changelog store', () => {
       { name: 'narrow', partitions: 4, config: { 'cleanup.policy': 'compact' } },
       { name: 'big-input', partitions: 4 },
       { name: 'big-state', partitions: 4, config: { 'cleanup.policy': 'compact' } },
+      { name: 'eos-state', partitions: 4, config: { 'cleanup.policy': 'compact' } },
     ]);
     settings = { brokers: kafka.brokers, groupId: 'changelog-test', clientId: 'changelog-test', start: 'earliest' };
   });
@@ -94,5 +98,34 @@ describe('Kafka changelog store', () => {
     } finally {
       await admin.disconnect();
     }
+  });
+
+  it('restores which transactional write committed the last checkpoint: its producer epoch and time', async () => {
+    // What exactly-once judges a transaction the broker left open by (leftOpenFate): a wrong
+    // epoch or time here would keep aborted outputs or abort committed ones.
+    const input = { topic: 'input', partition: 3 };
+    const commitAs = async (checkpointOffset: number) => {
+      const transactions = new PartitionTransactions({ settings: { ...settings, groupId: 'eos-restore' }, tuning: kafkaTuning(), log: () => {} });
+      const store = exactlyOnceChangelogStore({ restore: kafkaChangelogStore({ settings, topic: 'eos-state', tuning }), topic: 'eos-state', transactions });
+      try {
+        const restored = await store.load([input]);
+        const before = Date.now();
+        await store.save([{ ...input, offset: checkpointOffset, full: true, state: [['count', 'k', { value: checkpointOffset }]], operators: {} }]);
+        return { restored: restored[0], before, after: Date.now() };
+      } finally {
+        await store.close?.();
+      }
+    };
+    const first = await commitAs(10);
+    assert.equal(first.restored, undefined, 'nothing committed before');
+    // A second owner claims the id (a new epoch), restores the first owner's checkpoint, commits its own.
+    const second = await commitAs(20);
+    assert.equal(second.restored?.offset, 10);
+    assert.equal(second.restored?.committedBy?.producerEpoch, 0);
+    assert.ok(second.restored!.committedBy!.timestamp >= first.before && second.restored!.committedBy!.timestamp <= first.after, 'the first commit record was written during the first save');
+    const [third] = await kafkaChangelogStore({ settings, topic: 'eos-state', tuning }).load([input]);
+    assert.equal(third?.offset, 20);
+    assert.equal(third?.committedBy?.producerEpoch, 1, 'the second owner wrote with the epoch its claim bumped');
+    assert.ok(third!.committedBy!.timestamp >= second.before && third!.committedBy!.timestamp <= second.after);
   });
 });
